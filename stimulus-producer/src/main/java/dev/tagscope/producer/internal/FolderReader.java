@@ -1,0 +1,162 @@
+package dev.tagscope.producer.internal;
+
+import dev.tagscope.producer.CorruptImageException;
+import dev.tagscope.producer.Image;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * Reads PNG and JPEG files (also BMP and GIF, whatever {@code javax.imageio} decodes) from a
+ * folder tree. Files are taken in the order of their relative paths ({@code /}-separated,
+ * compared as strings), so a probe over a folder is repeatable. The label is the parent
+ * folder's name when that name is an integer ({@code digits/7/a.png} has label 7), else null.
+ * Gray images (one colour component, any bit depth) become {@code [1,H,W]}; everything else
+ * becomes {@code [3,H,W]} sRGB; alpha is dropped.
+ */
+public final class FolderReader {
+  private FolderReader() {}
+
+  /** Lower-case file extensions that are read. */
+  public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif");
+
+  /**
+   * Whether the file name has one of {@link #EXTENSIONS}.
+   *
+   * @param file any path
+   * @return true for e.g. {@code shirt.PNG}
+   */
+  public static boolean isImageFile(Path file) {
+    String name = file.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    return dot > 0 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+  }
+
+  /**
+   * Lists the image files under a folder, sorted by relative path.
+   *
+   * @param root a folder
+   * @return image files, possibly empty
+   * @throws IOException when the tree cannot be walked
+   */
+  public static List<Path> list(Path root) throws IOException {
+    try (Stream<Path> walk = Files.walk(root)) {
+      return walk.filter(Files::isRegularFile).filter(FolderReader::isImageFile)
+          .sorted(Comparator.comparing(p -> relativeId(root, p)))
+          .collect(Collectors.toList());
+    }
+  }
+
+  /**
+   * Reads at most {@code limit} images of a folder tree, in sorted order.
+   *
+   * @param root a folder
+   * @param limit the most images to read
+   * @return images, ids are relative paths such as {@code "7/a.png"}
+   * @throws CorruptImageException when a file cannot be decoded
+   * @throws IOException when the tree cannot be walked
+   */
+  public static List<Image> read(Path root, int limit) throws IOException {
+    List<Path> files = list(root);
+    List<Image> out = new ArrayList<>(Math.min(files.size(), limit));
+    for (Path f : files) {
+      if (out.size() >= limit) {
+        break;
+      }
+      out.add(readOne(f, relativeId(root, f)));
+    }
+    return out;
+  }
+
+  /**
+   * Reads one image file.
+   *
+   * @param file PNG/JPEG/BMP/GIF file
+   * @param id image id to give it
+   * @return the image, label from its parent folder name
+   * @throws CorruptImageException when {@code javax.imageio} cannot decode it
+   */
+  public static Image readOne(Path file, String id) throws IOException {
+    BufferedImage bi;
+    try {
+      bi = ImageIO.read(file.toFile());
+    } catch (IOException | RuntimeException e) {
+      throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image that javax.imageio can decode: "
+          + e.getMessage(), e);
+    }
+    if (bi == null) {
+      throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image, found no decoder for its content", null);
+    }
+    return new Image(id, labelOf(file), bi.getColorModel().getNumColorComponents() == 1 ? 1 : 3,
+        bi.getHeight(), bi.getWidth(), pixels(bi));
+  }
+
+  private static String relativeId(Path root, Path file) {
+    Path rel = root.equals(file) ? file.getFileName() : root.relativize(file);
+    StringBuilder sb = new StringBuilder();
+    for (Path part : rel) {
+      if (sb.length() > 0) {
+        sb.append('/');
+      }
+      sb.append(part);
+    }
+    return sb.toString();
+  }
+
+  private static Integer labelOf(Path file) {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent == null || parent.getFileName() == null) {
+      return null;
+    }
+    String name = parent.getFileName().toString();
+    if (!name.matches("[0-9]{1,9}")) {
+      return null;
+    }
+    return Integer.valueOf(name);
+  }
+
+  /** Pixels of a decoded image as {@code [C,H,W]} uint8. */
+  static byte[] pixels(BufferedImage bi) {
+    int h = bi.getHeight();
+    int w = bi.getWidth();
+    ColorModel cm = bi.getColorModel();
+    if (cm.getNumColorComponents() == 1 && !(cm instanceof java.awt.image.IndexColorModel)) {
+      Raster r = bi.getRaster();
+      int bits = cm.getComponentSize(0);
+      double max = (1L << bits) - 1;
+      byte[] out = new byte[h * w];
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int s = r.getSample(x, y, 0);
+          out[y * w + x] = (byte) (bits == 8 ? s : (int) Math.floor(s * 255.0 / max + 0.5));
+        }
+      }
+      return out;
+    }
+    byte[] out = new byte[3 * h * w];
+    int plane = h * w;
+    int[] row = new int[w];
+    for (int y = 0; y < h; y++) {
+      bi.getRGB(0, y, w, 1, row, 0, w);
+      for (int x = 0; x < w; x++) {
+        int argb = row[x];
+        int i = y * w + x;
+        out[i] = (byte) (argb >> 16);
+        out[plane + i] = (byte) (argb >> 8);
+        out[2 * plane + i] = (byte) argb;
+      }
+    }
+    return out;
+  }
+}
