@@ -1,0 +1,235 @@
+package dev.tagscope.dashboard;
+
+import dev.tagscope.dashboard.internal.DashboardView;
+import dev.tagscope.dashboard.internal.EventHub;
+import dev.tagscope.dashboard.internal.HttpApi;
+import dev.tagscope.dashboard.internal.TopicReader;
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live dashboard: reads the importance, tag-response and probe topics into memory and
+ * serves a web page and a JSON API over them (DESIGN.md section 2, last stage).
+ *
+ * <pre>{@code
+ * try (DashboardService d = new DashboardService("localhost:9092",
+ *         DashboardSettings.defaults().withPort(0), registry).start()) {
+ *   System.out.println("dashboard at " + d.url());
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance} and
+ * {@code tagscope.probes} (compacted, read from the beginning) and of
+ * {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
+ * no consumer group and no commits, so any number of dashboards can run side by side and each
+ * rebuilds its view at start. Topics created later are picked up within seconds. The consumer
+ * never creates topics.
+ *
+ * <p>Bad records are skipped and counted, not dead-lettered: see {@link TopicReader} for why.
+ *
+ * <p>HTTP endpoints: see {@link HttpApi}. The server binds {@link DashboardSettings#host()},
+ * {@code 127.0.0.1} by default.
+ *
+ * <p>Meters (all registered in the registry passed in):
+ * <ul>
+ *   <li>{@code tagscope.dashboard.updates} (counter, tag {@code type} = probe | importance |
+ *       tag-response): records taken into the view;
+ *   <li>{@code tagscope.dashboard.skipped} (counter, tag {@code topic}): records skipped as
+ *       undecodable or inconsistent;
+ *   <li>{@code tagscope.dashboard.sse.clients} (gauge): browsers connected to
+ *       {@code /api/events};
+ *   <li>{@code kafka.consumer.*}: the consumer's own metrics through Micrometer's
+ *       {@link KafkaClientMetrics}.
+ * </ul>
+ *
+ * <p>Thread model: one reader thread ({@code tagscope-dashboard-reader}), one event writer
+ * thread, Jetty's request threads. {@link #close()} stops all three.
+ */
+public final class DashboardService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DashboardService.class);
+
+  private final String bootstrapServers;
+  private final DashboardSettings settings;
+  private final MeterRegistry registry;
+  private final DashboardView view = new DashboardView();
+  private EventHub hub;
+  private Javalin app;
+  private TopicReader reader;
+  private Thread readerThread;
+  private KafkaClientMetrics kafkaMetrics;
+  private Gauge clientsGauge;
+  private boolean started;
+  private boolean closed;
+
+  /**
+   * Configures, does not connect or bind; call {@link #start()}.
+   *
+   * @param bootstrapServers Kafka bootstrap servers, {@code host:port[,host:port...]}
+   * @param settings HTTP and reader settings, e.g. {@link DashboardSettings#defaults()}
+   * @param registry where the meters go (e.g. a {@code PrometheusMeterRegistry} or a
+   *     {@code SimpleMeterRegistry})
+   * @throws IllegalArgumentException when an argument is missing or blank, naming it
+   */
+  public DashboardService(String bootstrapServers, DashboardSettings settings, MeterRegistry registry) {
+    if (bootstrapServers == null || bootstrapServers.isBlank()) {
+      throw new IllegalArgumentException("bootstrapServers must be host:port[,host:port...] of the Kafka cluster; got '"
+          + bootstrapServers + "'");
+    }
+    if (settings == null) {
+      throw new IllegalArgumentException("settings must not be null; use DashboardSettings.defaults()");
+    }
+    if (registry == null) {
+      throw new IllegalArgumentException("registry must not be null; pass e.g. new SimpleMeterRegistry()");
+    }
+    this.bootstrapServers = bootstrapServers;
+    this.settings = settings;
+    this.registry = registry;
+  }
+
+  /**
+   * Starts the HTTP server, then the reader thread. Returns once the port is bound; the view
+   * fills in the background (see {@link #awaitCaughtUp(Duration)}).
+   *
+   * @return this
+   * @throws IllegalStateException when already started or closed, or when the port cannot be
+   *     bound (the message names host and port); nothing is left running then
+   */
+  public synchronized DashboardService start() {
+    if (started || closed) {
+      throw new IllegalStateException(closed ? "dashboard is closed" : "dashboard already started");
+    }
+    started = true;
+    try {
+      hub = new EventHub(settings.eventCoalescing(), settings.keepAlive());
+      view.addListener(hub);
+      app = HttpApi.create(view, hub, this::caughtUp);
+      try {
+        app.start(settings.host(), settings.port());
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("cannot serve the dashboard on " + settings.host() + ":" + settings.port()
+            + " (is the port in use? choose another with DashboardSettings.withPort, or 0 for any free port): " + e, e);
+      }
+      clientsGauge = Gauge.builder("tagscope.dashboard.sse.clients", hub, EventHub::clientCount)
+          .description("Browsers connected to /api/events").register(registry);
+
+      KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties());
+      kafkaMetrics = new KafkaClientMetrics(consumer);
+      kafkaMetrics.bindTo(registry);
+      reader = new TopicReader(consumer, view, settings.tagResponseReplay(), registry);
+      readerThread = new Thread(reader, "tagscope-dashboard-reader");
+      readerThread.setDaemon(true);
+      readerThread.start();
+      LOG.info("dashboard serving {} (Kafka {})", url(), bootstrapServers);
+      return this;
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private Properties consumerProperties() {
+    Properties p = new Properties();
+    p.putAll(settings.consumerProperties());
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+    p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "tagscope-dashboard-" + UUID.randomUUID().toString().substring(0, 8));
+    return p;
+  }
+
+  /**
+   * @return the TCP port the HTTP server listens on (the chosen one when settings asked for 0)
+   * @throws IllegalStateException before {@link #start()}
+   */
+  public synchronized int port() {
+    if (app == null) {
+      throw new IllegalStateException("dashboard not started");
+    }
+    return app.port();
+  }
+
+  /**
+   * @return the page's address, e.g. {@code http://127.0.0.1:8080/}; a wildcard bind address
+   *     ({@code 0.0.0.0}, {@code ::}) is shown as 127.0.0.1
+   * @throws IllegalStateException before {@link #start()}
+   */
+  public URI url() {
+    String h = settings.host();
+    if (h.equals("0.0.0.0") || h.equals("::") || h.equals("[::]")) {
+      h = "127.0.0.1";
+    } else if (h.contains(":") && !h.startsWith("[")) {
+      h = "[" + h + "]";
+    }
+    return URI.create("http://" + h + ":" + port() + "/");
+  }
+
+  /** @return true once every partition present at start has been read up to its end offset of that moment */
+  public boolean caughtUp() {
+    TopicReader r = reader;
+    return r != null && r.caughtUp();
+  }
+
+  /**
+   * Waits until the view holds everything that was on the topics at start.
+   *
+   * @param timeout longest wait
+   * @return true when caught up, false on timeout
+   * @throws InterruptedException when interrupted
+   * @throws IllegalStateException before {@link #start()}
+   */
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    TopicReader r;
+    synchronized (this) {
+      r = reader;
+    }
+    if (r == null) {
+      throw new IllegalStateException("dashboard not started");
+    }
+    return r.awaitCaughtUp(Objects.requireNonNull(timeout, "timeout"));
+  }
+
+  /** Stops the reader, the event hub and the HTTP server; idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (reader != null) {
+      reader.stop();
+      try {
+        readerThread.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (kafkaMetrics != null) {
+      kafkaMetrics.close();
+    }
+    if (hub != null) {
+      hub.close();
+    }
+    if (app != null) {
+      app.stop();
+    }
+    if (clientsGauge != null) {
+      registry.remove(clientsGauge);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+package dev.tagscope.dashboard;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+
+/**
+ * Settings of a {@link DashboardService}. Immutable; start from {@link #defaults()} and change
+ * one field at a time with the {@code with...} methods:
+ *
+ * <pre>{@code
+ * DashboardSettings s = DashboardSettings.defaults().withPort(0).withTagResponseReplay(500);
+ * }</pre>
+ *
+ * @param host interface the HTTP server binds; default {@code 127.0.0.1} (loopback only, safe
+ *     by default: the dashboard has no authentication). Use {@code 0.0.0.0} to expose it.
+ * @param port TCP port of the HTTP server; default 8080; 0 picks a free port, which
+ *     {@link DashboardService#port()} reports after start
+ * @param tagResponseReplay tag-response records replayed per partition at start: the reader
+ *     starts each {@code tagscope.tag-responses} partition at
+ *     {@code max(beginning, end - tagResponseReplay)}; default 2000
+ * @param keepAlive interval between SSE keep-alive comments on {@code /api/events}; default 15 s
+ * @param eventCoalescing how long change events are gathered before they are sent on
+ *     {@code /api/events}; changes of one kind to one layer inside that time become one event;
+ *     default 100 ms
+ * @param consumerProperties extra Kafka consumer properties (e.g. {@code security.protocol},
+ *     SASL settings for an external cluster); may not set deserializers, {@code group.id},
+ *     {@code enable.auto.commit} or {@code bootstrap.servers}, which the service owns
+ */
+public record DashboardSettings(
+    String host,
+    int port,
+    int tagResponseReplay,
+    Duration keepAlive,
+    Duration eventCoalescing,
+    Map<String, String> consumerProperties) {
+
+  /** Default bind address: loopback only. */
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  /** Default HTTP port. */
+  public static final int DEFAULT_PORT = 8080;
+  /** Default tag-response records replayed per partition at start. */
+  public static final int DEFAULT_TAG_RESPONSE_REPLAY = 2000;
+
+  private static final Set<String> OWNED_PROPERTIES = Set.of(
+      ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+      ConsumerConfig.GROUP_ID_CONFIG,
+      ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+      ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+      ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+      ConsumerConfig.GROUP_PROTOCOL_CONFIG);
+
+  /**
+   * Validates every field.
+   *
+   * @throws IllegalArgumentException naming the field and the fix when a value is out of range
+   */
+  public DashboardSettings {
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("host must be an interface address or name, e.g. 127.0.0.1 (got '" + host + "')");
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be 0..65535 (0 picks a free port); got " + port);
+    }
+    if (tagResponseReplay < 0) {
+      throw new IllegalArgumentException("tagResponseReplay must be >= 0 records per partition; got " + tagResponseReplay);
+    }
+    if (keepAlive == null || keepAlive.isNegative() || keepAlive.isZero()) {
+      throw new IllegalArgumentException("keepAlive must be a positive duration, e.g. 15 s; got " + keepAlive);
+    }
+    if (eventCoalescing == null || eventCoalescing.isNegative() || eventCoalescing.isZero()
+        || eventCoalescing.compareTo(Duration.ofSeconds(10)) > 0) {
+      throw new IllegalArgumentException("eventCoalescing must be > 0 and <= 10 s, e.g. 100 ms; got " + eventCoalescing);
+    }
+    Objects.requireNonNull(consumerProperties, "consumerProperties");
+    for (String key : consumerProperties.keySet()) {
+      if (OWNED_PROPERTIES.contains(key)) {
+        throw new IllegalArgumentException("consumerProperties may not set '" + key
+            + "': the dashboard reads with its own assignment, deserializers and no consumer group; remove it");
+      }
+    }
+    consumerProperties = Map.copyOf(consumerProperties);
+  }
+
+  /**
+   * The defaults: 127.0.0.1:8080, 2000 tag responses replayed per partition, keep-alive every
+   * 15 s, events coalesced over 100 ms, no extra consumer properties.
+   *
+   * @return default settings
+   */
+  public static DashboardSettings defaults() {
+    return new DashboardSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TAG_RESPONSE_REPLAY,
+        Duration.ofSeconds(15), Duration.ofMillis(100), Map.of());
+  }
+
+  /**
+   * @param newHost bind address
+   * @return a copy with {@code host} changed
+   * @throws IllegalArgumentException when blank
+   */
+  public DashboardSettings withHost(String newHost) {
+    return new DashboardSettings(newHost, port, tagResponseReplay, keepAlive, eventCoalescing, consumerProperties);
+  }
+
+  /**
+   * @param newPort TCP port, 0 for any free port
+   * @return a copy with {@code port} changed
+   * @throws IllegalArgumentException when outside 0..65535
+   */
+  public DashboardSettings withPort(int newPort) {
+    return new DashboardSettings(host, newPort, tagResponseReplay, keepAlive, eventCoalescing, consumerProperties);
+  }
+
+  /**
+   * @param records tag-response records replayed per partition at start
+   * @return a copy with {@code tagResponseReplay} changed
+   * @throws IllegalArgumentException when negative
+   */
+  public DashboardSettings withTagResponseReplay(int records) {
+    return new DashboardSettings(host, port, records, keepAlive, eventCoalescing, consumerProperties);
+  }
+
+  /**
+   * @param interval time between SSE keep-alive comments
+   * @return a copy with {@code keepAlive} changed
+   * @throws IllegalArgumentException when not positive
+   */
+  public DashboardSettings withKeepAlive(Duration interval) {
+    return new DashboardSettings(host, port, tagResponseReplay, interval, eventCoalescing, consumerProperties);
+  }
+
+  /**
+   * @param window time over which change events are gathered before they are sent
+   * @return a copy with {@code eventCoalescing} changed
+   * @throws IllegalArgumentException when not in (0, 10 s]
+   */
+  public DashboardSettings withEventCoalescing(Duration window) {
+    return new DashboardSettings(host, port, tagResponseReplay, keepAlive, window, consumerProperties);
+  }
+
+  /**
+   * @param key a Kafka consumer property, e.g. {@code security.protocol}
+   * @param value its value
+   * @return a copy with that property added (or replaced)
+   * @throws IllegalArgumentException when the service owns that property
+   */
+  public DashboardSettings withConsumerProperty(String key, String value) {
+    Map<String, String> m = new LinkedHashMap<>(consumerProperties);
+    m.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+    return new DashboardSettings(host, port, tagResponseReplay, keepAlive, eventCoalescing, m);
+  }
+}

@@ -1,0 +1,327 @@
+package dev.tagscope.dashboard.internal;
+
+import dev.tagscope.dashboard.internal.ApiModel.ChangeEvent;
+import dev.tagscope.dashboard.internal.ApiModel.FilterRow;
+import dev.tagscope.dashboard.internal.ApiModel.ImportanceView;
+import dev.tagscope.dashboard.internal.ApiModel.LayerSummary;
+import dev.tagscope.dashboard.internal.ApiModel.ProbeSummary;
+import dev.tagscope.dashboard.internal.ApiModel.RegionSummary;
+import dev.tagscope.dashboard.internal.ApiModel.SignalBinSummary;
+import dev.tagscope.dashboard.internal.ApiModel.SpectrumBin;
+import dev.tagscope.dashboard.internal.ApiModel.SpectrumView;
+import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.Region;
+import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.schemas.TagResponse;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * The dashboard's in-memory picture of the topics: every probe seen (the compacted
+ * {@code tagscope.probes}), per model and layer the latest {@link LayerImportance} (the
+ * compacted {@code tagscope.importance}), and per probe and layer the latest
+ * {@link TagResponse} (for spectra). The latest record wins, in the order the reader hands
+ * them over, which is offset order within a key's partition.
+ *
+ * <p>Thread-safe: one reader thread writes, HTTP threads read. Readers get immutable
+ * {@link ApiModel} documents. Each accepted change is passed to the listeners on the writing
+ * thread; listeners must not block.
+ *
+ * <p>Memory: one {@code TagResponse} per probe and layer, i.e. filters x (W/2 + 1) floats plus
+ * the signal-bin measures; one {@code LayerImportance} per model and layer.
+ */
+public final class DashboardView {
+
+  /** A lookup that found nothing; the HTTP layer answers 404 with the message. */
+  public static final class NotFoundException extends RuntimeException {
+    /** @param message what is unknown, e.g. {@code unknown probe 'p1'} */
+    public NotFoundException(String message) {
+      super(message);
+    }
+  }
+
+  private record ModelLayer(String model, String layer) {}
+
+  private record ProbeLayer(String probe, String layer) {}
+
+  private record ResponseEntry(TagResponse latest, long count) {}
+
+  private final Map<String, ProbeSpec> probes = new ConcurrentHashMap<>();
+  private final Map<ModelLayer, LayerImportance> importance = new ConcurrentHashMap<>();
+  /** Importance topic key to the (model, layer) it last carried, so a tombstone can remove it. */
+  private final Map<String, ModelLayer> importanceKeys = new ConcurrentHashMap<>();
+  private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
+  private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
+
+  /**
+   * Registers a listener told of every accepted change.
+   *
+   * @param listener called on the writer's thread; must not block
+   */
+  public void addListener(Consumer<ChangeEvent> listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Takes one record of {@code tagscope.probes}.
+   *
+   * @param key the record key (probeId)
+   * @param spec the probe, or null for a tombstone (the probe is forgotten)
+   * @throws IllegalArgumentException when the probe cannot be shown (blank id, fps or window
+   *     not positive); the caller counts it as skipped
+   */
+  public void acceptProbe(String key, ProbeSpec spec) {
+    if (spec == null) {
+      if (key != null && probes.remove(key) != null) {
+        fire(new ChangeEvent("probe", null, null, key, 0));
+      }
+      return;
+    }
+    if (spec.getProbeId() == null || spec.getProbeId().isBlank()) {
+      throw new IllegalArgumentException("probe has a blank probeId");
+    }
+    if (!(spec.getFps() > 0) || spec.getWindowFrames() <= 0) {
+      throw new IllegalArgumentException("probe " + spec.getProbeId() + " has fps " + spec.getFps()
+          + " and windowFrames " + spec.getWindowFrames() + "; both must be > 0");
+    }
+    probes.put(spec.getProbeId(), spec);
+    fire(new ChangeEvent("probe", spec.getModel(), null, spec.getProbeId(), 0));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.importance}; the latest record per model and layer wins.
+   *
+   * @param key the record key (model/layer)
+   * @param value the importance, or null for a tombstone (the layer is forgotten)
+   * @throws IllegalArgumentException when the record names no model or layer
+   */
+  public void acceptImportance(String key, LayerImportance value) {
+    if (value == null) {
+      ModelLayer gone = key == null ? null : importanceKeys.remove(key);
+      if (gone != null && importance.remove(gone) != null) {
+        fire(new ChangeEvent("importance", gone.model(), gone.layer(), null, 0));
+      }
+      return;
+    }
+    if (value.getModel() == null || value.getModel().isEmpty() || value.getLayer() == null || value.getLayer().isEmpty()) {
+      throw new IllegalArgumentException("importance record names no model or layer");
+    }
+    ModelLayer ml = new ModelLayer(value.getModel(), value.getLayer());
+    if (key != null) {
+      importanceKeys.put(key, ml);
+    }
+    importance.put(ml, value);
+    fire(new ChangeEvent("importance", ml.model(), ml.layer(), value.getLastProbeId(), value.getWindowsSeen()));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.tag-responses}; the latest window per probe and layer
+   * wins.
+   *
+   * @param value the tag response
+   * @throws IllegalArgumentException when it is null or inconsistent (fps or window not
+   *     positive, a filter whose per-bin arrays do not run parallel to the signal bins, or whose
+   *     spectrum is longer than W/2 + 1); the caller counts it as skipped
+   */
+  public void acceptTagResponse(TagResponse value) {
+    if (value == null) {
+      throw new IllegalArgumentException("null tag response (tombstone on a non-compacted topic)");
+    }
+    validate(value);
+    ProbeLayer pl = new ProbeLayer(value.getProbeId(), value.getLayer());
+    ResponseEntry e = responses.merge(pl, new ResponseEntry(value, 1),
+        (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
+    fire(new ChangeEvent("tag-response", value.getModel(), value.getLayer(), value.getProbeId(), e.count()));
+  }
+
+  private static void validate(TagResponse r) {
+    if (r.getProbeId() == null || r.getProbeId().isEmpty() || r.getLayer() == null || r.getLayer().isEmpty()) {
+      throw new IllegalArgumentException("tag response names no probe or layer");
+    }
+    if (!(r.getFps() > 0) || r.getWindowFrames() <= 0) {
+      throw new IllegalArgumentException("tag response has fps " + r.getFps() + " and windowFrames "
+          + r.getWindowFrames() + "; both must be > 0");
+    }
+    int bins = r.getSignalBins().size();
+    int maxSpectrum = r.getWindowFrames() / 2 + 1;
+    for (FilterResponse f : r.getFilters()) {
+      if (f.getAmplitude().size() != bins || f.getBaseline().size() != bins
+          || f.getSnr().size() != bins || f.getCorrected().size() != bins) {
+        throw new IllegalArgumentException("filter " + f.getFilter() + " has per-bin arrays of sizes "
+            + f.getAmplitude().size() + "/" + f.getBaseline().size() + "/" + f.getSnr().size() + "/"
+            + f.getCorrected().size() + " for " + bins + " signal bins");
+      }
+      if (f.getSpectrum().size() > maxSpectrum) {
+        throw new IllegalArgumentException("filter " + f.getFilter() + " has " + f.getSpectrum().size()
+            + " spectrum values; W = " + r.getWindowFrames() + " allows at most " + maxSpectrum);
+      }
+    }
+  }
+
+  private void fire(ChangeEvent e) {
+    for (Consumer<ChangeEvent> l : listeners) {
+      l.accept(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** @return every probe seen, sorted by id */
+  public List<ProbeSummary> probes() {
+    List<ProbeSummary> out = new ArrayList<>();
+    for (ProbeSpec p : probes.values()) {
+      out.add(summary(p));
+    }
+    out.sort(Comparator.comparing(ProbeSummary::id));
+    return out;
+  }
+
+  private static ProbeSummary summary(ProbeSpec p) {
+    List<RegionSummary> regions = new ArrayList<>();
+    for (Region r : p.getRegions()) {
+      regions.add(new RegionSummary(r.getName(), r.getX0(), r.getY0(), r.getX1(), r.getY1(),
+          ApiModel.finite(r.getFrequencyHz()), ApiModel.finite(r.getPhaseRad())));
+    }
+    List<SignalBinSummary> bins = new ArrayList<>();
+    for (SignalBin b : p.getSignalBins()) {
+      bins.add(new SignalBinSummary(b.getLabel(), kind(b), ApiModel.finite(b.getFrequencyHz()), b.getBin(), b.getOrder()));
+    }
+    return new ProbeSummary(p.getProbeId(), p.getModel(), p.getLayout(), regions,
+        ApiModel.finite(p.getFps()), p.getWindowFrames(), p.getHopFrames(), p.getFramesPerImage(),
+        ApiModel.finite(p.getWindowFrames() / p.getFps()), ApiModel.finite(p.getFps() / p.getWindowFrames()),
+        p.getReduction() == null ? null : p.getReduction().name(), List.copyOf(p.getLayers()),
+        p.getImageCount(), p.getContinuous(), p.getMaxHarmonic(), p.getMaxImOrder(),
+        p.getBaselineBins(), p.getBaselineSkip(), bins);
+  }
+
+  private static String kind(SignalBin b) {
+    return b.getKind() == null ? null : b.getKind().name();
+  }
+
+  /** @return every layer with a known importance, sorted by model, then layer */
+  public List<LayerSummary> layers() {
+    Map<ModelLayer, TreeSet<String>> probesByLayer = new java.util.HashMap<>();
+    for (ResponseEntry e : responses.values()) {
+      TagResponse r = e.latest();
+      probesByLayer.computeIfAbsent(new ModelLayer(r.getModel(), r.getLayer()), k -> new TreeSet<>()).add(r.getProbeId());
+    }
+    List<LayerSummary> out = new ArrayList<>();
+    for (Map.Entry<ModelLayer, LayerImportance> e : importance.entrySet()) {
+      LayerImportance li = e.getValue();
+      TreeSet<String> ps = probesByLayer.getOrDefault(e.getKey(), new TreeSet<>());
+      out.add(new LayerSummary(li.getModel(), li.getLayer(), li.getWindowsSeen(), li.getFilters().size(),
+          iso(li.getUpdatedAtMs()), li.getUpdatedAtMs(), li.getLastProbeId(), List.copyOf(ps)));
+    }
+    out.sort(Comparator.comparing(LayerSummary::model).thenComparing(LayerSummary::layer));
+    return out;
+  }
+
+  /**
+   * The filters of one layer, best first: by rank ascending, ties by importance descending,
+   * then by filter index.
+   *
+   * @param model model name
+   * @param layer layer name
+   * @return the ranked filters
+   * @throws NotFoundException when no importance is known for that model and layer
+   */
+  public ImportanceView importance(String model, String layer) {
+    LayerImportance li = importance.get(new ModelLayer(model, layer));
+    if (li == null) {
+      boolean modelKnown = importance.keySet().stream().anyMatch(k -> k.model().equals(model));
+      throw new NotFoundException(modelKnown ? "unknown layer '" + layer + "' of model '" + model + "'"
+          : "unknown model '" + model + "'");
+    }
+    List<FilterImportance> sorted = new ArrayList<>(li.getFilters());
+    sorted.sort(Comparator.comparingInt(FilterImportance::getRank)
+        .thenComparing(Comparator.comparingDouble(FilterImportance::getImportance).reversed())
+        .thenComparingInt(FilterImportance::getFilter));
+    List<FilterRow> rows = new ArrayList<>(sorted.size());
+    for (FilterImportance f : sorted) {
+      rows.add(new FilterRow(f.getRank(), f.getFilter(), ApiModel.finite(f.getImportance()), ApiModel.finite(f.getScore()),
+          ApiModel.finite(f.getFundamental()), ApiModel.finite(f.getHarmonic()), ApiModel.finite(f.getIntermodulation()),
+          ApiModel.finite(f.getMeanSnr()), ApiModel.finite(f.getPaperSnrDb())));
+    }
+    return new ImportanceView(li.getModel(), li.getLayer(), li.getWindowsSeen(), iso(li.getUpdatedAtMs()),
+        li.getUpdatedAtMs(), li.getLastProbeId(), rows);
+  }
+
+  /**
+   * The latest window of one filter: A(b) for b = 0..W/2 on the frequency axis
+   * {@code b * fps / W} Hz (DESIGN.md section 1; arXiv:2411.10084 sec. 3), and its signal bins
+   * with amplitude, baseline, SNR and baseline-corrected amplitude.
+   *
+   * @param probe probe id
+   * @param layer layer name
+   * @param filter filter (channel) index
+   * @return the spectrum
+   * @throws NotFoundException when the probe, the layer (for that probe) or the filter is unknown
+   */
+  public SpectrumView spectrum(String probe, String layer, int filter) {
+    ResponseEntry e = responses.get(new ProbeLayer(probe, layer));
+    if (e == null) {
+      boolean probeKnown = probes.containsKey(probe)
+          || responses.keySet().stream().anyMatch(k -> k.probe().equals(probe));
+      throw new NotFoundException(probeKnown ? "no tag response for layer '" + layer + "' of probe '" + probe + "'"
+          : "unknown probe '" + probe + "'");
+    }
+    TagResponse r = e.latest();
+    FilterResponse f = null;
+    for (FilterResponse c : r.getFilters()) {
+      if (c.getFilter() == filter) {
+        f = c;
+        break;
+      }
+    }
+    if (f == null) {
+      throw new NotFoundException("unknown filter " + filter + " in layer '" + layer + "' of probe '" + probe + "'");
+    }
+    int w = r.getWindowFrames();
+    double fps = r.getFps();
+    List<Float> spectrum = f.getSpectrum();
+    double[] freq = new double[spectrum.size()];
+    List<Float> amp = new ArrayList<>(spectrum.size());
+    for (int b = 0; b < freq.length; b++) {
+      freq[b] = frequencyOfBin(b, fps, w);
+      Float a = spectrum.get(b);
+      amp.add(a == null || !Float.isFinite(a) ? null : a);
+    }
+    List<SpectrumBin> bins = new ArrayList<>();
+    List<SignalBin> sb = r.getSignalBins();
+    for (int i = 0; i < sb.size(); i++) {
+      SignalBin b = sb.get(i);
+      bins.add(new SpectrumBin(b.getLabel(), kind(b), b.getBin(), ApiModel.finite(b.getFrequencyHz()), b.getOrder(),
+          ApiModel.finite(f.getAmplitude().get(i)), ApiModel.finite(f.getBaseline().get(i)),
+          ApiModel.finite(f.getSnr().get(i)), ApiModel.finite(f.getCorrected().get(i))));
+    }
+    return new SpectrumView(r.getProbeId(), r.getModel(), r.getLayer(), filter, r.getImageId(), r.getWindowStartFrame(),
+        w, ApiModel.finite(fps), ApiModel.finite(r.getBinWidthHz()), e.count(), freq, amp, bins);
+  }
+
+  /**
+   * Frequency of FFT bin {@code b} of a window of {@code w} frames at {@code fps} frames per
+   * second: {@code b * fps / w} Hz (DESIGN.md section 1).
+   *
+   * @return the frequency in Hz
+   */
+  public static double frequencyOfBin(int b, double fps, int w) {
+    return b * fps / w;
+  }
+
+  private static String iso(long epochMs) {
+    return Instant.ofEpochMilli(epochMs).toString();
+  }
+}

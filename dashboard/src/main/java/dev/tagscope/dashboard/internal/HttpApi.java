@@ -1,0 +1,131 @@
+package dev.tagscope.dashboard.internal;
+
+import dev.tagscope.dashboard.internal.ApiModel.ErrorBody;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.staticfiles.Location;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The dashboard's HTTP surface on Javalin 6: the JSON API, the server-sent event stream and
+ * the static page.
+ *
+ * <ul>
+ *   <li>{@code GET /api/probes} - probes seen;
+ *   <li>{@code GET /api/layers} - model, layer, windowsSeen, filters, updatedAt per layer;
+ *   <li>{@code GET /api/importance?model=&layer=} - ranked filters;
+ *   <li>{@code GET /api/spectrum?probe=&layer=&filter=} - latest window of one filter;
+ *   <li>{@code GET /api/events} - server-sent events, see {@link EventHub};
+ *   <li>{@code GET /healthz} - {@code {"status":"ok","caughtUp":..,"sseClients":..}};
+ *   <li>{@code /} - the page ({@code src/main/resources/public}), Chart.js from its webjar under
+ *       {@code /webjars/chart.js/4.4.7/dist/chart.umd.js}.
+ * </ul>
+ *
+ * <p>Errors are JSON ({@link ErrorBody}): 400 for a missing or malformed parameter, 404 for an
+ * unknown model, layer, probe or filter (and for unknown {@code /api} paths). Every response
+ * carries a Content-Security-Policy that allows scripts, styles and connections from the
+ * dashboard's own origin only ({@code script-src 'self'}, no inline script), plus
+ * {@code X-Content-Type-Options: nosniff}.
+ */
+public final class HttpApi {
+  /** The Content-Security-Policy sent with every response. */
+  public static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+      + "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+      + "frame-ancestors 'none'";
+
+  private static final String JSON = "application/json; charset=utf-8";
+
+  private HttpApi() {}
+
+  /** A request the API refuses with 400. */
+  static final class BadRequestException extends RuntimeException {
+    BadRequestException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Builds (does not start) the Javalin application.
+   *
+   * @param view the in-memory view to serve
+   * @param hub the server-sent event hub
+   * @param caughtUp whether the reader has caught up with the topics (for {@code /healthz})
+   * @return the application; start it with {@code app.start(host, port)}
+   */
+  public static Javalin create(DashboardView view, EventHub hub, BooleanSupplier caughtUp) {
+    Javalin app = Javalin.create(config -> {
+      config.showJavalinBanner = false;
+      config.startupWatcherEnabled = false;
+      config.staticFiles.add(s -> {
+        s.hostedPath = "/";
+        s.directory = "/public";
+        s.location = Location.CLASSPATH;
+        s.headers = Map.of("Cache-Control", "no-cache", "Content-Security-Policy", CSP, "X-Content-Type-Options", "nosniff");
+      });
+      config.staticFiles.enableWebjars();
+    });
+
+    app.before(ctx -> {
+      ctx.header("Content-Security-Policy", CSP);
+      ctx.header("X-Content-Type-Options", "nosniff");
+      ctx.header("Referrer-Policy", "no-referrer");
+      ctx.header("X-Frame-Options", "DENY");
+    });
+
+    app.get("/api/probes", ctx -> json(ctx, view.probes()));
+    app.get("/api/layers", ctx -> json(ctx, view.layers()));
+    app.get("/api/importance", ctx -> json(ctx, view.importance(required(ctx, "model"), required(ctx, "layer"))));
+    app.get("/api/spectrum", ctx -> json(ctx,
+        view.spectrum(required(ctx, "probe"), required(ctx, "layer"), filterIndex(required(ctx, "filter")))));
+    app.get("/healthz", ctx -> {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("status", "ok");
+      body.put("caughtUp", caughtUp.getAsBoolean());
+      body.put("sseClients", hub.clientCount());
+      json(ctx, body);
+    });
+    app.sse("/api/events", hub::register);
+
+    app.exception(BadRequestException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
+    app.exception(DashboardView.NotFoundException.class, (e, ctx) -> error(ctx, 404, e.getMessage()));
+    app.error(404, ctx -> {
+      if (ctx.path().startsWith("/api/") && ctx.result() == null) {
+        error(ctx, 404, "no such endpoint: " + ctx.method() + " " + ctx.path());
+      }
+    });
+    return app;
+  }
+
+  private static void json(Context ctx, Object body) {
+    ctx.header("Cache-Control", "no-store");
+    ctx.contentType(JSON).result(Json.write(body));
+  }
+
+  private static void error(Context ctx, int status, String message) {
+    ctx.status(status);
+    json(ctx, new ErrorBody(status, message));
+  }
+
+  private static String required(Context ctx, String name) {
+    String v = ctx.queryParam(name);
+    if (v == null || v.isEmpty()) {
+      throw new BadRequestException("query parameter '" + name + "' is required");
+    }
+    return v;
+  }
+
+  private static int filterIndex(String raw) {
+    try {
+      int f = Integer.parseInt(raw.trim());
+      if (f < 0) {
+        throw new BadRequestException("query parameter 'filter' must be a filter (channel) index >= 0; got " + f);
+      }
+      return f;
+    } catch (NumberFormatException e) {
+      throw new BadRequestException("query parameter 'filter' must be an integer filter (channel) index; got '"
+          + raw + "'");
+    }
+  }
+}

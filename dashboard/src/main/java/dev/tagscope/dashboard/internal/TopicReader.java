@@ -1,0 +1,242 @@
+package dev.tagscope.dashboard.internal;
+
+import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads {@code tagscope.probes}, {@code tagscope.importance} and {@code tagscope.tag-responses}
+ * into a {@link DashboardView} on one thread, with a plain consumer assigned to every partition:
+ * no consumer group, no committed offsets.
+ *
+ * <p>Start positions: the compacted probes and importance topics from the beginning (their
+ * latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
+ * per partition. Partitions that appear later (a topic created after the dashboard started, or
+ * partitions added) are picked up on the next metadata check, every few seconds, with the same
+ * rule.
+ *
+ * <p>Values are decoded here, record by record, with the topic's serde from {@link Topics}, so
+ * one undecodable record costs only itself: it is skipped, counted in
+ * {@code tagscope.dashboard.skipped} (tag {@code topic}) and logged with topic, partition and
+ * offset. The dashboard does <em>not</em> write dead letters: it has no committed position and
+ * re-reads the topics from the start at every start, so it would send the same dead letter
+ * again each time; and the stage that wrote the record (the spectral stream) owns the record
+ * and its dead-letter path.
+ */
+public final class TopicReader implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final long METADATA_CHECK_MS = 5_000;
+
+  private final Consumer<byte[], byte[]> consumer;
+  private final DashboardView view;
+  private final int replay;
+  private final Counter skippedProbes;
+  private final Counter skippedImportance;
+  private final Counter skippedResponses;
+  private final Map<String, Counter> updates = new HashMap<>();
+  private final Set<TopicPartition> assigned = new HashSet<>();
+  /** End offsets at the time each partition was assigned; removed once reached. */
+  private final Map<TopicPartition, Long> catchUpTargets = new HashMap<>();
+  private final CountDownLatch caughtUp = new CountDownLatch(1);
+  private volatile boolean running = true;
+  private boolean initialAssignmentDone;
+  private long nextMetadataCheck;
+
+  /**
+   * @param consumer a consumer with byte-array deserializers and no group; this reader owns
+   *     and closes it
+   * @param view where records go
+   * @param tagResponseReplay tag-response records replayed per partition at start (>= 0)
+   * @param registry where the counters go
+   */
+  public TopicReader(Consumer<byte[], byte[]> consumer, DashboardView view, int tagResponseReplay, MeterRegistry registry) {
+    this.consumer = consumer;
+    this.view = view;
+    this.replay = tagResponseReplay;
+    this.skippedProbes = skipped(registry, Topics.PROBES.name());
+    this.skippedImportance = skipped(registry, Topics.IMPORTANCE.name());
+    this.skippedResponses = skipped(registry, Topics.TAG_RESPONSES.name());
+    for (String type : List.of("probe", "importance", "tag-response")) {
+      updates.put(type, Counter.builder("tagscope.dashboard.updates")
+          .description("Records taken into the dashboard's in-memory view")
+          .tag("type", type).register(registry));
+    }
+  }
+
+  private static Counter skipped(MeterRegistry registry, String topic) {
+    return Counter.builder("tagscope.dashboard.skipped")
+        .description("Records the dashboard could not decode or show, skipped (the upstream stage owns the DLQ)")
+        .tag("topic", topic).register(registry);
+  }
+
+  /** Polls until {@link #stop()}, then closes the consumer. */
+  @Override
+  public void run() {
+    try {
+      while (running) {
+        try {
+          long now = System.currentTimeMillis();
+          if (now >= nextMetadataCheck) {
+            refreshAssignment();
+            nextMetadataCheck = now + METADATA_CHECK_MS;
+          }
+          ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            handle(r);
+          }
+          checkCaughtUp();
+        } catch (WakeupException | InterruptException e) {
+          if (running) {
+            LOG.warn("dashboard reader woken up while running; continuing");
+          }
+        } catch (KafkaException e) {
+          if (!running) {
+            break;
+          }
+          LOG.warn("dashboard reader: Kafka error, retrying in 1 s: {}", e.toString());
+          sleepQuietly(1000);
+        }
+      }
+    } finally {
+      try {
+        consumer.close(Duration.ofSeconds(2));
+      } catch (RuntimeException e) {
+        LOG.debug("closing the dashboard consumer: {}", e.toString());
+      }
+    }
+  }
+
+  /** Asks the loop to end; returns at once. */
+  public void stop() {
+    running = false;
+    consumer.wakeup();
+  }
+
+  /** @return true once every partition assigned at start was read up to its end offset of that moment */
+  public boolean caughtUp() {
+    return caughtUp.getCount() == 0;
+  }
+
+  /**
+   * @param timeout how long to wait
+   * @return {@link #caughtUp()} after waiting at most {@code timeout}
+   * @throws InterruptedException when interrupted
+   */
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void refreshAssignment() {
+    List<TopicPartition> fresh = new ArrayList<>();
+    for (String topic : List.of(Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name())) {
+      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+      if (infos == null) {
+        continue;
+      }
+      for (PartitionInfo p : infos) {
+        TopicPartition tp = new TopicPartition(p.topic(), p.partition());
+        if (!assigned.contains(tp)) {
+          fresh.add(tp);
+        }
+      }
+    }
+    if (!fresh.isEmpty()) {
+      assigned.addAll(fresh);
+      consumer.assign(new ArrayList<>(assigned));
+      Map<TopicPartition, Long> begin = consumer.beginningOffsets(fresh);
+      Map<TopicPartition, Long> end = consumer.endOffsets(fresh);
+      for (TopicPartition tp : fresh) {
+        long b = begin.getOrDefault(tp, 0L);
+        long e = end.getOrDefault(tp, b);
+        long start = tp.topic().equals(Topics.TAG_RESPONSES.name()) ? Math.max(b, e - replay) : b;
+        consumer.seek(tp, start);
+        if (!initialAssignmentDone && e > start) {
+          catchUpTargets.put(tp, e);
+        }
+        LOG.info("dashboard reads {} from offset {} (beginning {}, end {})", tp, start, b, e);
+      }
+    }
+    initialAssignmentDone = true;
+  }
+
+  private void checkCaughtUp() {
+    if (caughtUp.getCount() == 0) {
+      return;
+    }
+    catchUpTargets.entrySet().removeIf(t -> consumer.position(t.getKey(), Duration.ofSeconds(5)) >= t.getValue());
+    if (initialAssignmentDone && catchUpTargets.isEmpty()) {
+      LOG.info("dashboard caught up with its topics");
+      caughtUp.countDown();
+    }
+  }
+
+  /**
+   * Decodes one record and hands it to the view; never throws for bad data.
+   *
+   * @param r the raw record
+   */
+  void handle(ConsumerRecord<byte[], byte[]> r) {
+    String topic = r.topic();
+    try {
+      if (topic.equals(Topics.IMPORTANCE.name())) {
+        String key = Topics.IMPORTANCE.keySerde().deserializer().deserialize(topic, r.key());
+        LayerImportance v = Topics.IMPORTANCE.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptImportance(key, v);
+        updates.get("importance").increment();
+      } else if (topic.equals(Topics.TAG_RESPONSES.name())) {
+        TagResponse v = Topics.TAG_RESPONSES.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptTagResponse(v);
+        updates.get("tag-response").increment();
+      } else if (topic.equals(Topics.PROBES.name())) {
+        String key = Topics.PROBES.keySerde().deserializer().deserialize(topic, r.key());
+        ProbeSpec v = Topics.PROBES.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptProbe(key, v);
+        updates.get("probe").increment();
+      }
+    } catch (RuntimeException e) {
+      counterFor(topic).increment();
+      LOG.warn("dashboard skipped {}-{}@{}: {}", topic, r.partition(), r.offset(), e.getMessage());
+    }
+  }
+
+  private Counter counterFor(String topic) {
+    if (topic.equals(Topics.IMPORTANCE.name())) {
+      return skippedImportance;
+    }
+    if (topic.equals(Topics.PROBES.name())) {
+      return skippedProbes;
+    }
+    return skippedResponses;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
