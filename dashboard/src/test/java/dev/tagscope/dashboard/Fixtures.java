@@ -1,0 +1,108 @@
+package dev.tagscope.dashboard;
+
+import dev.tagscope.schemas.ComponentKind;
+import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.Reduction;
+import dev.tagscope.schemas.Region;
+import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.schemas.TagResponse;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Records with known values, built with the Avro builders: the default plan of DESIGN.md
+ * (left/right halves tagged at 6 and 7.5 Hz, 120 fps, W = 240 frames, so bin = 2 * f).
+ */
+public final class Fixtures {
+  private Fixtures() {}
+
+  public static final double FPS = 120.0;
+  public static final int W = 240;
+
+  /** f1, f2, 2f1, f1+f2, f2-f1 at 120 fps and W = 240: bin = f * 240 / 120. */
+  public static List<SignalBin> signalBins() {
+    return List.of(
+        bin("f1", ComponentKind.FUNDAMENTAL, 6.0, 12, 1),
+        bin("f2", ComponentKind.FUNDAMENTAL, 7.5, 15, 1),
+        bin("2f1", ComponentKind.HARMONIC, 12.0, 24, 2),
+        bin("f1+f2", ComponentKind.INTERMODULATION, 13.5, 27, 2),
+        bin("f2-f1", ComponentKind.INTERMODULATION, 1.5, 3, 2));
+  }
+
+  static SignalBin bin(String label, ComponentKind kind, double hz, int bin, int order) {
+    return SignalBin.newBuilder().setLabel(label).setKind(kind).setFrequencyHz(hz).setBin(bin).setOrder(order).build();
+  }
+
+  public static ProbeSpec probe(String id, String model) {
+    return ProbeSpec.newBuilder()
+        .setProbeId(id)
+        .setModel(model)
+        .setStartTimeMs(1_700_000_000_000L)
+        .setLayout("halves-lr")
+        .setRegions(List.of(
+            Region.newBuilder().setName("left").setX0(0).setY0(0).setX1(14).setY1(28).setFrequencyHz(6.0).setPhaseRad(0.0).build(),
+            Region.newBuilder().setName("right").setX0(14).setY0(0).setX1(28).setY1(28).setFrequencyHz(7.5).setPhaseRad(0.5).build()))
+        .setFps(FPS)
+        .setWindowFrames(W)
+        .setHopFrames(120)
+        .setFramesPerImage(480)
+        .setSignalBins(signalBins())
+        .setLayers(List.of("layer1", "layer2"))
+        .setReduction(Reduction.MEAN)
+        .setImageChannels(1).setImageHeight(28).setImageWidth(28)
+        .setImageCount(10)
+        .build();
+  }
+
+  public static FilterImportance filter(int filter, int rank, double importance, double fund, double harm, double im) {
+    return FilterImportance.newBuilder()
+        .setFilter(filter).setRank(rank).setImportance(importance)
+        .setScore(fund + harm + im).setFundamental(fund).setHarmonic(harm).setIntermodulation(im)
+        .setMeanSnr(2.5 + filter).setPaperSnrDb(3.25 + filter)
+        .build();
+  }
+
+  public static LayerImportance importance(String model, String layer, long windows, List<FilterImportance> filters) {
+    return LayerImportance.newBuilder()
+        .setModel(model).setLayer(layer).setLastProbeId("probe-1")
+        .setUpdatedAtMs(1_700_000_002_000L).setWindowsSeen(windows)
+        .setFilters(filters).build();
+  }
+
+  /** Spectrum value of filter {@code f} at bin {@code b}: (f + 1) * b / 1000, a float. */
+  public static float spectrumValue(int f, int b) {
+    return b == 0 ? 0f : (float) ((f + 1) * b / 1000.0);
+  }
+
+  public static TagResponse tagResponse(String probe, String model, String layer, String imageId, int filters) {
+    List<SignalBin> bins = signalBins();
+    List<FilterResponse> fs = new ArrayList<>();
+    for (int f = 0; f < filters; f++) {
+      List<Double> amp = new ArrayList<>();
+      List<Double> base = new ArrayList<>();
+      List<Double> snr = new ArrayList<>();
+      List<Double> corr = new ArrayList<>();
+      for (SignalBin b : bins) {
+        double a = spectrumValue(f, b.getBin());
+        double bl = 0.125 * (f + 1);
+        amp.add(a);
+        base.add(bl);
+        snr.add(a / bl);
+        corr.add(a - bl);
+      }
+      List<Float> spectrum = new ArrayList<>();
+      for (int b = 0; b <= W / 2; b++) {
+        spectrum.add(spectrumValue(f, b));
+      }
+      fs.add(FilterResponse.newBuilder().setFilter(f).setAmplitude(amp).setBaseline(base).setSnr(snr)
+          .setCorrected(corr).setSpectrum(spectrum).build());
+    }
+    return TagResponse.newBuilder()
+        .setProbeId(probe).setModel(model).setLayer(layer).setImageId(imageId)
+        .setWindowStartFrame(120).setWindowFrames(W).setFps(FPS).setBinWidthHz(FPS / W)
+        .setSignalBins(bins).setFilters(fs).build();
+  }
+}

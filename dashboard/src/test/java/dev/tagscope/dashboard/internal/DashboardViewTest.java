@@ -1,0 +1,220 @@
+package dev.tagscope.dashboard.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tagscope.dashboard.Fixtures;
+import dev.tagscope.dashboard.internal.ApiModel.ChangeEvent;
+import dev.tagscope.dashboard.internal.ApiModel.FilterRow;
+import dev.tagscope.dashboard.internal.ApiModel.ImportanceView;
+import dev.tagscope.dashboard.internal.ApiModel.LayerSummary;
+import dev.tagscope.dashboard.internal.ApiModel.ProbeSummary;
+import dev.tagscope.dashboard.internal.ApiModel.SpectrumBin;
+import dev.tagscope.dashboard.internal.ApiModel.SpectrumView;
+import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.TagResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DashboardViewTest {
+
+  private final DashboardView view = new DashboardView();
+
+  @Test
+  void filtersComeBackByRankThenImportanceThenFilter() {
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 4, List.of(
+        Fixtures.filter(7, 3, 0.25, 0.1, 0.0, 0.0),
+        Fixtures.filter(2, 1, 1.0, 0.2, 0.1, 0.1),
+        Fixtures.filter(5, 2, 0.5, 0.1, 0.05, 0.05),
+        Fixtures.filter(9, 2, 0.6, 0.1, 0.05, 0.05),   // same rank as 5, higher importance: goes first
+        Fixtures.filter(1, 2, 0.6, 0.1, 0.05, 0.05)))); // same rank and importance as 9: lower index first
+
+    ImportanceView v = view.importance("m", "l");
+
+    List<Integer> order = v.filters().stream().map(FilterRow::filter).toList();
+    assertEquals(List.of(2, 1, 9, 5, 7), order);
+    FilterRow top = v.filters().get(0);
+    assertEquals(1, top.rank());
+    assertEquals(1.0, top.importance());
+    assertEquals(0.2 + 0.1 + 0.1, top.score());
+    assertEquals(0.2, top.fundamental());
+    assertEquals(0.1, top.harmonic());
+    assertEquals(0.1, top.intermodulation());
+    assertEquals(4.5, top.meanSnr());
+    assertEquals(5.25, top.paperSnrDb());
+    assertEquals(4, v.windowsSeen());
+    assertEquals("2023-11-14T22:13:22Z", v.updatedAt());
+  }
+
+  @Test
+  void latestImportanceWinsPerModelAndLayer() {
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptImportance("m/other", Fixtures.importance("m", "other", 3, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 2, List.of(
+        Fixtures.filter(0, 2, 0.5, 1, 0, 0), Fixtures.filter(1, 1, 1.0, 2, 0, 0))));
+
+    ImportanceView v = view.importance("m", "l");
+    assertEquals(2, v.windowsSeen());
+    assertEquals(List.of(1, 0), v.filters().stream().map(FilterRow::filter).toList());
+    List<LayerSummary> layers = view.layers();
+    assertEquals(List.of("l", "other"), layers.stream().map(LayerSummary::layer).toList());
+    assertEquals(2, layers.get(0).filters());
+    assertEquals(3, layers.get(1).windowsSeen());
+  }
+
+  @Test
+  void latestTagResponseWinsAndIsCounted() {
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img-1", 2));
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img-2", 2));
+
+    SpectrumView s = view.spectrum("p", "l", 1);
+    assertEquals("img-2", s.imageId());
+    assertEquals(2, s.responsesSeen());
+  }
+
+  @Test
+  void spectrumFrequencyAxisIsBinTimesFpsOverWindow() {
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 1));
+    SpectrumView s = view.spectrum("p", "l", 0);
+
+    assertEquals(Fixtures.W / 2 + 1, s.frequencyHz().length);
+    // 120 fps, W = 240: bin width 0.5 Hz, so bin b lies at b / 2 Hz and Nyquist (bin 120) at 60 Hz.
+    assertEquals(0.0, s.frequencyHz()[0]);
+    assertEquals(0.5, s.frequencyHz()[1]);
+    assertEquals(6.0, s.frequencyHz()[12]);
+    assertEquals(7.5, s.frequencyHz()[15]);
+    assertEquals(60.0, s.frequencyHz()[120]);
+    assertEquals(0.5, s.binWidthHz());
+    for (int b = 0; b < s.amplitude().size(); b++) {
+      assertEquals(Fixtures.spectrumValue(0, b), s.amplitude().get(b));
+    }
+  }
+
+  @Test
+  void spectrumFrequencyAxisForAnOddPlan() {
+    // 100 fps, W = 256: bin width 0.390625 Hz (exact in binary).
+    TagResponse r = Fixtures.tagResponse("p", "m", "l", "img", 1);
+    List<Float> spectrum = new ArrayList<>();
+    for (int b = 0; b <= 128; b++) {
+      spectrum.add((float) b);
+    }
+    FilterResponse f = FilterResponse.newBuilder(r.getFilters().get(0)).setSpectrum(spectrum).build();
+    TagResponse odd = TagResponse.newBuilder(r).setFps(100.0).setWindowFrames(256).setBinWidthHz(100.0 / 256)
+        .setFilters(List.of(f)).build();
+    view.acceptTagResponse(odd);
+
+    double[] axis = view.spectrum("p", "l", 0).frequencyHz();
+    assertEquals(129, axis.length);
+    assertEquals(0.390625, axis[1]);
+    assertEquals(25.0, axis[64]);
+    assertEquals(50.0, axis[128]);
+    assertEquals(7.8125, axis[20]);
+  }
+
+  @Test
+  void spectrumCarriesTheSignalBinMeasures() {
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 3));
+    SpectrumView s = view.spectrum("p", "l", 2);
+
+    assertEquals(List.of("f1", "f2", "2f1", "f1+f2", "f2-f1"), s.signalBins().stream().map(SpectrumBin::label).toList());
+    assertEquals(List.of("FUNDAMENTAL", "FUNDAMENTAL", "HARMONIC", "INTERMODULATION", "INTERMODULATION"),
+        s.signalBins().stream().map(SpectrumBin::kind).toList());
+    SpectrumBin f1 = s.signalBins().get(0);
+    // filter 2 at bin 12: spectrum (2 + 1) * 12 / 1000 as a float; baseline 0.125 * 3 = 0.375
+    double a = (float) 0.036;
+    assertEquals(12, f1.bin());
+    assertEquals(6.0, f1.frequencyHz());
+    assertEquals(a, f1.amplitude());
+    assertEquals(0.375, f1.baseline());
+    assertEquals(a / 0.375, f1.snr());
+    assertEquals(a - 0.375, f1.corrected());
+  }
+
+  @Test
+  void unknownNamesAreReportedPrecisely() {
+    view.acceptProbe("p", Fixtures.probe("p", "m"));
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 2));
+
+    assertEquals("unknown model 'x'",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("x", "l")).getMessage());
+    assertEquals("unknown layer 'x' of model 'm'",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("m", "x")).getMessage());
+    assertEquals("unknown probe 'q'",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.spectrum("q", "l", 0)).getMessage());
+    assertEquals("no tag response for layer 'x' of probe 'p'",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.spectrum("p", "x", 0)).getMessage());
+    assertEquals("unknown filter 2 in layer 'l' of probe 'p'",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.spectrum("p", "l", 2)).getMessage());
+  }
+
+  @Test
+  void tombstonesForgetProbesAndLayers() {
+    view.acceptProbe("p", Fixtures.probe("p", "m"));
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    assertEquals(1, view.probes().size());
+    view.acceptProbe("p", null);
+    view.acceptImportance("m/l", null);
+    assertTrue(view.probes().isEmpty());
+    assertTrue(view.layers().isEmpty());
+  }
+
+  @Test
+  void inconsistentTagResponseIsRefusedAndLeavesTheViewAlone() {
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "good", 1));
+    TagResponse r = Fixtures.tagResponse("p", "m", "l", "bad", 1);
+    FilterResponse f = FilterResponse.newBuilder(r.getFilters().get(0)).setSnr(List.of(1.0)).build();
+    TagResponse bad = TagResponse.newBuilder(r).setFilters(List.of(f)).build();
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> view.acceptTagResponse(bad));
+    assertEquals("filter 0 has per-bin arrays of sizes 5/5/1/5 for 5 signal bins", e.getMessage());
+    assertEquals("good", view.spectrum("p", "l", 0).imageId());
+  }
+
+  @Test
+  void probeSummaryAndLayerProbes() {
+    view.acceptProbe("p", Fixtures.probe("p", "m"));
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 1));
+    view.acceptTagResponse(Fixtures.tagResponse("a", "m", "l", "img", 1));
+    view.acceptTagResponse(Fixtures.tagResponse("z", "other-model", "l", "img", 1));
+
+    ProbeSummary p = view.probes().get(0);
+    assertEquals("halves-lr", p.layout());
+    assertEquals(List.of("left", "right"), p.regions().stream().map(ApiModel.RegionSummary::name).toList());
+    assertEquals(7.5, p.regions().get(1).frequencyHz());
+    assertEquals(2.0, p.windowSeconds());
+    assertEquals(0.5, p.binWidthHz());
+    assertEquals(5, p.signalBins().size());
+    assertEquals(List.of("a", "p"), view.layers().get(0).probes());
+  }
+
+  @Test
+  void listenersHearEveryChange() {
+    List<ChangeEvent> heard = new ArrayList<>();
+    view.addListener(heard::add);
+    view.acceptProbe("p", Fixtures.probe("p", "m"));
+    view.acceptImportance("m/l", Fixtures.importance("m", "l", 9, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 1));
+    view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 1));
+
+    assertEquals(List.of(
+        new ChangeEvent("probe", "m", null, "p", 0),
+        new ChangeEvent("importance", "m", "l", "probe-1", 9),
+        new ChangeEvent("tag-response", "m", "l", "p", 1),
+        new ChangeEvent("tag-response", "m", "l", "p", 2)), heard);
+  }
+
+  @Test
+  void frequencyOfBinMatchesTheDesignFormula() {
+    double[] expected = {0.0, 0.5, 1.0, 1.5};
+    double[] got = new double[4];
+    for (int b = 0; b < 4; b++) {
+      got[b] = DashboardView.frequencyOfBin(b, 120.0, 240);
+    }
+    assertArrayEquals(expected, got);
+  }
+}
