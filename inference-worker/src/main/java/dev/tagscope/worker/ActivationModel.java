@@ -1,0 +1,123 @@
+package dev.tagscope.worker;
+
+import dev.tagscope.schemas.Reduction;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A convolutional network that can be run on a batch and report the responses of chosen
+ * intermediate layers (taps), each filter's map reduced to one number. Engine-agnostic;
+ * ONNX Runtime is the one engine today ({@link #load(ModelConfig)} picks it for {@code .onnx}).
+ *
+ * <pre>{@code
+ * try (ActivationModel model = ActivationModel.load(ModelConfig.of(Path.of("models/fmnist-resnet32.onnx")))) {
+ *   Preprocessor pre = new Preprocessor(model.preprocessing());       // uint8 [C,H,W] -> float [C',H',W']
+ *   float[] batch = new float[n * pre.inputLength()];                // [N,C',H',W']
+ *   for (int i = 0; i < n; i++) pre.apply(pixels[i], 1, 28, 28, batch, i * pre.inputLength());
+ *   Map<String, float[][]> r = model.run(batch, n, Reduction.MEAN);   // layer -> [N][filters]
+ *   float[][] block = r.get("layer3.4");                              // [N][64]
+ * }
+ * }</pre>
+ *
+ * <h2>Layers</h2>
+ * {@link #listLayers()} lists every tappable tensor (each node output of the graph).
+ * By default a model taps the output of its first convolution and every ReLU fed by an Add
+ * (each residual block's output; He et al. 2016), which for the bundled ResNet-32 gives 16
+ * layers {@code conv1, layer1.0 .. layer1.4, layer2.0 .. layer2.4, layer3.0 .. layer3.4}.
+ * {@link ModelConfig#layers()} chooses others: a comma list of layer labels, node names,
+ * tensor names, {@code default}, or patterns {@code glob:layer3.*} and {@code regex:...}
+ * matched against all three. An unknown name fails at load with close matches.
+ *
+ * <h2>Shapes</h2>
+ * Input: float32 {@code [N,C,H,W]} flat, already preprocessed (see {@link #preprocessing()}).
+ * A tapped output must be {@code [N,C',H',W']} (reduced over {@code H',W'}) or {@code [N,C']}
+ * (taken as-is); other ranks are refused when the model is loaded, which runs one trial batch.
+ *
+ * <p>Implementations are thread-safe for {@code run}/{@code forward}; {@link #close()} frees
+ * native memory and must be called once no run is in flight.
+ */
+public interface ActivationModel extends AutoCloseable {
+
+  /**
+   * Loads a model with its sidecar {@code <model>.json}, selects the taps, and runs one trial batch.
+   *
+   * @param config model file, layers, overrides, threads, execution provider
+   * @return a ready model
+   * @throws IllegalArgumentException when the file is missing or not a model, a layer name is
+   *     unknown, a tapped output has an unsupported shape, the input shape cannot be determined,
+   *     a preprocessing value is invalid, or the execution provider is unavailable
+   */
+  static ActivationModel load(ModelConfig config) {
+    return OnnxActivationModel.load(config);
+  }
+
+  /**
+   * Model name, the {@code model} in importance keys {@code model/layer}.
+   *
+   * @return e.g. {@code fmnist-resnet32}
+   */
+  String name();
+
+  /**
+   * Preprocessing that turns uint8 frames into this model's input.
+   *
+   * @return scale, mean/std and the input shape {@code [C,H,W]}
+   */
+  Preprocessing preprocessing();
+
+  /**
+   * Class names from the sidecar, index = logit index.
+   *
+   * @return class names; empty when the sidecar gives none
+   */
+  List<String> classes();
+
+  /**
+   * Every tappable tensor in graph order, defaults marked.
+   *
+   * @return all node outputs of the graph
+   */
+  List<LayerInfo> listLayers();
+
+  /**
+   * The layers this model instance taps, in graph order.
+   *
+   * @return tapped layers with their filter counts
+   */
+  List<TappedLayer> tappedLayers();
+
+  /**
+   * Runs a batch and reduces every tapped layer.
+   *
+   * @param input float32 {@code [N,C,H,W]} flat, length at least {@code n * preprocessing().inputLength()}
+   * @param n batch size N, at least 1
+   * @param reduction how each filter map {@code [H',W']} becomes one number
+   * @return layer label to {@code [N][C']}, in tap order
+   * @throws IllegalArgumentException when {@code input} is too short or {@code n < 1}
+   * @throws IllegalStateException when the engine fails
+   */
+  Map<String, float[][]> run(float[] input, int n, Reduction reduction);
+
+  /**
+   * Runs a batch and returns full tensors: every tapped layer and every original model output.
+   *
+   * @param input float32 {@code [N,C,H,W]} flat
+   * @param n batch size N
+   * @return the tensors
+   * @throws IllegalArgumentException when {@code input} is too short or {@code n < 1}
+   * @throws IllegalStateException when the engine fails
+   */
+  Forward forward(float[] input, int n);
+
+  /** Frees the engine's native resources. */
+  @Override
+  void close();
+
+  /**
+   * Full tensors of one batch.
+   *
+   * @param layers tapped layer label to its tensor {@code [N,C',H',W']} or {@code [N,C']}
+   * @param outputs original model output name (e.g. {@code logits}) to its tensor
+   */
+  record Forward(Map<String, FloatTensor> layers, Map<String, FloatTensor> outputs) {}
+}

@@ -1,0 +1,87 @@
+package dev.tagscope.worker;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * What {@link ActivationModel#load(ModelConfig)} needs.
+ *
+ * @param modelPath the model file, e.g. {@code models/fmnist-resnet32.onnx}; a sidecar
+ *     {@code models/fmnist-resnet32.json} next to it is read when present
+ * @param layers layers to tap: {@code null}, blank or {@code "default"} for the default taps,
+ *     otherwise a comma list of layer names, node names, tensor names, {@code default}, or
+ *     patterns {@code glob:layer3.*} / {@code regex:layer[12]\.0} (see {@link ActivationModel})
+ * @param overrides field-by-field overrides of the sidecar ({@link ModelOverrides#NONE} for none)
+ * @param intraOpThreads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per core)
+ * @param executionProvider {@code "cpu"} (default) or {@code "cuda"} (needs the
+ *     {@code onnxruntime_gpu} artifact and CUDA 12 + cuDNN 9)
+ */
+public record ModelConfig(Path modelPath, String layers, ModelOverrides overrides, int intraOpThreads,
+                          String executionProvider) {
+
+  /** Execution provider names accepted by {@link #executionProvider()}. */
+  public static final String CPU = "cpu";
+  /** The CUDA execution provider. */
+  public static final String CUDA = "cuda";
+
+  /**
+   * Validates and normalises the configuration.
+   *
+   * @throws IllegalArgumentException naming the field and the fix
+   */
+  public ModelConfig {
+    Objects.requireNonNull(modelPath, "modelPath");
+    overrides = overrides == null ? ModelOverrides.NONE : overrides;
+    executionProvider = executionProvider == null || executionProvider.isBlank()
+        ? CPU : executionProvider.trim().toLowerCase(Locale.ROOT);
+    if (!executionProvider.equals(CPU) && !executionProvider.equals(CUDA)) {
+      throw new IllegalArgumentException("executionProvider must be 'cpu' or 'cuda', got '" + executionProvider + "'");
+    }
+    if (intraOpThreads < 0) {
+      throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime's default), got " + intraOpThreads);
+    }
+  }
+
+  /**
+   * Default taps, no overrides, ONNX Runtime's thread count, CPU.
+   *
+   * @param modelPath the model file
+   * @return a configuration
+   */
+  public static ModelConfig of(Path modelPath) {
+    return new ModelConfig(modelPath, null, ModelOverrides.NONE, 0, CPU);
+  }
+
+  /**
+   * @param layers layer selection (see {@link #layers()})
+   * @return a copy with the layer selection replaced
+   */
+  public ModelConfig withLayers(String layers) {
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider);
+  }
+
+  /**
+   * @param overrides sidecar overrides
+   * @return a copy with the overrides replaced
+   */
+  public ModelConfig withOverrides(ModelOverrides overrides) {
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider);
+  }
+
+  /**
+   * @param threads ONNX Runtime intra-op threads (0 = default)
+   * @return a copy with the thread count replaced
+   */
+  public ModelConfig withIntraOpThreads(int threads) {
+    return new ModelConfig(modelPath, layers, overrides, threads, executionProvider);
+  }
+
+  /**
+   * @param provider {@code "cpu"} or {@code "cuda"}
+   * @return a copy with the execution provider replaced
+   */
+  public ModelConfig withExecutionProvider(String provider) {
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, provider);
+  }
+}

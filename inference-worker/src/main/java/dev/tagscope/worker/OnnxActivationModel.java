@@ -1,0 +1,394 @@
+package dev.tagscope.worker;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.tagscope.schemas.Reduction;
+import dev.tagscope.worker.internal.LayerSelector;
+import dev.tagscope.worker.internal.OnnxGraph;
+import dev.tagscope.worker.internal.Sidecar;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ActivationModel} on ONNX Runtime (Java API). Layers are tapped by rewriting the graph:
+ * the chosen intermediate tensor names are appended to {@code graph.output} and the session is
+ * created from the rewritten bytes, so one {@code session.run} per batch yields every tapped
+ * {@code [N,C,H,W]} tensor along with the logits. The session uses the {@code ALL_OPT} graph
+ * optimisation level (BASIC is 5-6x slower here); ONNX Runtime keeps every graph output intact
+ * under its fusions.
+ *
+ * <p>A model whose input has a fixed batch size (e.g. exported with N = 1) is run in chunks of
+ * that size. {@link #load(ModelConfig)} runs one trial batch of zeros to learn each tap's shape
+ * and refuses taps that are not {@code [N,C,H,W]} or {@code [N,C]} float32.
+ */
+public final class OnnxActivationModel implements ActivationModel {
+  private static final Logger log = LoggerFactory.getLogger(OnnxActivationModel.class);
+
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final String name;
+  private final String inputName;
+  private final Preprocessing preprocessing;
+  private final List<String> classes;
+  private final List<LayerInfo> layers;
+  private final List<TappedLayer> taps;
+  private final List<String> modelOutputs;
+  private final int fixedBatch;
+  private final Set<String> tapTensors;
+  private final Set<String> allOutputs;
+
+  private OnnxActivationModel(OrtEnvironment env, OrtSession session, String name, String inputName,
+                              Preprocessing preprocessing, List<String> classes, List<LayerInfo> layers,
+                              List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch) {
+    this.env = env;
+    this.session = session;
+    this.name = name;
+    this.inputName = inputName;
+    this.preprocessing = preprocessing;
+    this.classes = List.copyOf(classes);
+    this.layers = List.copyOf(layers);
+    this.taps = List.copyOf(taps);
+    this.modelOutputs = List.copyOf(modelOutputs);
+    this.fixedBatch = fixedBatch;
+    this.tapTensors = taps.stream().map(t -> t.info().tensorName()).collect(Collectors.toCollection(LinkedHashSet::new));
+    LinkedHashSet<String> all = new LinkedHashSet<>(tapTensors);
+    all.addAll(modelOutputs);
+    this.allOutputs = all;
+  }
+
+  /**
+   * Loads an ONNX model (see {@link ActivationModel#load(ModelConfig)}).
+   *
+   * @param config model file, layers, overrides, threads, execution provider
+   * @return a ready model
+   * @throws IllegalArgumentException when the file is missing or not ONNX, a layer is unknown or
+   *     has an unsupported output shape, the input shape is unknown or contradicts the
+   *     configuration, a preprocessing value is invalid, or CUDA was asked for but is unavailable
+   */
+  public static OnnxActivationModel load(ModelConfig config) {
+    Objects.requireNonNull(config, "config");
+    Path path = config.modelPath();
+    if (!Files.isRegularFile(path)) {
+      throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist; pass the path of an"
+          + " .onnx file (the bundled default is models/fmnist-resnet32.onnx)");
+    }
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(path);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read model file " + path + ": " + e.getMessage(), e);
+    }
+    OnnxGraph graph = OnnxGraph.parse(bytes, path.toString());
+    Sidecar sidecar = Sidecar.readFor(path);
+    ModelOverrides o = config.overrides();
+
+    String modelName = firstNonNull(o.name(), sidecar.name(), baseName(path));
+    List<OnnxMl.ValueInfoProto> inputs = graph.dataInputs();
+    String inputName = firstNonNull(o.inputName(), sidecar.input(), inputs.size() == 1 ? inputs.get(0).getName() : null);
+    if (inputName == null) {
+      throw new IllegalArgumentException("model " + path + " has " + inputs.size() + " data inputs "
+          + inputs.stream().map(OnnxMl.ValueInfoProto::getName).collect(Collectors.toList())
+          + "; set the input name in the model configuration (sidecar field 'input')");
+    }
+    OnnxMl.ValueInfoProto input = null;
+    for (OnnxMl.ValueInfoProto v : inputs) {
+      if (v.getName().equals(inputName)) {
+        input = v;
+      }
+    }
+    if (input == null) {
+      throw new IllegalArgumentException("model " + path + " has no input named '" + inputName + "'; its inputs are "
+          + inputs.stream().map(OnnxMl.ValueInfoProto::getName).collect(Collectors.toList()));
+    }
+    long[] dims = staticDims(input);
+    if (dims.length != 4) {
+      throw new IllegalArgumentException("model input '" + inputName + "' has rank " + dims.length
+          + "; Tagscope needs an image batch [N,C,H,W]");
+    }
+    int channels = resolveDim("channels", o.channels(), sidecar.channels(), dims[1], inputName);
+    int height = resolveDim("height", o.height(), sidecar.height(), dims[2], inputName);
+    int width = resolveDim("width", o.width(), sidecar.width(), dims[3], inputName);
+    Preprocessing pre = new Preprocessing(
+        firstNonNull(o.scale(), sidecar.scale(), 1.0 / 255.0),
+        firstNonNull(o.mean(), sidecar.mean(), List.of(0f)),
+        firstNonNull(o.std(), sidecar.std(), List.of(1f)),
+        channels, height, width);
+
+    List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers());
+    List<String> tapNames = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toList());
+    byte[] rewritten = graph.withExtraOutputs(tapNames);
+
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtSession session;
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      if (config.intraOpThreads() > 0) {
+        opts.setIntraOpNumThreads(config.intraOpThreads());
+      }
+      if (config.executionProvider().equals(ModelConfig.CUDA)) {
+        try {
+          opts.addCUDA(0);
+        } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+          throw new IllegalArgumentException("executionProvider=cuda is unavailable: it needs the"
+              + " com.microsoft.onnxruntime:onnxruntime_gpu:1.29.0 artifact on the classpath instead of onnxruntime,"
+              + " and CUDA 12 with cuDNN 9 on the host; use executionProvider=cpu otherwise (" + e.getMessage() + ")", e);
+        }
+      }
+      session = env.createSession(rewritten, opts);
+    } catch (OrtException e) {
+      throw new IllegalArgumentException("ONNX Runtime cannot load " + path + ": " + e.getMessage(), e);
+    }
+    int fixedBatch = dims[0] > 0 ? (int) dims[0] : 0;
+    List<TappedLayer> taps;
+    try {
+      taps = probeTaps(env, session, inputName, pre, selected);
+    } catch (RuntimeException e) {
+      closeQuietly(session);
+      throw e;
+    }
+    log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
+        inputName, channels, height, width, graph.layers().size(),
+        taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
+    return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
+        graph.outputNames(), fixedBatch);
+  }
+
+  /** Runs a batch of one zero image to learn each tap's channel count and check its rank. */
+  private static List<TappedLayer> probeTaps(OrtEnvironment env, OrtSession session, String inputName,
+                                             Preprocessing pre, List<LayerInfo> selected) {
+    long[] shape = {1, pre.channels(), pre.height(), pre.width()};
+    Set<String> wanted = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toCollection(LinkedHashSet::new));
+    try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[pre.inputLength()]), shape);
+         OrtSession.Result r = session.run(Map.of(inputName, in), wanted)) {
+      List<TappedLayer> out = new ArrayList<>();
+      for (LayerInfo l : selected) {
+        OnnxValue v = r.get(l.tensorName()).orElseThrow();
+        long[] s = checkedShape(l, v);
+        out.add(new TappedLayer(l, (int) s[1], s.length == 4));
+      }
+      return out;
+    } catch (OrtException e) {
+      throw new IllegalArgumentException("trial run of the model failed (input '" + inputName + "' "
+          + Arrays.toString(shape) + "): " + e.getMessage(), e);
+    }
+  }
+
+  private static long[] checkedShape(LayerInfo l, OnnxValue v) {
+    if (!(v instanceof OnnxTensor) || ((OnnxTensor) v).getInfo().type != OnnxJavaType.FLOAT) {
+      throw new IllegalArgumentException("layer " + l.label() + " (tensor " + l.tensorName() + ") is not a float32"
+          + " tensor (" + v.getInfo() + "); choose another layer with --layers (see --list-layers)");
+    }
+    long[] s = ((TensorInfo) v.getInfo()).getShape();
+    if (s.length != 4 && s.length != 2) {
+      throw new IllegalArgumentException("layer " + l.label() + " (tensor " + l.tensorName() + ") has shape "
+          + Arrays.toString(s) + "; Tagscope reduces [N,C,H,W] feature maps or takes [N,C] vectors as-is;"
+          + " choose another layer with --layers (see --list-layers)");
+    }
+    return s;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public Preprocessing preprocessing() {
+    return preprocessing;
+  }
+
+  @Override
+  public List<String> classes() {
+    return classes;
+  }
+
+  @Override
+  public List<LayerInfo> listLayers() {
+    return layers;
+  }
+
+  @Override
+  public List<TappedLayer> tappedLayers() {
+    return taps;
+  }
+
+  /**
+   * The graph input the image batch is fed to.
+   *
+   * @return e.g. {@code input}
+   */
+  public String inputName() {
+    return inputName;
+  }
+
+  @Override
+  public Map<String, float[][]> run(float[] input, int n, Reduction reduction) {
+    Objects.requireNonNull(reduction, "reduction");
+    checkInput(input, n);
+    Map<String, float[][]> out = new LinkedHashMap<>();
+    for (TappedLayer t : taps) {
+      out.put(t.name(), new float[n][t.channels()]);
+    }
+    int chunk = fixedBatch > 0 ? fixedBatch : n;
+    for (int start = 0; start < n; start += chunk) {
+      int m = Math.min(chunk, n - start);
+      try (OrtSession.Result r = runChunk(input, start, m, tapTensors)) {
+        for (TappedLayer t : taps) {
+          OnnxValue v = r.get(t.info().tensorName()).orElseThrow();
+          long[] s = checkedShape(t.info(), v);
+          int channels = (int) s[1];
+          if (channels != t.channels() || s[0] != m) {
+            throw new IllegalStateException("layer " + t.name() + " returned shape " + Arrays.toString(s)
+                + ", expected [" + m + "," + t.channels() + ",...]");
+          }
+          int spatial = s.length == 4 ? Math.toIntExact(s[2] * s[3]) : 1;
+          float[] data = floats((OnnxTensor) v);
+          float[][] dst = out.get(t.name());
+          for (int i = 0; i < m; i++) {
+            Reductions.reduce(data, i, channels, spatial, reduction, dst[start + i]);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Forward forward(float[] input, int n) {
+    checkInput(input, n);
+    if (fixedBatch > 0 && n > fixedBatch) {
+      throw new IllegalArgumentException("this model takes batches of at most " + fixedBatch + ", got " + n);
+    }
+    Map<String, FloatTensor> layerOut = new LinkedHashMap<>();
+    Map<String, FloatTensor> modelOut = new LinkedHashMap<>();
+    try (OrtSession.Result r = runChunk(input, 0, n, allOutputs)) {
+      for (TappedLayer t : taps) {
+        OnnxValue v = r.get(t.info().tensorName()).orElseThrow();
+        long[] s = checkedShape(t.info(), v);
+        layerOut.put(t.name(), new FloatTensor(s, floats((OnnxTensor) v)));
+      }
+      for (String o : modelOutputs) {
+        OnnxValue v = r.get(o).orElseThrow();
+        if (v instanceof OnnxTensor && ((OnnxTensor) v).getInfo().type == OnnxJavaType.FLOAT) {
+          modelOut.put(o, new FloatTensor(((TensorInfo) v.getInfo()).getShape(), floats((OnnxTensor) v)));
+        }
+      }
+    }
+    return new Forward(layerOut, modelOut);
+  }
+
+  private void checkInput(float[] input, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("batch size must be >= 1, got " + n);
+    }
+    long need = (long) n * preprocessing.inputLength();
+    if (input.length < need) {
+      throw new IllegalArgumentException("input of " + input.length + " floats is shorter than N*C*H*W = " + need);
+    }
+  }
+
+  private OrtSession.Result runChunk(float[] input, int start, int m, Set<String> outputs) {
+    int len = preprocessing.inputLength();
+    long[] shape = {m, preprocessing.channels(), preprocessing.height(), preprocessing.width()};
+    FloatBuffer buf = FloatBuffer.wrap(input, start * len, m * len).slice();
+    try (OnnxTensor in = OnnxTensor.createTensor(env, buf, shape)) {
+      return session.run(Map.of(inputName, in), outputs);
+    } catch (OrtException e) {
+      throw new IllegalStateException("ONNX Runtime failed on a batch of " + m + " for model " + name + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static float[] floats(OnnxTensor t) {
+    FloatBuffer b = t.getFloatBuffer();
+    if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
+      return b.array();
+    }
+    float[] out = new float[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  @Override
+  public void close() {
+    closeQuietly(session);
+  }
+
+  private static void closeQuietly(OrtSession s) {
+    try {
+      s.close();
+    } catch (OrtException | RuntimeException e) {
+      log.warn("closing the ONNX Runtime session failed: {}", e.toString());
+    }
+  }
+
+  private static long[] staticDims(OnnxMl.ValueInfoProto v) {
+    if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) {
+      return new long[] {-1, -1, -1, -1};
+    }
+    List<OnnxMl.TensorShapeProto.Dimension> d = v.getType().getTensorType().getShape().getDimList();
+    long[] out = new long[d.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = d.get(i).hasDimValue() && d.get(i).getDimValue() > 0 ? d.get(i).getDimValue() : -1;
+    }
+    return out;
+  }
+
+  private static int resolveDim(String field, Integer override, Integer sidecar, long graph, String input) {
+    Integer configured = override != null ? override : sidecar;
+    if (configured != null) {
+      if (configured <= 0) {
+        throw new IllegalArgumentException("model input " + field + " must be positive, got " + configured);
+      }
+      if (graph > 0 && graph != configured) {
+        throw new IllegalArgumentException("model input '" + input + "' has a fixed " + field + " of " + graph
+            + " but the configuration says " + configured + "; remove the " + field + " setting or set it to " + graph);
+      }
+      return configured;
+    }
+    if (graph <= 0) {
+      throw new IllegalArgumentException("model input '" + input + "' has a dynamic " + field
+          + "; set " + field + " in the model configuration or its sidecar <model>.json");
+    }
+    return (int) graph;
+  }
+
+  @SafeVarargs
+  private static <T> T firstNonNull(T... values) {
+    for (T v : values) {
+      if (v != null) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  private static String baseName(Path path) {
+    String f = path.getFileName().toString();
+    return f.endsWith(".onnx") ? f.substring(0, f.length() - 5) : f;
+  }
+
+  @Override
+  public String toString() {
+    return "OnnxActivationModel[" + name + ", taps=" + taps.stream().map(TappedLayer::name).collect(Collectors.toList()) + "]";
+  }
+}
