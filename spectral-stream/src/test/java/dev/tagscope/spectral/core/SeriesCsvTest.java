@@ -1,0 +1,98 @@
+package dev.tagscope.spectral.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SeriesCsvTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void analyzesCsvIntoReport() throws Exception {
+    double fps = 120;
+    StringBuilder sb = new StringBuilder("a,\"b\",c\n");
+    for (int i = 0; i < 480; i++) {
+      double t = i / fps;
+      double a = 2.0 * Math.sin(2 * Math.PI * 6 * t);
+      double b = 0.5 * Math.sin(2 * Math.PI * 7.5 * t + 1) + 1.0 * Math.sin(2 * Math.PI * 13.5 * t);
+      sb.append(String.format(Locale.ROOT, "%.17g,%.17g,%.17g%n", a, b, 3.0));
+    }
+    Path csv = dir.resolve("conv1.csv");
+    Files.writeString(csv, sb.toString());
+    SpectralReport report = SeriesCsv.analyzeSeries(csv, fps, new double[] {6, 7.5}, 240, 120, 4, 4, 10, 1);
+    Path out = dir.resolve("out/report.json");
+    report.write(out);
+    JsonNode root = new ObjectMapper().readTree(out.toFile());
+    assertEquals("0.1.0", root.get("tagscope").asText());
+    assertTrue(root.get("model").isNull());
+    assertEquals(0.5, root.get("plan").get("binWidthHz").asDouble(), 0);
+    assertEquals(20, root.get("plan").get("signalBins").size());
+    JsonNode layer = root.get("layers").get(0);
+    assertEquals("conv1", layer.get("layer").asText());
+    assertEquals(3, layer.get("filters").asInt());
+    assertEquals(3, layer.get("windows").asInt()); // starts 0, 120, 240
+    JsonNode first = layer.get("ranking").get(0);
+    assertEquals("a", first.get("name").asText());
+    assertEquals(1, first.get("rank").asInt());
+    assertEquals(1.0, first.get("importance").asDouble(), 0);
+    assertEquals(2.0, first.get("fundamental").asDouble(), 1e-9);
+    JsonNode second = layer.get("ranking").get(1);
+    assertEquals("b", second.get("name").asText());
+    assertEquals(1.5 / 2.0, second.get("importance").asDouble(), 1e-9);
+    assertEquals(1.0, second.get("intermodulation").asDouble(), 1e-9);
+    assertEquals("c", layer.get("ranking").get(2).get("name").asText());
+    // layer parts: means over 3 filters; IM share = 1/3 / (2.5/3 + 1/3)
+    assertEquals(2.5 / 3, layer.get("parts").get("fundamental").asDouble(), 1e-9);
+    assertEquals(1.0 / 3, layer.get("parts").get("intermodulation").asDouble(), 1e-9);
+    assertEquals(1.0 / 3.5, layer.get("imShare").asDouble(), 1e-9);
+    assertEquals(0.0, layer.get("harmonicShare").asDouble(), 1e-9);
+    JsonNode bin0 = first.get("bins").get(0);
+    assertEquals("f1", bin0.get("label").asText());
+    assertEquals("FUNDAMENTAL", bin0.get("kind").asText());
+    assertEquals(2.0, bin0.get("amplitude").asDouble(), 1e-9);
+  }
+
+  @Test
+  void malformedCsvNamesLineAndColumn() {
+    IllegalArgumentException ragged = assertThrows(IllegalArgumentException.class,
+        () -> SeriesCsv.parse(new StringReader("x,y\n1,2\n\n3\n"), "s.csv"));
+    assertTrue(ragged.getMessage().contains("s.csv line 4"), ragged.getMessage());
+    IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
+        () -> SeriesCsv.parse(new StringReader("x,y\n1,NaN\n"), "s.csv"));
+    assertTrue(nan.getMessage().contains("line 2, column 2 (y)"), nan.getMessage());
+    IllegalArgumentException text = assertThrows(IllegalArgumentException.class,
+        () -> SeriesCsv.parse(new StringReader("x,y\n1,2\n1,abc\n"), "s.csv"));
+    assertTrue(text.getMessage().contains("line 3, column 2 (y): 'abc' is not a number"), text.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> SeriesCsv.parse(new StringReader(""), "s.csv"));
+  }
+
+  @Test
+  void parsesFilterMajor() throws Exception {
+    SeriesCsv.Series s = SeriesCsv.parse(new StringReader("\uFEFFx, y\r\n1,2\r\n3,4.5\r\n"), "s.csv");
+    assertEquals(java.util.List.of("x", "y"), s.names());
+    assertEquals(2, s.frames());
+    assertEquals(4.5, s.values()[1][1]);
+    assertEquals(3.0, s.values()[0][1]);
+  }
+
+  @Test
+  void tooShortSeriesRefused() throws Exception {
+    Path csv = dir.resolve("short.csv");
+    Files.writeString(csv, "x\n1\n2\n");
+    PlanException e = assertThrows(PlanException.class,
+        () -> SeriesCsv.analyzeSeries(csv, 120, new double[] {6}, 240, 240, 1, 0, 10, 1));
+    assertEquals("windowFrames", e.field());
+    assertEquals("hopFrames", assertThrows(PlanException.class,
+        () -> SeriesCsv.analyzeSeries(csv, 120, new double[] {6}, 240, 0, 1, 0, 10, 1)).field());
+  }
+}
