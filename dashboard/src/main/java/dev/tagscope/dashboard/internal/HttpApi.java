@@ -36,6 +36,8 @@ public final class HttpApi {
       + "frame-ancestors 'none'";
 
   private static final String JSON = "application/json; charset=utf-8";
+  /** Request attribute set once an error body is written, so the 404 fallback leaves it alone. */
+  private static final String ERROR_WRITTEN = "tagscope.errorWritten";
 
   private HttpApi() {}
 
@@ -91,7 +93,7 @@ public final class HttpApi {
     app.exception(BadRequestException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
     app.exception(DashboardView.NotFoundException.class, (e, ctx) -> error(ctx, 404, e.getMessage()));
     app.error(404, ctx -> {
-      if (ctx.path().startsWith("/api/") && ctx.result() == null) {
+      if (ctx.path().startsWith("/api/") && ctx.attribute(ERROR_WRITTEN) == null) {
         error(ctx, 404, "no such endpoint: " + ctx.method() + " " + ctx.path());
       }
     });
@@ -104,6 +106,7 @@ public final class HttpApi {
   }
 
   private static void error(Context ctx, int status, String message) {
+    ctx.attribute(ERROR_WRITTEN, Boolean.TRUE);
     ctx.status(status);
     json(ctx, new ErrorBody(status, message));
   }

@@ -1,0 +1,545 @@
+// Tagscope dashboard page. Vanilla JS + Chart.js (from the webjar).
+//
+// Safety: every name that comes from a model or a user (probe ids, model, layer and region
+// names, signal-bin labels) is put into the page with textContent or DOM APIs only, never
+// parsed as HTML. Chart.js draws its labels on a canvas.
+//
+// Updates: the server pushes small change events on /api/events (server-sent events); the
+// page marks what is stale and re-fetches it at most a few times per second.
+'use strict';
+
+(function () {
+  const REFRESH_MS = 350; // at most ~3 re-fetches per second
+  const COLORS = {
+    FUNDAMENTAL: '#2563eb',
+    HARMONIC: '#ea580c',
+    INTERMODULATION: '#9333ea',
+    spectrum: '#64748b',
+  };
+  const KIND_NAMES = { FUNDAMENTAL: 'fundamental', HARMONIC: 'harmonic', INTERMODULATION: 'IM' };
+
+  const state = {
+    layers: [],
+    layerKey: null,       // JSON [model, layer] of the selected layer
+    importance: null,     // last /api/importance answer
+    filter: null,         // selected filter index
+    probe: null,          // probe whose spectrum is shown
+    userPickedProbe: false,
+    dirty: { probes: true, layers: true, importance: false, spectrum: false },
+    timer: null,
+    lastRun: 0,
+    running: false,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // ------------------------------------------------------------------ helpers
+
+  function el(tag, text, className) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (className) e.className = className;
+    return e;
+  }
+
+  function fmt(x, digits) {
+    if (x === null || x === undefined || Number.isNaN(x)) return '\u2013';
+    const d = digits === undefined ? 3 : digits;
+    const a = Math.abs(x);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(d - 1);
+    return Number(x).toFixed(d);
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function selectedLayer() {
+    if (!state.layerKey) return null;
+    const [model, layer] = JSON.parse(state.layerKey);
+    return state.layers.find((l) => l.model === model && l.layer === layer) || null;
+  }
+
+  async function getJson(path, params) {
+    const url = params ? path + '?' + new URLSearchParams(params).toString() : path;
+    const res = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = new Error((body && body.error) || res.statusText);
+      err.status = res.status;
+      throw err;
+    }
+    return body;
+  }
+
+  // ------------------------------------------------------------------ probes
+
+  function renderProbes(probes) {
+    const tbody = $('probes-table').querySelector('tbody');
+    clear(tbody);
+    $('probes-empty').hidden = probes.length > 0;
+    $('probes-table').hidden = probes.length === 0;
+    $('probes-count').textContent = probes.length ? probes.length + (probes.length === 1 ? ' probe' : ' probes') : '';
+    for (const p of probes) {
+      const tr = document.createElement('tr');
+      tr.appendChild(el('td', p.id, 'mono'));
+      tr.appendChild(el('td', p.model));
+      tr.appendChild(el('td', p.layout));
+      const regions = el('td');
+      for (const r of p.regions) {
+        const chip = el('span', null, 'region');
+        chip.appendChild(el('span', r.name, 'region-name'));
+        chip.appendChild(el('span', fmt(r.frequencyHz, 2) + ' Hz', 'region-freq'));
+        regions.appendChild(chip);
+      }
+      tr.appendChild(regions);
+      tr.appendChild(el('td', fmt(p.fps, 0), 'num'));
+      tr.appendChild(el('td', p.windowFrames + ' fr (' + fmt(p.windowSeconds, 2) + ' s)', 'num'));
+      tr.appendChild(el('td', p.hopFrames + ' fr', 'num'));
+      const bins = el('td', null, 'bins');
+      for (const b of p.signalBins) {
+        const chip = el('span', b.label, 'bin-chip kind-' + (b.kind || '').toLowerCase());
+        chip.title = (KIND_NAMES[b.kind] || b.kind) + ', ' + fmt(b.frequencyHz, 2) + ' Hz, bin ' + b.bin;
+        bins.appendChild(chip);
+      }
+      tr.appendChild(bins);
+      tbody.appendChild(tr);
+    }
+  }
+
+  // ------------------------------------------------------------------ layers
+
+  function renderLayers(layers) {
+    state.layers = layers;
+    const select = $('layer-select');
+    const keys = layers.map((l) => JSON.stringify([l.model, l.layer]));
+    if (!state.layerKey || !keys.includes(state.layerKey)) {
+      state.layerKey = keys.length ? keys[0] : null;
+      state.filter = null;
+      state.importance = null;
+      state.userPickedProbe = false;
+      state.dirty.importance = state.layerKey !== null;
+    }
+    clear(select);
+    layers.forEach((l, i) => {
+      const o = el('option', l.model + ' \u203a ' + l.layer);
+      o.value = keys[i];
+      o.selected = keys[i] === state.layerKey;
+      select.appendChild(o);
+    });
+    select.disabled = layers.length === 0;
+    $('layers-empty').hidden = layers.length > 0;
+    renderLayerMeta();
+    renderProbeChoice();
+  }
+
+  function renderLayerMeta() {
+    const meta = $('layer-meta');
+    clear(meta);
+    const l = selectedLayer();
+    if (!l) return;
+    const items = [
+      ['model', l.model], ['layer', l.layer], ['filters', l.filters],
+      ['windows seen', l.windowsSeen], ['last probe', l.lastProbeId],
+      ['updated (stimulus time)', new Date(l.updatedAtMs).toLocaleString()],
+    ];
+    for (const [k, v] of items) {
+      const span = el('span', null, 'meta-item');
+      span.appendChild(el('span', k, 'meta-key'));
+      span.appendChild(el('span', v, 'meta-val'));
+      meta.appendChild(span);
+    }
+  }
+
+  function renderProbeChoice() {
+    const l = selectedLayer();
+    const probes = l ? l.probes : [];
+    if (!state.userPickedProbe || !probes.includes(state.probe)) {
+      const preferred = l && probes.includes(l.lastProbeId) ? l.lastProbeId : probes[0];
+      if (preferred !== state.probe) {
+        state.probe = preferred === undefined ? null : preferred;
+        state.dirty.spectrum = state.filter !== null;
+      }
+    }
+    const select = $('probe-select');
+    clear(select);
+    for (const p of probes) {
+      const o = el('option', p);
+      o.value = p;
+      o.selected = p === state.probe;
+      select.appendChild(o);
+    }
+    $('probe-select-label').hidden = probes.length < 2;
+  }
+
+  // ------------------------------------------------------------------ importance
+
+  let importanceChart = null;
+
+  function topN() {
+    const n = parseInt($('top-n').value, 10);
+    return Number.isFinite(n) && n > 0 ? n : Infinity;
+  }
+
+  function renderImportance(view) {
+    state.importance = view;
+    const rows = view ? view.filters : [];
+    if (state.filter === null && rows.length) {
+      state.filter = rows[0].filter;
+      state.dirty.spectrum = true;
+    }
+    const shown = rows.slice(0, Math.min(rows.length, topN()));
+    const labels = shown.map((f) => '#' + f.filter);
+    const parts = [
+      ['fundamental', 'FUNDAMENTAL', (f) => f.fundamental],
+      ['harmonic', 'HARMONIC', (f) => f.harmonic],
+      ['intermodulation (IM)', 'INTERMODULATION', (f) => f.intermodulation],
+    ];
+    const datasets = parts.map(([name, kind, get]) => ({
+      label: name,
+      data: shown.map(get),
+      backgroundColor: shown.map((f) => (f.filter === state.filter ? COLORS[kind] : COLORS[kind] + 'bb')),
+      borderColor: shown.map((f) => (f.filter === state.filter ? '#0f172a' : COLORS[kind])),
+      borderWidth: shown.map((f) => (f.filter === state.filter ? 2 : 0)),
+      stack: 'score',
+    }));
+    if (!importanceChart) {
+      importanceChart = new Chart($('importance-chart'), {
+        type: 'bar',
+        data: { labels, datasets },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          interaction: { mode: 'index', intersect: false },
+          plugins: {
+            legend: { display: false },
+            tooltip: {
+              callbacks: {
+                title: (items) => {
+                  const f = shownRows()[items[0].dataIndex];
+                  return f ? 'filter ' + f.filter + ' \u00b7 rank ' + f.rank : '';
+                },
+                label: (item) => item.dataset.label + ': ' + fmt(item.raw),
+                footer: (items) => {
+                  const f = shownRows()[items[0].dataIndex];
+                  return f ? ['importance ' + fmt(f.importance), 'score ' + fmt(f.score),
+                    'mean SNR ' + fmt(f.meanSnr, 2), 'paper SNR ' + fmt(f.paperSnrDb, 1) + ' dB'] : [];
+                },
+              },
+            },
+          },
+          scales: {
+            x: { stacked: true, ticks: { autoSkip: true, maxRotation: 0 }, title: { display: true, text: 'filter, by rank' } },
+            y: { stacked: true, title: { display: true, text: 'score (activation units)' } },
+          },
+          onClick: (evt, elements) => {
+            if (elements.length) {
+              const f = shownRows()[elements[0].index];
+              if (f) selectFilter(f.filter);
+            }
+          },
+        },
+      });
+    } else {
+      importanceChart.data.labels = labels;
+      importanceChart.data.datasets = datasets;
+      importanceChart.update('none');
+    }
+    renderFilterTable(rows);
+  }
+
+  function shownRows() {
+    const rows = state.importance ? state.importance.filters : [];
+    return rows.slice(0, Math.min(rows.length, topN()));
+  }
+
+  function renderFilterTable(rows) {
+    const tbody = $('filters-table').querySelector('tbody');
+    clear(tbody);
+    for (const f of rows) {
+      const tr = document.createElement('tr');
+      tr.dataset.filter = String(f.filter);
+      if (f.filter === state.filter) tr.className = 'selected';
+      tr.appendChild(el('td', f.rank, 'num'));
+      tr.appendChild(el('td', f.filter, 'num mono'));
+      const imp = el('td', null, 'num');
+      const bar = el('span', null, 'imp-bar');
+      const fill = el('span', null, 'imp-fill');
+      fill.dataset.value = String(f.importance);
+      bar.appendChild(fill);
+      imp.appendChild(bar);
+      imp.appendChild(el('span', fmt(f.importance), 'imp-num'));
+      tr.appendChild(imp);
+      tr.appendChild(el('td', fmt(f.score), 'num'));
+      tr.appendChild(el('td', fmt(f.fundamental), 'num'));
+      tr.appendChild(el('td', fmt(f.harmonic), 'num'));
+      tr.appendChild(el('td', fmt(f.intermodulation), 'num'));
+      tr.appendChild(el('td', fmt(f.meanSnr, 2), 'num'));
+      tr.appendChild(el('td', fmt(f.paperSnrDb, 1), 'num'));
+      tr.addEventListener('click', () => selectFilter(f.filter));
+      tbody.appendChild(tr);
+    }
+    // Widths through the CSSOM (allowed by the CSP), not through style attributes.
+    for (const fill of tbody.querySelectorAll('.imp-fill')) {
+      const v = Math.max(0, Math.min(1, parseFloat(fill.dataset.value) || 0));
+      fill.style.width = (v * 100).toFixed(1) + '%';
+    }
+  }
+
+  function selectFilter(filter) {
+    state.filter = filter;
+    state.dirty.spectrum = true;
+    if (state.importance) renderImportance(state.importance);
+    schedule(true);
+  }
+
+  // ------------------------------------------------------------------ spectrum
+
+  let spectrumChart = null;
+
+  function renderSpectrum(s, message) {
+    const meta = $('spectrum-meta');
+    clear(meta);
+    const tbody = $('bins-table').querySelector('tbody');
+    clear(tbody);
+    if (!s) {
+      $('spectrum-title').textContent = 'Spectrum';
+      $('spectrum-empty').textContent = message || 'Select a filter to see the amplitude spectrum of its latest window.';
+      $('spectrum-empty').hidden = false;
+      $('bins-table').hidden = true;
+      if (spectrumChart) {
+        spectrumChart.data.datasets = [];
+        spectrumChart.update('none');
+      }
+      return;
+    }
+    $('spectrum-empty').hidden = true;
+    $('bins-table').hidden = false;
+    $('spectrum-title').textContent = 'Spectrum of filter ' + s.filter;
+    const items = [
+      ['probe', s.probe], ['image', s.imageId], ['window', 'frames ' + s.windowStartFrame + '\u2013'
+        + (s.windowStartFrame + s.windowFrames - 1) + ' (W = ' + s.windowFrames + ')'],
+      ['bin width', fmt(s.binWidthHz, 3) + ' Hz'], ['windows seen', s.responsesSeen],
+    ];
+    for (const [k, v] of items) {
+      const span = el('span', null, 'meta-item');
+      span.appendChild(el('span', k, 'meta-key'));
+      span.appendChild(el('span', v, 'meta-val'));
+      meta.appendChild(span);
+    }
+
+    const line = s.frequencyHz.map((hz, b) => ({ x: hz, y: s.amplitude[b] }));
+    const datasets = [{
+      type: 'line',
+      label: 'amplitude A(b)',
+      data: line,
+      borderColor: COLORS.spectrum,
+      backgroundColor: COLORS.spectrum,
+      borderWidth: 1.25,
+      pointRadius: 0,
+      pointHitRadius: 2,
+      order: 2,
+    }];
+    for (const kind of ['FUNDAMENTAL', 'HARMONIC', 'INTERMODULATION']) {
+      const bins = s.signalBins.filter((b) => b.kind === kind);
+      if (!bins.length) continue;
+      datasets.push({
+        type: 'scatter',
+        label: KIND_NAMES[kind],
+        data: bins.map((b) => ({ x: b.frequencyHz, y: b.amplitude, bin: b })),
+        backgroundColor: COLORS[kind],
+        borderColor: '#ffffff',
+        borderWidth: 1,
+        pointRadius: 5,
+        pointHoverRadius: 7,
+        pointStyle: kind === 'INTERMODULATION' ? 'rectRot' : kind === 'HARMONIC' ? 'triangle' : 'circle',
+        order: 1,
+      });
+    }
+    const nyquist = s.frequencyHz.length ? s.frequencyHz[s.frequencyHz.length - 1] : undefined;
+    if (!spectrumChart) {
+      spectrumChart = new Chart($('spectrum-chart'), {
+        type: 'line',
+        data: { datasets },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          parsing: false,
+          interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+          plugins: {
+            legend: { position: 'bottom', labels: { usePointStyle: true, boxHeight: 8 } },
+            tooltip: {
+              callbacks: {
+                title: (items) => fmt(items[0].parsed.x, 2) + ' Hz',
+                label: (item) => {
+                  const b = item.raw && item.raw.bin;
+                  if (!b) return 'A = ' + fmt(item.parsed.y, 4);
+                  return [
+                    b.label + ' (' + KIND_NAMES[b.kind] + ', bin ' + b.bin + ')',
+                    'amplitude ' + fmt(b.amplitude, 4) + ', baseline ' + fmt(b.baseline, 4),
+                    'SNR ' + fmt(b.snr, 2) + ', corrected ' + fmt(b.corrected, 4),
+                  ];
+                },
+              },
+            },
+          },
+          scales: {
+            x: { type: 'linear', min: 0, max: nyquist, title: { display: true, text: 'frequency (Hz)' } },
+            y: { beginAtZero: true, title: { display: true, text: 'amplitude' } },
+          },
+        },
+      });
+    } else {
+      spectrumChart.data.datasets = datasets;
+      spectrumChart.options.scales.x.max = nyquist;
+      spectrumChart.update('none');
+    }
+
+    for (const b of s.signalBins) {
+      const tr = document.createElement('tr');
+      const term = el('td', null);
+      term.appendChild(el('span', b.label, 'bin-chip kind-' + (b.kind || '').toLowerCase()));
+      tr.appendChild(term);
+      tr.appendChild(el('td', KIND_NAMES[b.kind] || b.kind));
+      tr.appendChild(el('td', fmt(b.frequencyHz, 2), 'num'));
+      tr.appendChild(el('td', fmt(b.amplitude, 4), 'num'));
+      tr.appendChild(el('td', fmt(b.baseline, 4), 'num'));
+      tr.appendChild(el('td', fmt(b.snr, 2), 'num'));
+      tr.appendChild(el('td', fmt(b.corrected, 4), 'num'));
+      tbody.appendChild(tr);
+    }
+  }
+
+  // ------------------------------------------------------------------ refresh loop
+
+  function schedule(soon) {
+    if (state.timer !== null) return;
+    const wait = soon ? 0 : Math.max(0, state.lastRun + REFRESH_MS - Date.now());
+    state.timer = setTimeout(run, wait);
+  }
+
+  async function run() {
+    state.timer = null;
+    if (state.running) {
+      schedule(false);
+      return;
+    }
+    state.running = true;
+    state.lastRun = Date.now();
+    const d = state.dirty;
+    try {
+      if (d.probes) {
+        d.probes = false;
+        renderProbes(await getJson('/api/probes'));
+      }
+      if (d.layers) {
+        d.layers = false;
+        renderLayers(await getJson('/api/layers'));
+      }
+      if (d.importance) {
+        d.importance = false;
+        const l = selectedLayer();
+        renderImportance(l ? await getJson('/api/importance', { model: l.model, layer: l.layer }) : null);
+      }
+      if (d.spectrum) {
+        d.spectrum = false;
+        const l = selectedLayer();
+        if (!l || state.filter === null) {
+          renderSpectrum(null);
+        } else if (!state.probe) {
+          renderSpectrum(null, 'No tag response for this layer yet.');
+        } else {
+          try {
+            renderSpectrum(await getJson('/api/spectrum', { probe: state.probe, layer: l.layer, filter: state.filter }));
+          } catch (e) {
+            if (e.status === 404) renderSpectrum(null, e.message);
+            else throw e;
+          }
+        }
+      }
+      $('last-update').textContent = 'updated ' + new Date().toLocaleTimeString();
+    } catch (e) {
+      $('last-update').textContent = 'fetch failed: ' + e.message;
+      d.layers = true; // try again on the next event or tick
+    } finally {
+      state.running = false;
+      if (d.probes || d.layers || d.importance || d.spectrum) schedule(false);
+    }
+  }
+
+  // ------------------------------------------------------------------ live events
+
+  function setLive(on, text) {
+    $('live-dot').className = 'dot ' + (on ? 'dot-on' : 'dot-off');
+    $('live-text').textContent = text;
+  }
+
+  function connect() {
+    const es = new EventSource('/api/events');
+    es.onopen = () => {
+      setLive(true, 'live');
+      // Anything may have changed while disconnected.
+      state.dirty.probes = state.dirty.layers = state.dirty.importance = state.dirty.spectrum = true;
+      schedule(false);
+    };
+    es.onerror = () => setLive(false, 'reconnecting\u2026');
+    const parse = (ev) => {
+      try { return JSON.parse(ev.data); } catch (e) { return null; }
+    };
+    es.addEventListener('probe', () => {
+      state.dirty.probes = true;
+      schedule(false);
+    });
+    es.addEventListener('importance', (ev) => {
+      const c = parse(ev);
+      state.dirty.layers = true;
+      const l = selectedLayer();
+      if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.importance = true;
+      schedule(false);
+    });
+    es.addEventListener('tag-response', (ev) => {
+      const c = parse(ev);
+      const l = selectedLayer();
+      if (c && l && c.model === l.model && c.layer === l.layer) {
+        if (!l.probes.includes(c.probe)) state.dirty.layers = true;
+        if (c.probe === state.probe) state.dirty.spectrum = true;
+        schedule(false);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  function init() {
+    if (typeof Chart !== 'undefined') {
+      Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+      Chart.defaults.color = '#334155';
+    }
+    $('layer-select').addEventListener('change', (ev) => {
+      state.layerKey = ev.target.value;
+      state.filter = null;
+      state.importance = null;
+      state.userPickedProbe = false;
+      state.dirty.importance = true;
+      renderLayerMeta();
+      renderProbeChoice();
+      renderSpectrum(null);
+      schedule(true);
+    });
+    $('top-n').addEventListener('change', () => {
+      if (state.importance) renderImportance(state.importance);
+    });
+    $('probe-select').addEventListener('change', (ev) => {
+      state.probe = ev.target.value;
+      state.userPickedProbe = true;
+      state.dirty.spectrum = true;
+      schedule(true);
+    });
+    renderSpectrum(null);
+    schedule(true);
+    connect();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

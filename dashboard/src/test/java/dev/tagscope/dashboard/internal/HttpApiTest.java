@@ -1,0 +1,147 @@
+package dev.tagscope.dashboard.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tagscope.dashboard.Fixtures;
+import io.javalin.Javalin;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP surface over a hand-filled view, without a broker. */
+class HttpApiTest {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final String NASTY = "<script>alert(1)</script>";
+
+  private static DashboardView view;
+  private static EventHub hub;
+  private static Javalin app;
+  private static String base;
+
+  @BeforeAll
+  static void start() {
+    view = new DashboardView();
+    view.acceptProbe("p1", Fixtures.probe("p1", "m"));
+    view.acceptImportance("m/l1", Fixtures.importance("m", "l1", 3, List.of(
+        Fixtures.filter(0, 2, 0.5, 0.25, 0.125, 0.125), Fixtures.filter(1, 1, 1.0, 0.5, 0.25, 0.25))));
+    view.acceptImportance("m/" + NASTY, Fixtures.importance("m", NASTY, 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    view.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l1", "img-7", 2));
+    hub = new EventHub(Duration.ofMillis(50), Duration.ofSeconds(30));
+    app = HttpApi.create(view, hub, () -> true).start("127.0.0.1", 0);
+    base = "http://127.0.0.1:" + app.port();
+  }
+
+  @AfterAll
+  static void stop() {
+    hub.close();
+    app.stop();
+  }
+
+  static HttpResponse<String> get(String pathAndQuery) throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void importanceIsRankedJson() throws Exception {
+    HttpResponse<String> r = get("/api/importance?model=m&layer=l1");
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+    JsonNode body = MAPPER.readTree(r.body());
+    assertEquals(1, body.get("filters").get(0).get("filter").asInt());
+    assertEquals(1.0, body.get("filters").get(0).get("score").asDouble());
+    assertEquals(0, body.get("filters").get(1).get("filter").asInt());
+    assertEquals(0.125, body.get("filters").get(1).get("intermodulation").asDouble());
+  }
+
+  @Test
+  void missingOrMalformedParametersAre400() throws Exception {
+    for (String q : List.of("/api/importance?model=m", "/api/importance?layer=l1", "/api/spectrum?probe=p1&layer=l1",
+        "/api/spectrum?probe=p1&layer=l1&filter=abc", "/api/spectrum?probe=p1&layer=l1&filter=-1")) {
+      HttpResponse<String> r = get(q);
+      assertEquals(400, r.statusCode(), q);
+      JsonNode body = MAPPER.readTree(r.body());
+      assertEquals(400, body.get("status").asInt());
+      assertTrue(body.get("error").asText().startsWith("query parameter '"), body.toString());
+    }
+  }
+
+  @Test
+  void unknownNamesAre404Json() throws Exception {
+    HttpResponse<String> r = get("/api/importance?model=nope&layer=l1");
+    assertEquals(404, r.statusCode());
+    assertEquals("unknown model 'nope'", MAPPER.readTree(r.body()).get("error").asText());
+    r = get("/api/spectrum?probe=p1&layer=l1&filter=5");
+    assertEquals(404, r.statusCode());
+    assertEquals("unknown filter 5 in layer 'l1' of probe 'p1'", MAPPER.readTree(r.body()).get("error").asText());
+    r = get("/api/nothing-here");
+    assertEquals(404, r.statusCode());
+    assertEquals("no such endpoint: GET /api/nothing-here", MAPPER.readTree(r.body()).get("error").asText());
+  }
+
+  @Test
+  void hostileLayerNameComesBackEscaped() throws Exception {
+    HttpResponse<String> r = get("/api/layers");
+    assertFalse(r.body().contains("<script>"), r.body());
+    assertTrue(r.body().contains("\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E"), r.body());
+    JsonNode layers = MAPPER.readTree(r.body());
+    assertEquals(NASTY, layers.get(0).get("layer").asText()); // "<" sorts before "l"
+    assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElse(""));
+  }
+
+  @Test
+  void staticFilesAndWebjarCarryTheCsp() throws Exception {
+    for (String path : List.of("/", "/index.html", "/app.js", "/style.css", "/webjars/chart.js/4.4.7/dist/chart.umd.js",
+        "/api/probes", "/healthz")) {
+      HttpResponse<String> r = get(path);
+      assertEquals(200, r.statusCode(), path);
+      assertEquals(HttpApi.CSP, r.headers().firstValue("Content-Security-Policy").orElse("(none)"), path);
+    }
+    assertTrue(HttpApi.CSP.contains("script-src 'self'"));
+    assertTrue(get("/webjars/chart.js/4.4.7/dist/chart.umd.js").body().contains("Chart"));
+    String html = get("/").body();
+    assertTrue(html.contains("<script src=\"/app.js\""), html);
+    assertTrue(html.contains("<script src=\"/webjars/chart.js/4.4.7/dist/chart.umd.js\""), html);
+  }
+
+  @Test
+  void pageHasNoInlineScriptAndItsJsNeverParsesHtml() throws IOException {
+    String js = resource("/public/app.js");
+    String html = resource("/public/index.html");
+    for (String sink : List.of("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")) {
+      assertFalse(js.contains(sink), "app.js uses " + sink);
+    }
+    assertTrue(js.contains("textContent"));
+    // Every <script> element loads a file; none carries code or inline handlers.
+    assertEquals(html.split("<script", -1).length - 1, html.split("<script src=\"/", -1).length - 1);
+    assertFalse(html.matches("(?s).*\\son[a-z]+=.*"), "inline event handler in index.html");
+    assertFalse(html.contains("style=\""), "inline style in index.html");
+  }
+
+  @Test
+  void healthzReportsCatchUp() throws Exception {
+    JsonNode h = MAPPER.readTree(get("/healthz").body());
+    assertEquals("ok", h.get("status").asText());
+    assertTrue(h.get("caughtUp").asBoolean());
+  }
+
+  private static String resource(String path) throws IOException {
+    try (InputStream in = HttpApiTest.class.getResourceAsStream(path)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}
