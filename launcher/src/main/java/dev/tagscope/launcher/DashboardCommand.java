@@ -1,0 +1,29 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.dashboard.DashboardService;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code tagscope dashboard}: the live page and JSON API against an external cluster. */
+@Command(name = "dashboard", mixinStandardHelpOptions = true,
+    description = "Serve the live dashboard and JSON API over the importance and tag-response topics.")
+final class DashboardCommand implements Callable<Integer> {
+  @Mixin KafkaOptions kafka;
+  @Mixin DashboardOptions dashboard;
+  @Mixin MetricsOptions metrics;
+
+  @Override
+  public Integer call() throws Exception {
+    MeterRegistry registry = metrics.registry();
+    try (DashboardService service = new DashboardService(kafka.required(), dashboard.settings(kafka.overrides()), registry).start()) {
+      System.out.println("dashboard: " + service.url() + "  (Ctrl-C to stop)");
+      ServiceLifecycle.awaitShutdown(new CountDownLatch(1));
+    } finally {
+      metrics.close();
+    }
+    return 0;
+  }
+}

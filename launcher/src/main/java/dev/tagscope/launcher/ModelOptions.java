@@ -1,0 +1,87 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.worker.ModelConfig;
+import dev.tagscope.worker.ModelOverrides;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The model to probe: file, layers to tap, preprocessing overrides, execution settings. */
+public final class ModelOptions {
+  /** The bundled default model, relative to the Tagscope installation folder. */
+  static final String DEFAULT_MODEL = "models/fmnist-resnet32.onnx";
+
+  @Option(names = "--model", paramLabel = "FILE.onnx",
+      description = "ONNX image classifier with NCHW input (default: the bundled " + DEFAULT_MODEL + "); <model>.json beside it gives name and preprocessing.")
+  Path model;
+
+  @Option(names = "--model-name", description = "Model name on the topics (default: from <model>.json, else the file name).")
+  String modelName;
+
+  @Option(names = "--layers", paramLabel = "LIST",
+      description = "Layers to tap: names, node or tensor names, glob:PATTERN or regex:PATTERN, comma separated "
+          + "(default: the first convolution and every residual block's output).")
+  String layers;
+
+  @Option(names = "--scale", description = "Pixel scale before normalisation (default from <model>.json, else 1/255).")
+  Double scale;
+
+  @Option(names = "--mean", split = ",", description = "Per-channel mean after scaling (default from <model>.json, else 0).")
+  List<Float> mean;
+
+  @Option(names = "--std", split = ",", description = "Per-channel standard deviation after scaling (default from <model>.json, else 1).")
+  List<Float> std;
+
+  @Option(names = "--input-size", paramLabel = "CxHxW", description = "Model input shape when the graph does not say it, e.g. 3x224x224.")
+  String inputSize;
+
+  @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (default: one per core).")
+  int threads;
+
+  @Option(names = "--execution-provider", defaultValue = "cpu", description = "cpu or cuda (cuda needs the onnxruntime_gpu build, CUDA 12, cuDNN 9).")
+  String executionProvider;
+
+  @Option(names = "--batch", defaultValue = "32", description = "Frames per inference batch (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  /**
+   * @param home the Tagscope installation folder (for the default model)
+   * @return the model file
+   */
+  Path modelPath(Path home) {
+    return model != null ? model : home.resolve(DEFAULT_MODEL);
+  }
+
+  /**
+   * The worker's model configuration.
+   *
+   * @param home the Tagscope installation folder
+   * @return the configuration
+   * @throws IllegalArgumentException when {@code --input-size} is malformed or a value is out of range
+   */
+  ModelConfig config(Path home) {
+    ModelOverrides o = ModelOverrides.NONE.withName(modelName).withNormalisation(scale, mean, std);
+    if (inputSize != null) {
+      String[] parts = inputSize.toLowerCase(java.util.Locale.ROOT).split("x");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException("--input-size: expected CxHxW such as 3x224x224, got '" + inputSize + "'");
+      }
+      try {
+        o = o.withInputShape(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2]));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--input-size: expected CxHxW such as 3x224x224, got '" + inputSize + "'");
+      }
+    }
+    if (batch < 1) {
+      throw new IllegalArgumentException("--batch must be at least 1 frame");
+    }
+    return ModelConfig.of(modelPath(home)).withLayers(layers).withOverrides(o)
+        .withIntraOpThreads(threads).withExecutionProvider(executionProvider);
+  }
+
+  /** @return the Tagscope installation folder: {@code -Dtagscope.home}, set by ./tagscope, else the working directory */
+  static Path home() {
+    String h = System.getProperty("tagscope.home");
+    return Path.of(h == null ? "." : h).toAbsolutePath().normalize();
+  }
+}

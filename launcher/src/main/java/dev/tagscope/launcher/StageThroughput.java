@@ -1,0 +1,80 @@
+package dev.tagscope.launcher;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Frames per second of each pipeline stage, read from the stages' own Micrometer counters
+ * ({@code tagscope.producer.frames}, {@code tagscope.worker.frames}, {@code tagscope.spectral.frames}).
+ *
+ * <p>A stage's rate is its count divided by its active time: from the sample where its counter
+ * first moved to the sample where it last moved, so a stage is not charged for the time it
+ * waited for the one before it. Call {@link #sample()} periodically (every ~250 ms).
+ */
+final class StageThroughput {
+  /** One stage: a display name, the counter to watch, and how many counter steps make one frame. */
+  record Stage(String name, String counter, double perFrame) {}
+
+  private final MeterRegistry registry;
+  private final List<Stage> stages;
+  private final Map<String, long[]> firstLast = new LinkedHashMap<>(); // stage -> {firstNanos, lastNanos}
+  private final Map<String, Double> lastCount = new LinkedHashMap<>();
+
+  StageThroughput(MeterRegistry registry, List<Stage> stages) {
+    this.registry = registry;
+    this.stages = List.copyOf(stages);
+  }
+
+  /** Records the current counts; call from one thread. */
+  synchronized void sample() {
+    long now = System.nanoTime();
+    for (Stage s : stages) {
+      double c = count(s);
+      double before = lastCount.getOrDefault(s.name(), 0.0);
+      if (c > before) {
+        long[] fl = firstLast.computeIfAbsent(s.name(), k -> new long[] {now, now});
+        fl[1] = now;
+        lastCount.put(s.name(), c);
+      }
+    }
+  }
+
+  /** @return frames processed by the stage so far */
+  synchronized double frames(Stage s) {
+    return count(s) / s.perFrame();
+  }
+
+  /**
+   * @return frames per second over the stage's active time; NaN before it has moved twice
+   */
+  synchronized double framesPerSecond(Stage s) {
+    long[] fl = firstLast.get(s.name());
+    if (fl == null || fl[1] <= fl[0]) {
+      return Double.NaN;
+    }
+    return frames(s) / ((fl[1] - fl[0]) / 1e9);
+  }
+
+  List<Stage> stages() {
+    return stages;
+  }
+
+  /** @return e.g. {@code "producer 1,820 f/s | worker 410 f/s | spectral 405 f/s"} */
+  synchronized String line() {
+    List<String> parts = new ArrayList<>();
+    for (Stage s : stages) {
+      double fps = framesPerSecond(s);
+      parts.add(s.name() + " " + (Double.isNaN(fps) ? "-" : String.format("%,.0f", fps)) + " f/s");
+    }
+    return String.join(" | ", parts);
+  }
+
+  private double count(Stage s) {
+    Counter c = registry.find(s.counter()).counter();
+    return c == null ? 0.0 : c.count();
+  }
+}

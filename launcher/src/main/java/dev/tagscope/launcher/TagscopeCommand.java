@@ -1,0 +1,59 @@
+package dev.tagscope.launcher;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code tagscope} command: the all-in-one demo on an embedded broker, each service on its
+ * own against an external cluster, and the offline analysis of recorded series.
+ *
+ * <p>Exit codes: 0 success, 1 a run failed, 2 bad usage or configuration (picocli's convention;
+ * the message names the option and the fix).
+ */
+@Command(name = "tagscope", mixinStandardHelpOptions = true, versionProvider = TagscopeCommand.Version.class,
+    description = "Frequency tagging of convolutional networks, streamed on Kafka.",
+    subcommands = {DemoCommand.class, ProducerCommand.class, WorkerCommand.class, SpectralCommand.class,
+        DashboardCommand.class, AnalyzeCommand.class, TopicsCommand.class, CommandLine.HelpCommand.class})
+public final class TagscopeCommand implements Runnable {
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a command, e.g. `tagscope demo`");
+  }
+
+  /**
+   * Entry point.
+   *
+   * @param args command-line arguments
+   */
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** @return the configured command line, also used by the tests */
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new TagscopeCommand());
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      if (ex instanceof IllegalArgumentException) {
+        // Bad plans and configurations: the message names the field and the fix.
+        commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + ex.getMessage()));
+        return 2;
+      }
+      throw ex;
+    });
+    return cl;
+  }
+
+  /** Version from the launcher jar's manifest, or "dev" in an IDE. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = TagscopeCommand.class.getPackage().getImplementationVersion();
+      return new String[] {"tagscope " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+    }
+  }
+}
