@@ -123,8 +123,8 @@ class DashboardViewTest {
     assertEquals(List.of("FUNDAMENTAL", "FUNDAMENTAL", "HARMONIC", "INTERMODULATION", "INTERMODULATION"),
         s.signalBins().stream().map(SpectrumBin::kind).toList());
     SpectrumBin f1 = s.signalBins().get(0);
-    // filter 2 at bin 12: spectrum (2 + 1) * 12 / 1000 as a float; baseline 0.125 * 3 = 0.375
-    double a = (float) 0.036;
+    // filter 2 at bin 12: spectrum (2 + 1) * 12 / 1024 = 0.03515625; baseline 0.125 * 3 = 0.375
+    double a = 0.03515625;
     assertEquals(12, f1.bin());
     assertEquals(6.0, f1.frequencyHz());
     assertEquals(a, f1.amplitude());
