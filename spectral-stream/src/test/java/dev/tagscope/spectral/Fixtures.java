@@ -1,0 +1,71 @@
+package dev.tagscope.spectral;
+
+import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.Region;
+import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.core.SignalCatalogue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/** Probes and frames for topology tests. */
+final class Fixtures {
+  static final double FPS = 120;
+  static final long START_MS = 1_700_000_000_000L;
+
+  private Fixtures() {}
+
+  static ProbeSpec probe(String id, String model, int window, int hop, int framesPerImage) {
+    double[] f = {6, 7.5};
+    return ProbeSpec.newBuilder()
+        .setProbeId(id)
+        .setModel(model)
+        .setStartTimeMs(START_MS)
+        .setLayout("halves-lr")
+        .setRegions(List.of(
+            Region.newBuilder().setName("left").setX0(0).setY0(0).setX1(14).setY1(28).setFrequencyHz(6).setPhaseRad(0).build(),
+            Region.newBuilder().setName("right").setX0(14).setY0(0).setX1(28).setY1(28).setFrequencyHz(7.5).setPhaseRad(0).build()))
+        .setFps(FPS)
+        .setWindowFrames(window)
+        .setHopFrames(hop)
+        .setFramesPerImage(framesPerImage)
+        .setMaxHarmonic(2)
+        .setMaxImOrder(2)
+        .setSignalBins(SignalCatalogue.build(f, FPS, window, 2, 2))
+        .setImageChannels(1).setImageHeight(28).setImageWidth(28)
+        .setImageCount(2)
+        .build();
+  }
+
+  /** Filter 0: 1 + 0.5 sin(6 Hz); filter 1: 2 + 0.2 sin(7.5 Hz) + 0.1 sin(13.5 Hz); filter 2: constant. */
+  static IntFunction<List<Float>> threeFilters() {
+    return i -> {
+      double t = i / FPS;
+      return List.of(
+          (float) (1 + 0.5 * Math.sin(2 * Math.PI * 6 * t)),
+          (float) (2 + 0.2 * Math.sin(2 * Math.PI * 7.5 * t + 0.4) + 0.1 * Math.sin(2 * Math.PI * 13.5 * t)),
+          0.25f);
+    };
+  }
+
+  static ActivationFrame frame(String probe, String image, String layer, long frameIndex, int imageFrame, List<Float> values) {
+    return ActivationFrame.newBuilder()
+        .setProbeId(probe)
+        .setModel("m")
+        .setImageId(image)
+        .setLayer(layer)
+        .setFrameIndex(frameIndex)
+        .setImageFrame(imageFrame)
+        .setValues(new ArrayList<>(values))
+        .build();
+  }
+
+  static byte[] bytes(ActivationFrame f) {
+    return Topics.ACTIVATIONS.valueSerde().serializer().serialize(Topics.ACTIVATIONS.name(), f);
+  }
+
+  static long timestamp(long frameIndex) {
+    return START_MS + Math.round(1000.0 * frameIndex / FPS);
+  }
+}

@@ -1,0 +1,247 @@
+package dev.tagscope.spectral;
+
+import static dev.tagscope.spectral.Fixtures.bytes;
+import static dev.tagscope.spectral.Fixtures.frame;
+import static dev.tagscope.spectral.Fixtures.probe;
+import static dev.tagscope.spectral.Fixtures.timestamp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetters;
+import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Properties;
+import java.util.function.IntFunction;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpectralTopologyTest {
+  @TempDir
+  Path stateDir;
+
+  SimpleMeterRegistry registry;
+  TopologyTestDriver driver;
+  TestInputTopic<String, ProbeSpec> probes;
+  TestInputTopic<String, byte[]> activations;
+  TestOutputTopic<String, TagResponse> tags;
+  TestOutputTopic<String, LayerImportance> importance;
+  TestOutputTopic<byte[], DeadLetter> dlq;
+
+  @BeforeEach
+  void start() {
+    registry = new SimpleMeterRegistry();
+    StreamsBuilder b = new StreamsBuilder();
+    SpectralTopology.build(b, SpectralSettings.of(registry));
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "spectral-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    driver = new TopologyTestDriver(b.build(), p);
+    probes = driver.createInputTopic(Topics.PROBES.name(), Topics.PROBES.keySerde().serializer(), Topics.PROBES.valueSerde().serializer());
+    activations = driver.createInputTopic(Topics.ACTIVATIONS.name(), new StringSerializer(), new ByteArraySerializer());
+    tags = driver.createOutputTopic(Topics.TAG_RESPONSES.name(), Topics.TAG_RESPONSES.keySerde().deserializer(),
+        Topics.TAG_RESPONSES.valueSerde().deserializer());
+    importance = driver.createOutputTopic(Topics.IMPORTANCE.name(), Topics.IMPORTANCE.keySerde().deserializer(),
+        Topics.IMPORTANCE.valueSerde().deserializer());
+    dlq = driver.createOutputTopic(Topics.DLQ.name(), Topics.DLQ.keySerde().deserializer(), Topics.DLQ.valueSerde().deserializer());
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  /** Sends frames [from, to) of one image; frameIndex = image * F + imageFrame. */
+  void sendImage(String probe, String layer, String image, int imageNo, int framesPerImage, int from, int to,
+                 IntFunction<List<Float>> values, int... missing) {
+    for (int i = from; i < to; i++) {
+      final int fi = i;
+      if (java.util.Arrays.stream(missing).anyMatch(m -> m == fi)) {
+        continue;
+      }
+      long frameIndex = (long) imageNo * framesPerImage + i;
+      activations.pipeInput(Topics.probeLayerKey(probe, layer), bytes(frame(probe, image, layer, frameIndex, i, values.apply(i))),
+          timestamp(frameIndex));
+    }
+  }
+
+  static int idx(List<SignalBin> bins, String label) {
+    for (int s = 0; s < bins.size(); s++) {
+      if (bins.get(s).getLabel().equals(label)) {
+        return s;
+      }
+    }
+    throw new AssertionError(label);
+  }
+
+  double counter(String name) {
+    return registry.get(name).counter().count();
+  }
+
+  @Test
+  void sinusoidFramesGiveTheirAmplitudesAndImportanceRanksTheBiggerResponseFirst() {
+    probes.pipeInput("p1", probe("p1", "fmnist", 240, 240, 240));
+    sendImage("p1", "conv1", "img0", 0, 240, 0, 240, Fixtures.threeFilters());
+    List<TestRecord<String, TagResponse>> out = tags.readRecordsToList();
+    assertEquals(1, out.size());
+    TestRecord<String, TagResponse> rec = out.get(0);
+    assertEquals("p1/conv1", rec.key());
+    assertEquals(timestamp(239), rec.timestamp(), "stimulus time of the completing frame");
+    TagResponse t = rec.value();
+    assertEquals("fmnist", t.getModel());
+    assertEquals("img0", t.getImageId());
+    assertEquals(0, t.getWindowStartFrame());
+    assertEquals(0.5, t.getBinWidthHz(), 0);
+    List<SignalBin> bins = t.getSignalBins();
+    assertEquals(3, t.getFilters().size());
+    // activations are floats: amplitudes come back to float precision
+    assertEquals(0.5, t.getFilters().get(0).getAmplitude().get(idx(bins, "f1")), 1e-6);
+    assertEquals(0.0, t.getFilters().get(0).getAmplitude().get(idx(bins, "f2")), 1e-6);
+    assertEquals(0.2, t.getFilters().get(1).getAmplitude().get(idx(bins, "f2")), 1e-6);
+    assertEquals(0.1, t.getFilters().get(1).getAmplitude().get(idx(bins, "f1+f2")), 1e-6);
+    assertEquals(0.0, t.getFilters().get(2).getAmplitude().get(idx(bins, "f1")), 1e-6);
+    assertEquals(121, t.getFilters().get(0).getSpectrum().size());
+    assertEquals(0.5, t.getFilters().get(0).getSpectrum().get(12), 1e-6);
+
+    TestRecord<String, LayerImportance> imp = importance.readRecord();
+    assertEquals("fmnist/conv1", imp.key());
+    assertEquals(timestamp(239), imp.value().getUpdatedAtMs());
+    assertEquals(1, imp.value().getWindowsSeen());
+    List<FilterImportance> fs = imp.value().getFilters();
+    assertEquals(1, fs.get(0).getRank());
+    assertEquals(2, fs.get(1).getRank());
+    assertEquals(3, fs.get(2).getRank());
+    assertEquals(1.0, fs.get(0).getImportance(), 1e-12);
+    assertEquals(0.3 / 0.5, fs.get(1).getImportance(), 1e-5);
+    assertEquals(0.1, fs.get(1).getIntermodulation(), 1e-5);
+    assertTrue(importance.isEmpty());
+    assertEquals(240, counter("tagscope.spectral.frames"));
+    assertEquals(1, counter("tagscope.spectral.windows"));
+    assertTrue(dlq.isEmpty());
+  }
+
+  @Test
+  void hopEmitsEveryWindowAndImportanceAccumulates() {
+    // F = 480, W = 240, hop = 60: 1 + (480 - 240) / 60 = 5 windows per image
+    probes.pipeInput("p2", probe("p2", "fmnist", 240, 60, 480));
+    sendImage("p2", "conv1", "a", 0, 480, 0, 480, Fixtures.threeFilters());
+    sendImage("p2", "conv1", "b", 1, 480, 0, 480, Fixtures.threeFilters());
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(10, out.size());
+    List<Integer> starts = new ArrayList<>();
+    for (TagResponse t : out.subList(0, 5)) {
+      starts.add(t.getWindowStartFrame());
+    }
+    assertEquals(List.of(0, 60, 120, 180, 240), starts);
+    assertEquals("b", out.get(9).getImageId());
+    for (TagResponse t : out) {
+      // a continuous sinusoid: every window sees the same amplitude
+      assertEquals(0.5, t.getFilters().get(0).getAmplitude().get(idx(t.getSignalBins(), "f1")), 1e-6);
+    }
+    List<LayerImportance> imps = importance.readValuesToList();
+    assertEquals(10, imps.size());
+    assertEquals(10, imps.get(9).getWindowsSeen());
+    assertEquals(0.5, imps.get(9).getFilters().get(0).getScore(), 1e-5);
+    assertEquals(10, counter("tagscope.spectral.windows"));
+    assertEquals(0, counter("tagscope.spectral.skipped.windows"));
+    // buffers freed after each image's last frame
+    KeyValueStore<Object, Object> frames = driver.getKeyValueStore(SpectralTopology.FRAME_STORE);
+    try (KeyValueIterator<Object, Object> it = frames.all()) {
+      assertFalse(it.hasNext(), "frame buffer empty after the last frame");
+    }
+  }
+
+  @Test
+  void missingFrameSkipsItsWindowsOnly() {
+    probes.pipeInput("p3", probe("p3", "fmnist", 240, 120, 480)); // windows at 0, 120, 240
+    // frame 100 lies in window 0 only; frame 479 (the end of window 240) is missing too
+    sendImage("p3", "conv1", "a", 0, 480, 0, 479, Fixtures.threeFilters(), 100);
+    sendImage("p3", "conv1", "b", 1, 480, 0, 240, Fixtures.threeFilters());
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(List.of(120, 0), out.stream().map(TagResponse::getWindowStartFrame).toList());
+    assertEquals(List.of("a", "b"), out.stream().map(TagResponse::getImageId).toList());
+    assertEquals(2, counter("tagscope.spectral.skipped.windows"));
+    assertEquals(2, counter("tagscope.spectral.windows"));
+  }
+
+  @Test
+  void badRecordsGoToTheDlqAndTheStreamGoesOn() {
+    probes.pipeInput("p4", probe("p4", "fmnist", 240, 240, 240));
+    IntFunction<List<Float>> good = Fixtures.threeFilters();
+    sendImage("p4", "conv1", "a", 0, 240, 0, 10, good);
+    // 1. garbage bytes
+    byte[] garbage = "not avro".getBytes(StandardCharsets.UTF_8);
+    activations.pipeInput("p4/conv1", garbage, timestamp(10));
+    // 2. NaN in filter 1
+    activations.pipeInput("p4/conv1", bytes(frame("p4", "a", "conv1", 10, 10, List.of(1f, Float.NaN, 0f))), timestamp(10));
+    // 3. wrong filter count
+    activations.pipeInput("p4/conv1", bytes(frame("p4", "a", "conv1", 10, 10, List.of(1f, 2f))), timestamp(10));
+    // 4. unknown probe
+    activations.pipeInput("nope/conv1", bytes(frame("nope", "a", "conv1", 10, 10, List.of(1f, 2f, 3f))), timestamp(10));
+    sendImage("p4", "conv1", "a", 0, 240, 10, 240, good);
+
+    List<TestRecord<byte[], DeadLetter>> dead = dlq.readRecordsToList();
+    assertEquals(4, dead.size());
+    DeadLetter g = dead.get(0).value();
+    assertEquals("spectral-stream", g.getStage());
+    assertEquals(Topics.ACTIVATIONS.name(), g.getSourceTopic());
+    assertEquals(10, g.getSourceOffset());
+    assertEquals(java.nio.ByteBuffer.wrap(garbage), g.getValue());
+    assertEquals("p4/conv1", new String(dead.get(0).key(), StandardCharsets.UTF_8));
+    assertTrue(g.getError().contains("not a readable ActivationFrame"), g.getError());
+    assertEquals("spectral-stream", new String(dead.get(0).headers().lastHeader(DeadLetters.HEADER_STAGE).value(), StandardCharsets.UTF_8));
+    assertEquals(g.getError(), new String(dead.get(0).headers().lastHeader(DeadLetters.HEADER_ERROR).value(), StandardCharsets.UTF_8));
+    String nan = dead.get(1).value().getError();
+    assertTrue(nan.contains("filter 1 is NaN") && nan.contains("frameIndex 10"), nan);
+    String count = dead.get(2).value().getError();
+    assertTrue(count.contains("2 filters in this frame but 3 in earlier frames"), count);
+    String unknown = dead.get(3).value().getError();
+    assertTrue(unknown.contains("unknown probe 'nope'"), unknown);
+    assertEquals(4, registry.get("tagscope.dlq.records").tag("stage", "spectral-stream").counter().count());
+    // the stream went on: the window completed with the good frames
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(1, out.size());
+    assertEquals(0.5, out.get(0).getFilters().get(0).getAmplitude().get(idx(out.get(0).getSignalBins(), "f1")), 1e-6);
+    assertEquals(244, counter("tagscope.spectral.frames"));
+  }
+
+  @Test
+  void unreadableProbeSpecRefusesItsActivations() {
+    // a probe whose bytes are not a ProbeSpec: the global store keeps them, activations are refused with the reason
+    TestInputTopic<String, byte[]> rawProbes = driver.createInputTopic(Topics.PROBES.name(), new StringSerializer(), new ByteArraySerializer());
+    rawProbes.pipeInput("bad", new byte[] {1, 2, 3});
+    activations.pipeInput("bad/conv1", bytes(frame("bad", "a", "conv1", 0, 0, List.of(1f))), timestamp(0));
+    DeadLetter d = dlq.readValue();
+    assertTrue(d.getError().contains("probe 'bad'") && d.getError().contains("not a readable ProbeSpec"), d.getError());
+    // a probe published later is picked up
+    probes.pipeInput("bad", probe("bad", "fmnist", 240, 240, 240));
+    sendImage("bad", "conv1", "a", 0, 240, 0, 240, Fixtures.threeFilters());
+    assertEquals(1, tags.readValuesToList().size());
+    assertTrue(dlq.isEmpty());
+    Collections.emptyList();
+  }
+}
