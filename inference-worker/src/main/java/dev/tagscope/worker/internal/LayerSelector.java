@@ -73,7 +73,7 @@ public final class LayerSelector {
    * @return matches, empty when none
    * @throws IllegalArgumentException when a regex does not compile
    */
-  static List<LayerInfo> match(String item, List<LayerInfo> layers) {
+  public static List<LayerInfo> match(String item, List<LayerInfo> layers) {
     if (item.equalsIgnoreCase("default")) {
       return layers.stream().filter(LayerInfo::defaultTap).collect(Collectors.toList());
     }

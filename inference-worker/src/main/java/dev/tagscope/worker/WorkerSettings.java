@@ -1,0 +1,177 @@
+package dev.tagscope.worker;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Settings of an {@link InferenceWorker}.
+ *
+ * <pre>{@code
+ * WorkerSettings s = WorkerSettings.defaults(Path.of("models/fmnist-resnet32.onnx"))
+ *     .withLayers("default,glob:layer3.*")
+ *     .withBatchSize(32)
+ *     .withInstanceId("worker-1");
+ * }</pre>
+ *
+ * @param modelPath the {@code .onnx} model; its sidecar {@code <model>.json} is read when present
+ * @param layers layer selection ({@code --layers}): {@code null}/blank for the default taps, or
+ *     a comma list of names and {@code glob:}/{@code regex:} patterns (see {@link ModelConfig#layers()})
+ * @param batchSize frames per {@code session.run}, at least 1 (default 32)
+ * @param preprocessing overrides of the sidecar: name, input, channels, height, width, scale,
+ *     mean, std ({@link ModelOverrides#NONE} for none)
+ * @param intraOpThreads ONNX Runtime intra-op threads (0 = one per core)
+ * @param executionProvider {@code cpu} (default) or {@code cuda}
+ * @param groupId consumer group of the stimuli consumer (default {@value #DEFAULT_GROUP_ID});
+ *     instances with the same group share the partitions
+ * @param transactionalIdPrefix prefix of the producer's {@code transactional.id} (default
+ *     {@value #DEFAULT_TRANSACTIONAL_ID_PREFIX}); the id is {@code prefix + "-" + instanceId}
+ * @param instanceId this instance's id, unique among running instances; give a stable id
+ *     (e.g. the pod name) so that a restarted instance fences its predecessor at once. The
+ *     default is random per process.
+ * @param pollTimeout longest wait of one consumer poll (default 500 ms)
+ * @param maxPollRecords frames per poll, hence per transaction, at most (default 256)
+ * @param clientOverrides extra Kafka client properties (security, timeouts), applied last to
+ *     the consumer, the producer and the probe reader
+ */
+public record WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
+                             int intraOpThreads, String executionProvider, String groupId,
+                             String transactionalIdPrefix, String instanceId, Duration pollTimeout,
+                             int maxPollRecords, Map<String, String> clientOverrides) {
+
+  /** Default consumer group. */
+  public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
+  /** Default transactional id prefix. */
+  public static final String DEFAULT_TRANSACTIONAL_ID_PREFIX = "tagscope-inference-worker";
+  /** Default frames per inference batch. */
+  public static final int DEFAULT_BATCH_SIZE = 32;
+
+  /**
+   * Validates the settings and fills defaults for {@code null} fields.
+   *
+   * @throws IllegalArgumentException naming the field and the fix
+   */
+  public WorkerSettings {
+    Objects.requireNonNull(modelPath, "modelPath");
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize + " (default " + DEFAULT_BATCH_SIZE + ")");
+    }
+    preprocessing = preprocessing == null ? ModelOverrides.NONE : preprocessing;
+    if (intraOpThreads < 0) {
+      throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime's default), got " + intraOpThreads);
+    }
+    executionProvider = executionProvider == null || executionProvider.isBlank() ? ModelConfig.CPU : executionProvider;
+    groupId = blankTo(groupId, DEFAULT_GROUP_ID);
+    transactionalIdPrefix = blankTo(transactionalIdPrefix, DEFAULT_TRANSACTIONAL_ID_PREFIX);
+    instanceId = blankTo(instanceId, UUID.randomUUID().toString().substring(0, 8));
+    pollTimeout = pollTimeout == null ? Duration.ofMillis(500) : pollTimeout;
+    if (pollTimeout.isNegative() || pollTimeout.isZero()) {
+      throw new IllegalArgumentException("pollTimeout must be positive, got " + pollTimeout);
+    }
+    if (maxPollRecords < 1) {
+      throw new IllegalArgumentException("maxPollRecords must be >= 1, got " + maxPollRecords);
+    }
+    clientOverrides = clientOverrides == null ? Map.of() : Map.copyOf(clientOverrides);
+  }
+
+  private static String blankTo(String v, String dflt) {
+    return v == null || v.isBlank() ? dflt : v.trim();
+  }
+
+  /**
+   * Defaults: default taps, batch 32, no overrides, CPU, group {@value #DEFAULT_GROUP_ID}, random instance id.
+   *
+   * @param modelPath the model file
+   * @return settings
+   */
+  public static WorkerSettings defaults(Path modelPath) {
+    return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
+        DEFAULT_GROUP_ID, DEFAULT_TRANSACTIONAL_ID_PREFIX, null, Duration.ofMillis(500), 256, Map.of());
+  }
+
+  /**
+   * The model part of these settings.
+   *
+   * @return the configuration {@link ActivationModel#load(ModelConfig)} takes
+   */
+  public ModelConfig modelConfig() {
+    return new ModelConfig(modelPath, layers, preprocessing, intraOpThreads, executionProvider);
+  }
+
+  /**
+   * The producer's transactional id.
+   *
+   * @return {@code transactionalIdPrefix + "-" + instanceId}
+   */
+  public String transactionalId() {
+    return transactionalIdPrefix + "-" + instanceId;
+  }
+
+  /** @param v layer selection @return a copy with it replaced */
+  public WorkerSettings withLayers(String v) {
+    return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v frames per batch @return a copy with it replaced */
+  public WorkerSettings withBatchSize(int v) {
+    return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v sidecar overrides @return a copy with them replaced */
+  public WorkerSettings withPreprocessing(ModelOverrides v) {
+    return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v ONNX Runtime intra-op threads @return a copy with it replaced */
+  public WorkerSettings withIntraOpThreads(int v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v {@code cpu} or {@code cuda} @return a copy with it replaced */
+  public WorkerSettings withExecutionProvider(String v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v consumer group id @return a copy with it replaced */
+  public WorkerSettings withGroupId(String v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v transactional id prefix @return a copy with it replaced */
+  public WorkerSettings withTransactionalIdPrefix(String v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        v, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v instance id @return a copy with it replaced */
+  public WorkerSettings withInstanceId(String v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v longest poll wait @return a copy with it replaced */
+  public WorkerSettings withPollTimeout(Duration v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides);
+  }
+
+  /** @param v frames per poll at most @return a copy with it replaced */
+  public WorkerSettings withMaxPollRecords(int v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides);
+  }
+
+  /** @param v extra Kafka client properties @return a copy with them replaced */
+  public WorkerSettings withClientOverrides(Map<String, String> v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v);
+  }
+}

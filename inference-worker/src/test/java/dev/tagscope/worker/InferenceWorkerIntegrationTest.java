@@ -1,0 +1,301 @@
+package dev.tagscope.worker;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tagscope.embedded.EmbeddedKafkaBroker;
+import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetters;
+import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.Reduction;
+import dev.tagscope.schemas.Region;
+import dev.tagscope.schemas.StimulusFrame;
+import dev.tagscope.schemas.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/** The worker against a real broker in the JVM. */
+class InferenceWorkerIntegrationTest {
+  private static final long START_MS = 1_700_000_000_000L;
+  private static final double FPS = 120;
+  private static final int DEFAULT_TAPS = 16;
+
+  private static ProbeSpec probe(String id, List<String> layers, Reduction reduction) {
+    return ProbeSpec.newBuilder()
+        .setProbeId(id).setModel("fmnist-resnet32").setStartTimeMs(START_MS).setLayout("halves-lr")
+        .setRegions(List.of(
+            Region.newBuilder().setName("left").setX0(0).setY0(0).setX1(14).setY1(28).setFrequencyHz(6).setPhaseRad(0).build(),
+            Region.newBuilder().setName("right").setX0(14).setY0(0).setX1(28).setY1(28).setFrequencyHz(7.5).setPhaseRad(0).build()))
+        .setFps(FPS).setWindowFrames(240).setHopFrames(240).setFramesPerImage(240).setSignalBins(List.of())
+        .setLayers(layers).setReduction(reduction)
+        .setImageChannels(1).setImageHeight(28).setImageWidth(28).setImageCount(1)
+        .build();
+  }
+
+  private static StimulusFrame frame(String probeId, long index, byte[] pixels, int c, int h, int w) {
+    return StimulusFrame.newBuilder()
+        .setProbeId(probeId).setImageId("fashion-mnist-test#" + index).setFrameIndex(index).setImageFrame((int) index)
+        .setStimulusTimeSeconds(index / FPS).setModulation(List.of(0.75f, 0.75f))
+        .setChannels(c).setHeight(h).setWidth(w).setPixels(ByteBuffer.wrap(pixels)).build();
+  }
+
+  private static long timestamp(long index) {
+    return START_MS + Math.round(1000 * index / FPS);
+  }
+
+  /** Writes records in one go: key, value bytes, timestamp. */
+  private static final class Publisher implements AutoCloseable {
+    final KafkaProducer<byte[], byte[]> producer;
+
+    Publisher(String bootstrap) {
+      producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+          new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    void probe(ProbeSpec p) {
+      String t = Topics.PROBES.name();
+      producer.send(new ProducerRecord<>(t, Topics.PROBES.keySerde().serializer().serialize(t, p.getProbeId()),
+          Topics.PROBES.valueSerde().serializer().serialize(t, p)));
+    }
+
+    void frame(StimulusFrame f) {
+      raw(f.getProbeId(), Topics.STIMULI.valueSerde().serializer().serialize(Topics.STIMULI.name(), f),
+          timestamp(f.getFrameIndex()));
+    }
+
+    void raw(String key, byte[] value, long ts) {
+      String t = Topics.STIMULI.name();
+      producer.send(new ProducerRecord<>(t, null, ts, Topics.STIMULI.keySerde().serializer().serialize(t, key), value));
+    }
+
+    @Override
+    public void close() {
+      producer.flush();
+      producer.close();
+    }
+  }
+
+  /** Every committed record of a topic from the beginning, waiting until at least {@code atLeast} arrived. */
+  private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic, int atLeast) {
+    Map<String, Object> p = new HashMap<>();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> parts = c.partitionsFor(topic).stream()
+          .map(i -> new TopicPartition(topic, i.partition())).collect(Collectors.toList());
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (System.nanoTime() < deadline) {
+        c.poll(Duration.ofMillis(200)).forEach(out::add);
+        Map<TopicPartition, Long> end = c.endOffsets(parts);
+        boolean atEnd = parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
+        if (out.size() >= atLeast && atEnd) {
+          return out;
+        }
+      }
+      throw new AssertionError("only " + out.size() + " of " + atLeast + " records arrived on " + topic);
+    }
+  }
+
+  private static WorkerSettings settings(String instance) {
+    return WorkerSettings.defaults(TestModels.model()).withBatchSize(4).withIntraOpThreads(1)
+        .withPollTimeout(Duration.ofMillis(200)).withInstanceId(instance);
+  }
+
+  private static String header(ConsumerRecord<?, ?> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void eachFrameBecomesOneActivationPerLayerAndBadRecordsGoToTheDeadLetterTopic() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      byte[] garbage = "definitely not avro".getBytes(StandardCharsets.UTF_8);
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("p1", List.of(), Reduction.MEAN));
+        pub.probe(probe("p2", List.of("layer3.4", "conv1"), Reduction.MAX));
+        pub.probe(probe("p3", List.of("fc"), Reduction.MEAN));
+        for (int i = 0; i < 10; i++) {
+          pub.frame(frame("p1", i, images[i], 1, 28, 28));
+          if (i == 4) {
+            pub.raw("p1", garbage, timestamp(99));
+          }
+          if (i == 5) {
+            pub.frame(frame("p1", 100, new byte[100], 1, 28, 28)); // 100 pixel bytes for 784
+          }
+          if (i == 6) {
+            pub.frame(frame("ghost", 0, images[0], 1, 28, 28));
+          }
+        }
+        for (int i = 0; i < 3; i++) {
+          pub.frame(frame("p2", i, images[20 + i], 1, 28, 28));
+        }
+        pub.frame(frame("p3", 0, images[0], 1, 28, 28));
+      }
+
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      int expected = 10 * DEFAULT_TAPS + 3 * 2;
+      try (InferenceWorker worker = new InferenceWorker(bs, settings("it-1"), registry)) {
+        Thread t = new Thread(worker, "worker-under-test");
+        t.start();
+        readCommitted(bs, Topics.ACTIVATIONS.name(), expected);
+        readCommitted(bs, Topics.DLQ.name(), 4);
+        worker.close();
+        t.join(30_000);
+        assertFalse(t.isAlive());
+        assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+      }
+
+      // exactly N x layers, no duplicates, keys and values as the model computes them
+      List<ConsumerRecord<byte[], byte[]>> acts = readCommitted(bs, Topics.ACTIVATIONS.name(), expected);
+      assertEquals(expected, acts.size());
+      String topic = Topics.ACTIVATIONS.name();
+      Map<String, ActivationFrame> byId = new HashMap<>();
+      Map<String, Long> timestamps = new HashMap<>();
+      for (ConsumerRecord<byte[], byte[]> r : acts) {
+        String key = Topics.ACTIVATIONS.keySerde().deserializer().deserialize(topic, r.key());
+        ActivationFrame a = Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(topic, r.value());
+        assertEquals(Topics.probeLayerKey(a.getProbeId(), a.getLayer()), key);
+        assertEquals("fmnist-resnet32", a.getModel());
+        String id = key + "#" + a.getFrameIndex();
+        assertTrue(byId.put(id, a) == null, "duplicate " + id);
+        timestamps.put(id, r.timestamp());
+      }
+      try (ActivationModel m = ActivationModel.load(ModelConfig.of(TestModels.model()))) {
+        Preprocessor pre = new Preprocessor(m.preprocessing());
+        float[] in = new float[10 * pre.inputLength()];
+        for (int i = 0; i < 10; i++) {
+          pre.apply(images[i], 1, 28, 28, in, i * pre.inputLength());
+        }
+        Map<String, float[][]> mean = m.run(in, 10, Reduction.MEAN);
+        for (TappedLayer layer : m.tappedLayers()) {
+          for (int i = 0; i < 10; i++) {
+            ActivationFrame a = byId.get("p1/" + layer.name() + "#" + i);
+            assertNotNull(a, "p1/" + layer.name() + " frame " + i);
+            assertEquals("fashion-mnist-test#" + i, a.getImageId());
+            assertEquals(i, a.getImageFrame());
+            assertEquals(timestamp(i), timestamps.get("p1/" + layer.name() + "#" + i), "stimulus time stamp");
+            float[] got = new float[a.getValues().size()];
+            for (int c = 0; c < got.length; c++) {
+              got[c] = a.getValues().get(c);
+            }
+            assertArrayEquals(mean.get(layer.name())[i], got, 1e-5f, layer.name() + " frame " + i);
+          }
+        }
+        float[] in2 = new float[3 * pre.inputLength()];
+        for (int i = 0; i < 3; i++) {
+          pre.apply(images[20 + i], 1, 28, 28, in2, i * pre.inputLength());
+        }
+        Map<String, float[][]> max = m.run(in2, 3, Reduction.MAX);
+        Set<String> p2Layers = byId.values().stream().filter(a -> a.getProbeId().equals("p2"))
+            .map(ActivationFrame::getLayer).collect(Collectors.toSet());
+        assertEquals(Set.of("layer3.4", "conv1"), p2Layers, "the probe's subset of layers, with its reduction");
+        for (int i = 0; i < 3; i++) {
+          ActivationFrame a = byId.get("p2/layer3.4#" + i);
+          assertEquals(64, a.getValues().size());
+          for (int c = 0; c < 64; c++) {
+            assertEquals(max.get("layer3.4")[i][c], a.getValues().get(c), 1e-5f);
+          }
+        }
+      }
+
+      // dead letters: the reason in a header, the original bytes kept
+      List<ConsumerRecord<byte[], byte[]>> dlq = readCommitted(bs, Topics.DLQ.name(), 4);
+      assertEquals(4, dlq.size());
+      Map<String, DeadLetter> letters = new HashMap<>();
+      for (ConsumerRecord<byte[], byte[]> r : dlq) {
+        assertEquals(InferenceWorker.STAGE, header(r, DeadLetters.HEADER_STAGE));
+        assertEquals(Topics.STIMULI.name(), header(r, DeadLetters.HEADER_TOPIC));
+        DeadLetter d = Topics.DLQ.valueSerde().deserializer().deserialize(Topics.DLQ.name(), r.value());
+        assertEquals(header(r, DeadLetters.HEADER_ERROR), d.getError());
+        letters.put(d.getError(), d);
+      }
+      DeadLetter undecodable = letters.entrySet().stream().filter(e -> e.getKey().contains("cannot decode StimulusFrame"))
+          .map(Map.Entry::getValue).findFirst().orElseThrow(() -> new AssertionError(letters.keySet()));
+      byte[] kept = new byte[undecodable.getValue().remaining()];
+      undecodable.getValue().duplicate().get(kept);
+      assertArrayEquals(garbage, kept);
+      assertTrue(letters.keySet().stream().anyMatch(e -> e.contains("100 pixel bytes") && e.contains("784")), letters.keySet()::toString);
+      assertTrue(letters.keySet().stream().anyMatch(e -> e.contains("unknown probe 'ghost'")), letters.keySet()::toString);
+      assertTrue(letters.keySet().stream().anyMatch(e -> e.contains("'fc'") && e.contains("--layers")), letters.keySet()::toString);
+
+      assertEquals(13, registry.get("tagscope.worker.frames").counter().count());
+      assertEquals(expected, registry.get("tagscope.worker.activations").counter().count());
+      assertEquals(4, registry.get("tagscope.dlq.records").tag("stage", "inference-worker").counter().count());
+      assertTrue(registry.get("tagscope.worker.inference").timer().count() >= 4, "at least ceil(13/4) batches");
+    }
+  }
+
+  @Test
+  void aRestartedWorkerNeitherRepeatsNorLosesFrames() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("r1", List.of(), Reduction.MEAN));
+        for (int i = 0; i < 6; i++) {
+          pub.frame(frame("r1", i, images[i], 1, 28, 28));
+        }
+      }
+      for (int round = 0; round < 2; round++) {
+        int framesSoFar = round == 0 ? 6 : 11;
+        try (InferenceWorker worker = new InferenceWorker(bs, settings("restart"), model, new SimpleMeterRegistry())) {
+          Thread t = new Thread(worker, "worker-round-" + round);
+          t.start();
+          readCommitted(bs, Topics.ACTIVATIONS.name(), framesSoFar * DEFAULT_TAPS);
+          worker.close();
+          t.join(30_000);
+          assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+        }
+        if (round == 0) { // frames published while no worker runs
+          try (Publisher pub = new Publisher(bs)) {
+            for (int i = 6; i < 11; i++) {
+              pub.frame(frame("r1", i, images[i], 1, 28, 28));
+            }
+          }
+        }
+      }
+      List<ConsumerRecord<byte[], byte[]>> acts = readCommitted(bs, Topics.ACTIVATIONS.name(), 11 * DEFAULT_TAPS);
+      assertEquals(11 * DEFAULT_TAPS, acts.size(), "every frame once per layer across the restart");
+      Set<String> seen = new HashSet<>();
+      for (ConsumerRecord<byte[], byte[]> r : acts) {
+        ActivationFrame a = Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
+        assertTrue(seen.add(a.getLayer() + "#" + a.getFrameIndex()), "repeated " + a.getLayer() + "#" + a.getFrameIndex());
+      }
+      for (int i = 0; i < 11; i++) {
+        assertTrue(seen.contains("layer2.0#" + i), "frame " + i);
+      }
+    }
+  }
+}
