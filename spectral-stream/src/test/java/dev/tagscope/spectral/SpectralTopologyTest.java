@@ -20,7 +20,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.IntFunction;
@@ -242,6 +241,5 @@ class SpectralTopologyTest {
     sendImage("bad", "conv1", "a", 0, 240, 0, 240, Fixtures.threeFilters());
     assertEquals(1, tags.readValuesToList().size());
     assertTrue(dlq.isEmpty());
-    Collections.emptyList();
   }
 }

@@ -1,0 +1,104 @@
+package dev.tagscope.spectral;
+
+import static dev.tagscope.spectral.Fixtures.bytes;
+import static dev.tagscope.spectral.Fixtures.frame;
+import static dev.tagscope.spectral.Fixtures.probe;
+import static dev.tagscope.spectral.Fixtures.timestamp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tagscope.embedded.EmbeddedKafkaBroker;
+import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpectralServiceIntegrationTest {
+  @TempDir
+  Path stateDir;
+
+  @Test
+  void analysesActivationsOnARealBrokerWithExactlyOnce() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (SpectralService service = new SpectralService(bs, Map.of(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString()), registry)
+          .start()) {
+        assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "RUNNING in time, state " + service.state());
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bs),
+            new StringSerializer(), new ByteArraySerializer())) {
+          p.send(new ProducerRecord<>(Topics.PROBES.name(), null, Fixtures.START_MS, "it",
+              Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), probe("it", "fmnist", 240, 240, 240)))).get();
+          p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(0), "it/conv1",
+              "garbage".getBytes(StandardCharsets.UTF_8))).get();
+          IntFunction<List<Float>> values = Fixtures.threeFilters();
+          for (int i = 0; i < 240; i++) {
+            p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(i), "it/conv1",
+                bytes(frame("it", "img0", "conv1", i, i, values.apply(i)))));
+          }
+          p.flush();
+        }
+        TagResponse tag = readOne(bs, Topics.TAG_RESPONSES.name(), Topics.TAG_RESPONSES.valueSerde().deserializer());
+        List<SignalBin> bins = tag.getSignalBins();
+        int f1 = 0;
+        assertEquals("f1", bins.get(f1).getLabel());
+        assertEquals(0.5, tag.getFilters().get(0).getAmplitude().get(f1), 1e-6);
+        LayerImportance imp = readOne(bs, Topics.IMPORTANCE.name(), Topics.IMPORTANCE.valueSerde().deserializer());
+        assertEquals("fmnist", imp.getModel());
+        assertEquals(1, imp.getFilters().get(0).getRank());
+        DeadLetter dead = readOne(bs, Topics.DLQ.name(), Topics.DLQ.valueSerde().deserializer());
+        assertTrue(dead.getError().contains("not a readable ActivationFrame"), dead.getError());
+        assertEquals(KafkaStreams.State.RUNNING, service.state());
+        assertEquals(241, registry.get("tagscope.spectral.frames").counter().count());
+        assertTrue(registry.getMeters().stream().anyMatch(m -> m.getId().getName().startsWith("kafka.stream")),
+            "Kafka Streams metrics bound");
+      }
+    }
+  }
+
+  /** Reads the first committed record of a topic (read_committed: exactly-once output only). */
+  private static <V> V readOne(String bs, String topic, Deserializer<V> value) {
+    Map<String, Object> cfg = Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bs,
+        ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + topic,
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    try (KafkaConsumer<byte[], V> c = new KafkaConsumer<>(cfg, new org.apache.kafka.common.serialization.ByteArrayDeserializer(), value)) {
+      c.subscribe(List.of(topic));
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      List<V> got = new ArrayList<>();
+      while (got.isEmpty() && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], V> r : c.poll(Duration.ofMillis(200))) {
+          got.add(r.value());
+        }
+      }
+      if (got.isEmpty()) {
+        throw new AssertionError("nothing committed on " + topic + " within 60 s");
+      }
+      return got.get(0);
+    }
+  }
+}
