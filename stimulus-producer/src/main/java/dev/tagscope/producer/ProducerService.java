@@ -1,0 +1,226 @@
+package dev.tagscope.producer;
+
+import dev.tagscope.schemas.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The stimulus producer as one call: validate the tagging plan, load the images, build the
+ * full plan from their shape, publish. Usable standalone or from the launcher.
+ *
+ * <pre>{@code
+ * ProducerService svc = ProducerService.builder()
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .source(Path.of("models/samples/fashion-mnist-test-images-idx3-ubyte.gz"))
+ *     .images(ImageLoader.builder().limit(32))
+ *     .plan(ProbePlan.builder().model("fmnist-resnet20").layout("halves-lr"))
+ *     .paced(false)
+ *     .build();
+ * PublishSummary s = svc.run();   // another thread may call svc.stop()
+ * }</pre>
+ *
+ * <p>The plan builder is completed with {@code imageShape} and {@code imageCount} from the loaded
+ * images; every other plan setting (model, layout, frequencies, phases, modulation, fps, window,
+ * hop, framesPerImage, harmonics, IM order, baseline, layers, reduction, probe id, start time,
+ * continuous) is the caller's. The tagging part is checked before any image is read, and the
+ * whole plan before anything is sent.
+ */
+public final class ProducerService {
+  private final Map<String, Object> producerConfig;
+  private final Path source;
+  private final List<Image> preloaded;
+  private final ImageLoader loader;
+  private final ProbePlan.Builder plan;
+  private final boolean paced;
+  private final Duration maxLead;
+  private final int createTopicsPartitions;
+  private final MeterRegistry registry;
+  private final ProgressListener progress;
+  private volatile StimulusPublisher publisher;
+  private volatile boolean stopped;
+
+  private ProducerService(Builder b) {
+    this.producerConfig = b.producerConfig;
+    this.source = b.source;
+    this.preloaded = b.images;
+    this.loader = b.loader;
+    this.plan = b.plan;
+    this.paced = b.paced;
+    this.maxLead = b.maxLead;
+    this.createTopicsPartitions = b.createTopicsPartitions;
+    this.registry = b.registry;
+    this.progress = b.progress;
+  }
+
+  /** @return a builder; bootstrap servers, a source (or images) and a plan builder with a model are required */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Runs the probe to its end (or until {@link #stop()}).
+   *
+   * @return what was sent
+   * @throws dev.tagscope.spectral.core.PlanException when the plan is invalid (nothing is sent)
+   * @throws CorruptImageException when an image file is corrupt (nothing is sent)
+   * @throws IOException when the source cannot be read
+   * @throws IllegalStateException when topics cannot be created
+   * @throws org.apache.kafka.common.KafkaException when the cluster refuses or stays unreachable
+   */
+  public PublishSummary run() throws IOException {
+    plan.checkTagging();
+    List<Image> images = preloaded != null ? preloaded : loader.load(source);
+    Image first = images.get(0);
+    ProbePlan built = plan.imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+    if (createTopicsPartitions > 0) {
+      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+          producerConfig.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)))) {
+        Topics.createAll(admin, createTopicsPartitions, (short) 1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new PublishSummary(built.probeId(), 0, 0, 0, true);
+      }
+    }
+    try (StimulusPublisher pub = new StimulusPublisher(producerConfig, registry)) {
+      pub.maxLead(maxLead);
+      publisher = pub;
+      if (stopped) {
+        pub.stop();
+      }
+      return pub.publish(built, images, paced, progress);
+    } finally {
+      publisher = null;
+    }
+  }
+
+  /** Asks a running {@link #run()} to end after the frame in hand; safe from any thread. */
+  public void stop() {
+    stopped = true;
+    StimulusPublisher p = publisher;
+    if (p != null) {
+      p.stop();
+    }
+  }
+
+  /** Settings of a {@link ProducerService}. */
+  public static final class Builder {
+    private final Map<String, Object> producerConfig = new HashMap<>();
+    private Path source;
+    private List<Image> images;
+    private ImageLoader loader = ImageLoader.builder().build();
+    private ProbePlan.Builder plan;
+    private boolean paced;
+    private Duration maxLead = StimulusPublisher.DEFAULT_MAX_LEAD;
+    private int createTopicsPartitions;
+    private MeterRegistry registry = new SimpleMeterRegistry();
+    private ProgressListener progress = ProgressListener.NONE;
+
+    private Builder() {}
+
+    /** @param servers {@code host:port[,...]} of the Kafka cluster (required) @return this */
+    public Builder bootstrapServers(String servers) {
+      producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+      return this;
+    }
+
+    /** @param config extra Kafka producer settings, winning over the publisher's defaults @return this */
+    public Builder producerConfig(Map<String, ?> config) {
+      producerConfig.putAll(config);
+      return this;
+    }
+
+    /** @param source IDX file, folder of IDX files, folder tree of PNG/JPEG, or one image file @return this */
+    public Builder source(Path source) {
+      this.source = source;
+      return this;
+    }
+
+    /** @param images images already loaded (instead of a source), all of one shape @return this */
+    public Builder images(List<Image> images) {
+      this.images = images == null ? null : List.copyOf(images);
+      return this;
+    }
+
+    /** @param loader how to load the source (limit, target channels and size) @return this */
+    public Builder images(ImageLoader.Builder loader) {
+      this.loader = loader.build();
+      return this;
+    }
+
+    /** @param plan the tagging plan; image shape and count are filled in from the images @return this */
+    public Builder plan(ProbePlan.Builder plan) {
+      this.plan = plan;
+      return this;
+    }
+
+    /** @param paced send in real time at the plan's fps (default false: as fast as possible) @return this */
+    public Builder paced(boolean paced) {
+      this.paced = paced;
+      return this;
+    }
+
+    /**
+     * @param lead unpaced: the most stimulus time may run ahead of the wall clock (default 50 min,
+     *     see {@link StimulusPublisher#maxLead(Duration)})
+     * @return this
+     * @throws IllegalArgumentException when negative
+     */
+    public Builder maxLead(Duration lead) {
+      if (lead == null || lead.isNegative()) {
+        throw new IllegalArgumentException("maxLead must be a duration >= 0 (default 50 min), got " + lead);
+      }
+      this.maxLead = lead;
+      return this;
+    }
+
+    /** @param partitions when &gt; 0, create missing Tagscope topics with this many partitions (replication 1) first @return this */
+    public Builder createTopics(int partitions) {
+      this.createTopicsPartitions = partitions;
+      return this;
+    }
+
+    /** @param registry where meters go (default: a private SimpleMeterRegistry) @return this */
+    public Builder registry(MeterRegistry registry) {
+      this.registry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /** @param progress told after every frame @return this */
+    public Builder progress(ProgressListener progress) {
+      this.progress = progress == null ? ProgressListener.NONE : progress;
+      return this;
+    }
+
+    /**
+     * @return the service
+     * @throws IllegalArgumentException naming the missing setting: bootstrapServers, source/images, plan
+     */
+    public ProducerService build() {
+      Object servers = producerConfig.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+      if (servers == null || servers.toString().isBlank()) {
+        throw new IllegalArgumentException("bootstrapServers: give the Kafka cluster's host:port list, e.g. 127.0.0.1:9092");
+      }
+      if (source == null && (images == null || images.isEmpty())) {
+        throw new IllegalArgumentException("source: give an IDX file, a folder of IDX files or of PNG/JPEG images, e.g."
+            + " models/samples/fashion-mnist-test-images-idx3-ubyte.gz");
+      }
+      if (plan == null) {
+        throw new IllegalArgumentException("plan: give a ProbePlan.builder() with at least the model name");
+      }
+      if (createTopicsPartitions < 0) {
+        throw new IllegalArgumentException("createTopics: partitions must be >= 0 (0 = do not create), got " + createTopicsPartitions);
+      }
+      return new ProducerService(this);
+    }
+  }
+}
