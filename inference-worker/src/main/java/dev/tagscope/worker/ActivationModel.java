@@ -52,6 +52,43 @@ public interface ActivationModel extends AutoCloseable {
   }
 
   /**
+   * Lists every tappable tensor of a model file without creating an engine session (for
+   * {@code tagscope worker --list-layers}; works even when no default tap exists).
+   *
+   * @param modelPath the model file
+   * @return all node outputs in graph order, defaults marked
+   * @throws IllegalArgumentException when the file is missing or not a model
+   */
+  static List<LayerInfo> listLayers(java.nio.file.Path modelPath) {
+    return OnnxActivationModel.listLayers(modelPath);
+  }
+
+  /**
+   * A plain-text table of layers, one per line: label, op type, node name, tensor name, and
+   * {@code *} for a default tap.
+   *
+   * @param layers layers, e.g. from {@link #listLayers()}
+   * @return the table with a header line
+   */
+  static String layerTable(List<LayerInfo> layers) {
+    int wl = "LAYER".length();
+    int wo = "OP".length();
+    int wn = "NODE".length();
+    for (LayerInfo l : layers) {
+      wl = Math.max(wl, l.label().length());
+      wo = Math.max(wo, l.opType().length());
+      wn = Math.max(wn, l.nodeName().length());
+    }
+    String fmt = "%-" + wl + "s  %-" + wo + "s  %-" + wn + "s  %s  %s%n";
+    StringBuilder sb = new StringBuilder(String.format(fmt, "LAYER", "OP", "NODE", "DEFAULT", "TENSOR"));
+    for (LayerInfo l : layers) {
+      sb.append(String.format(fmt, l.label(), l.opType(), l.nodeName(), l.defaultTap() ? "   *   " : "       ",
+          l.tensorName()));
+    }
+    return sb.toString();
+  }
+
+  /**
    * Model name, the {@code model} in importance keys {@code model/layer}.
    *
    * @return e.g. {@code fmnist-resnet32}

@@ -128,6 +128,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private volatile boolean running;
   private volatile Throwable failure;
   private boolean inTransaction;
+  private volatile Runnable beforeCommit = () -> { };
 
   /**
    * Loads the model from the settings and creates the Kafka clients (no connection is made
@@ -240,6 +241,16 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   }
 
   /**
+   * Test seam: runs on the poll thread right before each {@code commitTransaction}; a
+   * {@link KafkaException} thrown here fails the transaction like a broker error would.
+   *
+   * @param hook the action
+   */
+  void beforeCommitForTests(Runnable hook) {
+    this.beforeCommit = Objects.requireNonNull(hook);
+  }
+
+  /**
    * Whether {@link #run()} is in its poll loop.
    *
    * @return true while running
@@ -321,6 +332,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     try {
       handle(records, tally);
       producer.sendOffsetsToTransaction(nextOffsets(records), consumer.groupMetadata());
+      beforeCommit.run();
       producer.commitTransaction();
       inTransaction = false;
     } catch (ProducerFencedException | FencedInstanceIdException | OutOfOrderSequenceException
@@ -494,6 +506,10 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   }
 
   private Plan resolve(ProbeSpec spec) {
+    if (!model.name().equals(spec.getModel())) {
+      log.warn("probe {} names model '{}' but this worker runs '{}'; its activations are labelled '{}'",
+          spec.getProbeId(), spec.getModel(), model.name(), spec.getModel());
+    }
     List<TappedLayer> taps = model.tappedLayers();
     List<String> requested = spec.getLayers() == null ? List.of() : spec.getLayers();
     if (requested.isEmpty()) {

@@ -87,16 +87,7 @@ public final class OnnxActivationModel implements ActivationModel {
   public static OnnxActivationModel load(ModelConfig config) {
     Objects.requireNonNull(config, "config");
     Path path = config.modelPath();
-    if (!Files.isRegularFile(path)) {
-      throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist; pass the path of an"
-          + " .onnx file (the bundled default is models/fmnist-resnet32.onnx)");
-    }
-    byte[] bytes;
-    try {
-      bytes = Files.readAllBytes(path);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read model file " + path + ": " + e.getMessage(), e);
-    }
+    byte[] bytes = readModel(path);
     OnnxGraph graph = OnnxGraph.parse(bytes, path.toString());
     Sidecar sidecar = Sidecar.readFor(path);
     ModelOverrides o = config.overrides();
@@ -170,6 +161,29 @@ public final class OnnxActivationModel implements ActivationModel {
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
     return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
         graph.outputNames(), fixedBatch);
+  }
+
+  /**
+   * Every tappable tensor of an ONNX file, from the graph alone (no session).
+   *
+   * @param path the {@code .onnx} file
+   * @return all node outputs in graph order, defaults marked
+   * @throws IllegalArgumentException when the file is missing or not ONNX
+   */
+  public static List<LayerInfo> listLayers(Path path) {
+    return OnnxGraph.parse(readModel(path), path.toString()).layers();
+  }
+
+  private static byte[] readModel(Path path) {
+    if (!Files.isRegularFile(path)) {
+      throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist; pass the path of an"
+          + " .onnx file (the bundled default is models/fmnist-resnet32.onnx)");
+    }
+    try {
+      return Files.readAllBytes(path);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read model file " + path + ": " + e.getMessage(), e);
+    }
   }
 
   /** Runs a batch of one zero image to learn each tap's channel count and check its rank. */

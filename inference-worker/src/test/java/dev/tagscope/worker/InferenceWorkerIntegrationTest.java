@@ -25,6 +25,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -32,6 +33,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -101,9 +103,13 @@ class InferenceWorkerIntegrationTest {
 
   /** Every committed record of a topic from the beginning, waiting until at least {@code atLeast} arrived. */
   private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic, int atLeast) {
+    return read(bootstrap, topic, atLeast, "read_committed");
+  }
+
+  private static List<ConsumerRecord<byte[], byte[]>> read(String bootstrap, String topic, int atLeast, String isolation) {
     Map<String, Object> p = new HashMap<>();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> parts = c.partitionsFor(topic).stream()
           .map(i -> new TopicPartition(topic, i.partition())).collect(Collectors.toList());
@@ -296,6 +302,49 @@ class InferenceWorkerIntegrationTest {
       for (int i = 0; i < 11; i++) {
         assertTrue(seen.contains("layer2.0#" + i), "frame " + i);
       }
+    }
+  }
+
+  @Test
+  void aFailedTransactionIsAbortedRewoundAndRetried() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("a1", List.of(), Reduction.MEAN));
+        for (int i = 0; i < 7; i++) {
+          pub.frame(frame("a1", i, images[i], 1, 28, 28));
+        }
+      }
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      AtomicInteger commits = new AtomicInteger();
+      try (InferenceWorker worker = new InferenceWorker(bs, settings("abort"), model, registry)) {
+        worker.beforeCommitForTests(() -> {
+          if (commits.getAndIncrement() == 0) {
+            throw new KafkaException("injected failure before the first commit");
+          }
+        });
+        Thread t = new Thread(worker, "worker-abort");
+        t.start();
+        readCommitted(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS);
+        worker.close();
+        t.join(30_000);
+        assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+      }
+      assertTrue(commits.get() >= 2, "the failed batch was retried");
+      List<ConsumerRecord<byte[], byte[]>> committed = readCommitted(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS);
+      assertEquals(7 * DEFAULT_TAPS, committed.size());
+      Set<String> seen = new HashSet<>();
+      for (ConsumerRecord<byte[], byte[]> r : committed) {
+        ActivationFrame a = Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
+        assertTrue(seen.add(a.getLayer() + "#" + a.getFrameIndex()), "repeated " + a.getLayer() + "#" + a.getFrameIndex());
+      }
+      // the aborted attempt did write records; read_uncommitted sees them, read_committed does not
+      List<ConsumerRecord<byte[], byte[]>> all = read(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS, "read_uncommitted");
+      assertTrue(all.size() >= 8 * DEFAULT_TAPS, "aborted records in the log: " + all.size());
+      assertEquals(7, registry.get("tagscope.worker.frames").counter().count(), "counted once, on commit");
     }
   }
 }

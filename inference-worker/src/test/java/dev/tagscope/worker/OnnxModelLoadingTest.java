@@ -114,4 +114,18 @@ class OnnxModelLoadingTest {
         () -> ActivationModel.load(ModelConfig.of(junk)));
     assertTrue(broken.getMessage().contains("not an ONNX model"), broken.getMessage());
   }
+
+  @Test
+  void layersCanBeListedFromTheFileAloneAsATable() throws Exception {
+    List<LayerInfo> fromFile = ActivationModel.listLayers(TestModels.model());
+    try (ActivationModel m = ActivationModel.load(config())) {
+      assertEquals(m.listLayers(), fromFile);
+    }
+    String table = ActivationModel.layerTable(fromFile);
+    String[] lines = table.split("\n");
+    assertEquals(fromFile.size() + 1, lines.length);
+    assertTrue(lines[0].startsWith("LAYER"), lines[0]);
+    String layer30 = java.util.Arrays.stream(lines).filter(l -> l.startsWith("layer3.0 ")).findFirst().orElseThrow();
+    assertTrue(layer30.contains("Relu") && layer30.contains("/layer3/layer3.0/Relu_1") && layer30.contains("*"), layer30);
+  }
 }
