@@ -222,6 +222,28 @@ class ImageLoaderTest {
   }
 
   @Test
+  void readsJpegAsRgb() throws IOException {
+    BufferedImage bi = new BufferedImage(16, 8, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 8; y++) {
+      for (int x = 0; x < 16; x++) {
+        bi.setRGB(x, y, 0x508CC8); // R=80 G=140 B=200
+      }
+    }
+    Files.createDirectories(dir.resolve("3"));
+    assertTrue(ImageIO.write(bi, "jpg", dir.resolve("3/photo.jpg").toFile()));
+    Image img = ImageLoader.builder().build().load(dir).get(0);
+    assertEquals("3/photo.jpg", img.id());
+    assertEquals(3, img.label());
+    assertEquals(3, img.channels());
+    assertEquals(8, img.height());
+    assertEquals(16, img.width());
+    // JPEG is lossy, but a flat colour comes back within a few levels
+    assertEquals(80, img.pixel(0, 4, 8), 4);
+    assertEquals(140, img.pixel(1, 4, 8), 4);
+    assertEquals(200, img.pixel(2, 4, 8), 4);
+  }
+
+  @Test
   void corruptPngNamesTheFile() throws IOException {
     writePng(dir.resolve("a.png"), BufferedImage.TYPE_BYTE_GRAY, 2, 2, 0);
     Path bad = Files.write(dir.resolve("b.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 1, 2, 3});
