@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Start positions: the compacted probes and importance topics from the beginning (their
  * latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
  * per partition. Partitions that appear later (a topic created after the dashboard started, or
- * partitions added) are picked up on the next metadata check, every few seconds, with the same
- * rule.
+ * partitions added) are picked up on the next metadata check (every second while a topic is
+ * missing, every 10 s after) with the same rule.
  *
  * <p>Values are decoded here, record by record, with the topic's serde from {@link Topics}, so
  * one undecodable record costs only itself: it is skipped, counted in
@@ -48,7 +48,9 @@ import org.slf4j.LoggerFactory;
 public final class TopicReader implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
-  private static final long METADATA_CHECK_MS = 5_000;
+  /** Metadata check interval while a topic is missing, and once all three exist. */
+  private static final long METADATA_CHECK_MISSING_MS = 1_000;
+  private static final long METADATA_CHECK_MS = 10_000;
 
   private final Consumer<byte[], byte[]> consumer;
   private final DashboardView view;
@@ -100,8 +102,14 @@ public final class TopicReader implements Runnable {
         try {
           long now = System.currentTimeMillis();
           if (now >= nextMetadataCheck) {
-            refreshAssignment();
-            nextMetadataCheck = now + METADATA_CHECK_MS;
+            boolean allPresent = refreshAssignment();
+            nextMetadataCheck = now + (allPresent ? METADATA_CHECK_MS : METADATA_CHECK_MISSING_MS);
+          }
+          if (assigned.isEmpty()) {
+            // No topic exists yet: a consumer with no assignment may not poll.
+            checkCaughtUp();
+            sleepQuietly(POLL.toMillis());
+            continue;
           }
           ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
           for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -117,6 +125,13 @@ public final class TopicReader implements Runnable {
             break;
           }
           LOG.warn("dashboard reader: Kafka error, retrying in 1 s: {}", e.toString());
+          sleepQuietly(1000);
+        } catch (RuntimeException e) {
+          if (!running) {
+            break;
+          }
+          // Never let the reader thread die silently: the page would freeze with no sign why.
+          LOG.error("dashboard reader: unexpected error, retrying in 1 s", e);
           sleepQuietly(1000);
         }
       }
@@ -149,11 +164,17 @@ public final class TopicReader implements Runnable {
     return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private void refreshAssignment() {
+  /** @return whether all three topics exist */
+  private boolean refreshAssignment() {
     List<TopicPartition> fresh = new ArrayList<>();
+    boolean allPresent = true;
     for (String topic : List.of(Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name())) {
       List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-      if (infos == null) {
+      if (infos == null || infos.isEmpty()) {
+        if (!initialAssignmentDone) {
+          LOG.info("dashboard: topic {} does not exist yet; it is picked up once created", topic);
+        }
+        allPresent = false;
         continue;
       }
       for (PartitionInfo p : infos) {
@@ -180,6 +201,7 @@ public final class TopicReader implements Runnable {
       }
     }
     initialAssignmentDone = true;
+    return allPresent;
   }
 
   private void checkCaughtUp() {

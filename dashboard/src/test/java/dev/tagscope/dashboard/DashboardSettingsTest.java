@@ -1,0 +1,65 @@
+package dev.tagscope.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class DashboardSettingsTest {
+
+  @Test
+  void defaultsAreLoopbackPort8080AndReplay2000() {
+    DashboardSettings d = DashboardSettings.defaults();
+    assertEquals("127.0.0.1", d.host());
+    assertEquals(8080, d.port());
+    assertEquals(2000, d.tagResponseReplay());
+    assertEquals(Duration.ofSeconds(15), d.keepAlive());
+    assertEquals(Map.of(), d.consumerProperties());
+  }
+
+  @Test
+  void withersChangeOneField() {
+    DashboardSettings s = DashboardSettings.defaults().withPort(0).withHost("0.0.0.0").withTagResponseReplay(0)
+        .withConsumerProperty("security.protocol", "SSL");
+    assertEquals(0, s.port());
+    assertEquals("0.0.0.0", s.host());
+    assertEquals(0, s.tagResponseReplay());
+    assertEquals(Map.of("security.protocol", "SSL"), s.consumerProperties());
+  }
+
+  @Test
+  void badValuesFailAtOnceNamingTheField() {
+    assertMessageStarts("port must be 0..65535", () -> DashboardSettings.defaults().withPort(70000));
+    assertMessageStarts("port must be 0..65535", () -> DashboardSettings.defaults().withPort(-1));
+    assertMessageStarts("host must be", () -> DashboardSettings.defaults().withHost(" "));
+    assertMessageStarts("tagResponseReplay must be >= 0", () -> DashboardSettings.defaults().withTagResponseReplay(-5));
+    assertMessageStarts("keepAlive must be a positive duration", () -> DashboardSettings.defaults().withKeepAlive(Duration.ZERO));
+    assertMessageStarts("eventCoalescing must be > 0", () -> DashboardSettings.defaults().withEventCoalescing(Duration.ofMinutes(1)));
+    assertMessageStarts("consumerProperties may not set 'group.id'",
+        () -> DashboardSettings.defaults().withConsumerProperty("group.id", "x"));
+    assertMessageStarts("bootstrapServers must be host:port",
+        () -> new DashboardService("", DashboardSettings.defaults(), new SimpleMeterRegistry()));
+    assertMessageStarts("registry must not be null",
+        () -> new DashboardService("localhost:9092", DashboardSettings.defaults(), null));
+  }
+
+  @Test
+  void aPortInUseFailsStartWithAnActionableMessage() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      DashboardService d = new DashboardService("127.0.0.1:1",
+          DashboardSettings.defaults().withPort(taken.getLocalPort()), new SimpleMeterRegistry());
+      IllegalStateException e = assertThrows(IllegalStateException.class, d::start);
+      assertTrue(e.getMessage().startsWith("cannot serve the dashboard on 127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+      assertThrows(IllegalStateException.class, d::start, "a failed service stays closed");
+    }
+  }
+
+  private static void assertMessageStarts(String prefix, org.junit.jupiter.api.function.Executable ex) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ex);
+    assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
+  }
+}
