@@ -133,7 +133,8 @@ public final class StimulusPublisher implements AutoCloseable {
    * @param progress told after every frame; {@link ProgressListener#NONE} for none
    * @return what was sent; {@code stopped} when {@link #stop()} or an interrupt ended it (the
    *     thread's interrupt flag is then set again)
-   * @throws IllegalArgumentException when the images do not match the plan (count or shape)
+   * @throws IllegalArgumentException when the images do not match the plan (count or shape) or
+   *     two share an id
    * @throws KafkaException when the cluster refuses the spec or a frame, or stays unreachable
    *     beyond the producer's {@code delivery.timeout.ms}
    */
@@ -245,7 +246,11 @@ public final class StimulusPublisher implements AutoCloseable {
       throw new IllegalArgumentException("images: the plan says " + plan.imageCount() + " images but " + images.size()
           + " were given; build the plan with imageCount(images.size())");
     }
+    java.util.Set<String> ids = new java.util.HashSet<>();
     for (Image img : images) {
+      if (!ids.add(img.id())) {
+        throw new IllegalArgumentException("images: id " + img.id() + " appears twice; image ids must be unique within a probe");
+      }
       if (img.channels() != plan.imageChannels() || img.height() != plan.imageHeight() || img.width() != plan.imageWidth()) {
         throw new IllegalArgumentException("images: " + img.id() + " has shape [" + img.channels() + "," + img.height() + ","
             + img.width() + "] but the plan is [" + plan.imageChannels() + "," + plan.imageHeight() + "," + plan.imageWidth()

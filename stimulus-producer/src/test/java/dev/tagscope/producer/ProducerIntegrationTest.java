@@ -255,6 +255,19 @@ class ProducerIntegrationTest {
   }
 
   @Test
+  void imagesThatDoNotMatchThePlanAreRefusedBeforeSending() throws Exception {
+    ProbePlan plan = ProbePlan.builder().probeId("bad-images").model("m").imageShape(1, 3, 4).imageCount(2).build();
+    long probesBefore = endOffsetSum(Topics.PROBES.name());
+    try (StimulusPublisher pub = new StimulusPublisher(broker.bootstrapServers(), new SimpleMeterRegistry())) {
+      assertThrows(IllegalArgumentException.class, () -> pub.publish(plan, grayImages(1, 3, 4), false, null)); // count
+      assertThrows(IllegalArgumentException.class, () -> pub.publish(plan, grayImages(2, 4, 4), false, null)); // shape
+      Image a = grayImages(1, 3, 4).get(0);
+      assertThrows(IllegalArgumentException.class, () -> pub.publish(plan, List.of(a, a), false, null)); // duplicate id
+    }
+    assertEquals(probesBefore, endOffsetSum(Topics.PROBES.name()));
+  }
+
+  @Test
   void invalidPlanSendsNothing(@TempDir Path dir) throws Exception {
     Path images = TestImages.write(dir.resolve("x-images-idx3-ubyte"), TestImages.idxImages(2, 4, 4), false);
     long probesBefore = endOffsetSum(Topics.PROBES.name());
