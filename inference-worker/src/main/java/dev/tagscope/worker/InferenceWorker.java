@@ -123,6 +123,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private final Map<String, Plan> plans = new HashMap<>();
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean clientsClosed = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean closing;
   private volatile boolean running;
@@ -663,6 +664,9 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   @Override
   public void close() {
     closing = true;
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (started.get()) {
       consumer.wakeup();
       try {

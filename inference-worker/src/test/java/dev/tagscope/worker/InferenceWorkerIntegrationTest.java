@@ -170,7 +170,8 @@ class InferenceWorkerIntegrationTest {
 
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       int expected = 10 * DEFAULT_TAPS + 3 * 2;
-      try (InferenceWorker worker = new InferenceWorker(bs, settings("it-1"), registry)) {
+      InferenceWorker worker = new InferenceWorker(bs, settings("it-1"), registry);
+      try {
         Thread t = new Thread(worker, "worker-under-test");
         t.start();
         readCommitted(bs, Topics.ACTIVATIONS.name(), expected);
@@ -179,6 +180,8 @@ class InferenceWorkerIntegrationTest {
         t.join(30_000);
         assertFalse(t.isAlive());
         assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+      } finally {
+        worker.close(); // idempotent
       }
 
       // exactly N x layers, no duplicates, keys and values as the model computes them
@@ -276,13 +279,16 @@ class InferenceWorkerIntegrationTest {
       }
       for (int round = 0; round < 2; round++) {
         int framesSoFar = round == 0 ? 6 : 11;
-        try (InferenceWorker worker = new InferenceWorker(bs, settings("restart"), model, new SimpleMeterRegistry())) {
+        InferenceWorker worker = new InferenceWorker(bs, settings("restart"), model, new SimpleMeterRegistry());
+        try {
           Thread t = new Thread(worker, "worker-round-" + round);
           t.start();
           readCommitted(bs, Topics.ACTIVATIONS.name(), framesSoFar * DEFAULT_TAPS);
           worker.close();
           t.join(30_000);
           assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+        } finally {
+          worker.close(); // idempotent
         }
         if (round == 0) { // frames published while no worker runs
           try (Publisher pub = new Publisher(bs)) {
@@ -320,7 +326,8 @@ class InferenceWorkerIntegrationTest {
       }
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       AtomicInteger commits = new AtomicInteger();
-      try (InferenceWorker worker = new InferenceWorker(bs, settings("abort"), model, registry)) {
+      InferenceWorker worker = new InferenceWorker(bs, settings("abort"), model, registry);
+      try {
         worker.beforeCommitForTests(() -> {
           if (commits.getAndIncrement() == 0) {
             throw new KafkaException("injected failure before the first commit");
@@ -332,6 +339,8 @@ class InferenceWorkerIntegrationTest {
         worker.close();
         t.join(30_000);
         assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+      } finally {
+        worker.close(); // idempotent
       }
       assertTrue(commits.get() >= 2, "the failed batch was retried");
       List<ConsumerRecord<byte[], byte[]>> committed = readCommitted(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS);
