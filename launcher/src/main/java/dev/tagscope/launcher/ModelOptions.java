@@ -1,6 +1,6 @@
 package dev.tagscope.launcher;
 
-import dev.tagscope.worker.ModelConfig;
+import dev.tagscope.worker.WorkerSettings;
 import dev.tagscope.worker.ModelOverrides;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,30 +53,31 @@ public final class ModelOptions {
   }
 
   /**
-   * The worker's model configuration.
+   * The worker's settings: model, taps, preprocessing overrides, batching and execution.
    *
    * @param home the Tagscope installation folder
-   * @return the configuration
-   * @throws IllegalArgumentException when {@code --input-size} is malformed or a value is out of range
+   * @param clientOverrides extra Kafka client properties from {@code --kafka}
+   * @return the settings
+   * @throws IllegalArgumentException when {@code --input-size} is malformed or a value is out of
+   *     range (the message names the option)
    */
-  ModelConfig config(Path home) {
+  WorkerSettings settings(Path home, java.util.Map<String, Object> clientOverrides) {
     ModelOverrides o = ModelOverrides.NONE.withName(modelName).withNormalisation(scale, mean, std);
     if (inputSize != null) {
       String[] parts = inputSize.toLowerCase(java.util.Locale.ROOT).split("x");
-      if (parts.length != 3) {
-        throw new IllegalArgumentException("--input-size: expected CxHxW such as 3x224x224, got '" + inputSize + "'");
-      }
       try {
+        if (parts.length != 3) {
+          throw new NumberFormatException();
+        }
         o = o.withInputShape(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2]));
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("--input-size: expected CxHxW such as 3x224x224, got '" + inputSize + "'");
       }
     }
-    if (batch < 1) {
-      throw new IllegalArgumentException("--batch must be at least 1 frame");
-    }
-    return ModelConfig.of(modelPath(home)).withLayers(layers).withOverrides(o)
-        .withIntraOpThreads(threads).withExecutionProvider(executionProvider);
+    java.util.Map<String, String> client = new java.util.LinkedHashMap<>();
+    clientOverrides.forEach((k, v) -> client.put(k, String.valueOf(v)));
+    return WorkerSettings.defaults(modelPath(home)).withLayers(layers).withBatchSize(batch).withPreprocessing(o)
+        .withIntraOpThreads(threads).withExecutionProvider(executionProvider).withClientOverrides(client);
   }
 
   /** @return the Tagscope installation folder: {@code -Dtagscope.home}, set by ./tagscope, else the working directory */

@@ -1,0 +1,239 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.dashboard.DashboardService;
+import dev.tagscope.embedded.EmbeddedKafkaBroker;
+import dev.tagscope.producer.Image;
+import dev.tagscope.producer.ProbePlan;
+import dev.tagscope.producer.PublishSummary;
+import dev.tagscope.producer.StimulusPublisher;
+import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.SpectralService;
+import dev.tagscope.spectral.core.LayerAccumulator;
+import dev.tagscope.spectral.core.PlanInfo;
+import dev.tagscope.spectral.core.SpectralReport;
+import dev.tagscope.worker.ActivationModel;
+import dev.tagscope.worker.InferenceWorker;
+import dev.tagscope.worker.TappedLayer;
+import dev.tagscope.worker.WorkerSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tagscope demo}: the whole pipeline in one process. An embedded broker (unless
+ * {@code --bootstrap-servers}), the topics, the Streams application, the dashboard, the worker and
+ * the producer; then it waits until every window of every layer has come back on the
+ * tag-responses topic, prints the top filters per layer and writes the report.
+ *
+ * <p>Everything that can be refused is checked before the broker starts: the images are read, the
+ * model is loaded with its taps, and the probe plan is validated.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Probe a model end to end on an embedded Kafka broker (or --bootstrap-servers) and write a report.")
+final class DemoCommand implements Callable<Integer> {
+  @Mixin KafkaOptions kafka;
+  @Mixin ModelOptions model;
+  @Mixin ProbeOptions probe;
+  @Mixin DashboardOptions dashboard;
+  @Mixin MetricsOptions metrics;
+
+  @Option(names = "--report", defaultValue = "tagscope-report.json", description = "Where to write the JSON report (default ${DEFAULT-VALUE}).")
+  Path report;
+
+  @Option(names = "--serve", description = "Keep the dashboard (and the embedded broker) up after the report, until Ctrl-C.")
+  boolean serve;
+
+  @Option(names = "--no-dashboard", description = "Do not start the dashboard.")
+  boolean noDashboard;
+
+  @Option(names = "--top", defaultValue = "5", description = "Filters printed per layer (default ${DEFAULT-VALUE}).")
+  int top;
+
+  @Option(names = "--stall-timeout", defaultValue = "180", description = "Give up when no window arrives for this many seconds (default ${DEFAULT-VALUE}).")
+  int stallTimeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    long started = System.nanoTime();
+    if (probe.continuous) {
+      throw new IllegalArgumentException("--continuous: the demo ends with a report; for a probe without end run "
+          + "`tagscope producer --continuous` against a cluster, or keep the demo's dashboard up with --serve");
+    }
+    Path home = ModelOptions.home();
+    MeterRegistry registry = metrics.registry();
+    Map<String, Object> clientOverrides = kafka.overrides();
+
+    // 1. Everything that can be refused, before any service starts.
+    List<Image> images = probe.loadImages(home);
+    WorkerSettings settings = model.settings(home, clientOverrides);
+    ActivationModel activationModel = ActivationModel.load(settings.modelConfig());
+    List<String> layerNames = activationModel.tappedLayers().stream().map(TappedLayer::name).toList();
+    Image first = images.get(0);
+    ProbePlan plan = probe.planBuilder().model(activationModel.name()).layers(layerNames)
+        .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+    long windowsPerImage = 1 + (plan.framesPerImage() - plan.windowFrames()) / plan.hopFrames();
+    long expectedWindows = images.size() * windowsPerImage * layerNames.size();
+    System.out.printf("model %s: %d layers tapped (%s)%n", activationModel.name(), layerNames.size(), String.join(", ", layerNames));
+    System.out.printf("probe %s: %d images from %s, %s, %s; %d frames, %d windows%n", plan.probeId(), images.size(),
+        probe.imageSource(home), plan.layout(), describeRegions(plan), plan.totalFrames(), expectedWindows);
+
+    EmbeddedKafkaBroker broker = null;
+    DashboardService dash = null;
+    try {
+      // 2. The cluster and its topics.
+      String bootstrap = kafka.bootstrapServers;
+      if (bootstrap == null || bootstrap.isBlank()) {
+        broker = EmbeddedKafkaBroker.start();
+        bootstrap = broker.bootstrapServers();
+        System.out.println("embedded Kafka broker on " + bootstrap);
+      }
+      Map<String, Object> adminProps = new HashMap<>(clientOverrides);
+      adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      try (Admin admin = Admin.create(adminProps)) {
+        Topics.createAll(admin, 1, (short) 1);
+      }
+
+      // 3. The services, downstream first so nothing waits on an absent reader.
+      try (SpectralService spectral = new SpectralService(bootstrap, clientOverrides, registry).start();
+           InferenceWorker worker = new InferenceWorker(bootstrap, settings, activationModel, registry);
+           TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId())) {
+        if (!noDashboard) {
+          dash = new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry).start();
+          System.out.println("dashboard: " + dash.url());
+        }
+        if (!spectral.awaitRunning(Duration.ofMinutes(2))) {
+          throw new IllegalStateException("the spectral Streams application did not reach RUNNING (state " + spectral.state() + ")");
+        }
+        Thread workerThread = new Thread(worker, "tagscope-worker");
+        workerThread.start();
+
+        // 4. The probe.
+        Map<String, Object> producerConfig = new HashMap<>(clientOverrides);
+        producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        StimulusPublisher publisher = new StimulusPublisher(producerConfig, registry);
+        CompletableFuture<PublishSummary> published = CompletableFuture.supplyAsync(
+            () -> publisher.publish(plan, images, probe.paced, (sent, total) -> { }));
+
+        StageThroughput throughput = new StageThroughput(registry, List.of(
+            new StageThroughput.Stage("producer", StimulusPublisher.FRAMES_METER, 1),
+            new StageThroughput.Stage("worker", "tagscope.worker.frames", 1),
+            new StageThroughput.Stage("spectral", "tagscope.spectral.frames", layerNames.size())));
+        try {
+          awaitWindows(collector, expectedWindows, throughput, worker, spectral, published);
+        } finally {
+          publisher.stop();
+          published.handle((s, e) -> null).join();
+          publisher.close();
+          worker.close();
+          workerThread.join(10_000);
+        }
+        double wallSeconds = (System.nanoTime() - started) / 1e9;
+
+        // 5. The report, from what came back on the tag-responses topic.
+        SpectralReport.Builder rb = SpectralReport.builder(PlanInfo.fromProbe(plan.spec())).model(modelFacts(activationModel, settings));
+        for (String layer : layerNames) {
+          LayerAccumulator acc = collector.layers().get(layer);
+          if (acc != null) {
+            rb.layer(layer, acc);
+          }
+        }
+        SpectralReport built = rb.build();
+        built.write(report);
+        Summaries.printTopFilters(System.out, built.toJson(), top);
+        System.out.println();
+        for (StageThroughput.Stage s : throughput.stages()) {
+          System.out.printf("%-9s %,8.0f frames  %,8.0f frames/s%n", s.name(), throughput.frames(s), throughput.framesPerSecond(s));
+        }
+        System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, report.toAbsolutePath());
+
+        if (serve && dash != null) {
+          System.out.println("dashboard stays up at " + dash.url() + "  (Ctrl-C to stop)");
+          ServiceLifecycle.awaitShutdown(new CountDownLatch(1));
+        }
+      }
+      return 0;
+    } finally {
+      if (dash != null) {
+        dash.close();
+      }
+      activationModel.close();
+      if (broker != null) {
+        broker.close();
+      }
+      metrics.close();
+    }
+  }
+
+  /** Waits for every window, showing progress and per-stage frames/s; fails fast when a stage fails or stalls. */
+  private void awaitWindows(TagResponseCollector collector, long expected, StageThroughput throughput, InferenceWorker worker,
+                            SpectralService spectral, CompletableFuture<PublishSummary> published) {
+    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("windows").setInitialMax(expected)
+        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build()) {
+      long lastProgress = System.nanoTime();
+      long seen = 0;
+      while (seen < expected) {
+        long now = collector.poll(Duration.ofMillis(250));
+        throughput.sample();
+        bar.stepTo(now);
+        bar.setExtraMessage(" " + throughput.line());
+        if (now > seen) {
+          seen = now;
+          lastProgress = System.nanoTime();
+        }
+        if (published.isCompletedExceptionally()) {
+          published.join(); // rethrows the producer's failure
+        }
+        worker.failure().ifPresent(t -> {
+          throw new IllegalStateException("the inference worker failed: " + t.getMessage(), t);
+        });
+        if (spectral.state() == KafkaStreams.State.ERROR) {
+          throw new IllegalStateException("the spectral Streams application failed (state ERROR); see the log above");
+        }
+        if (System.nanoTime() - lastProgress > Duration.ofSeconds(stallTimeoutSeconds).toNanos()) {
+          throw new IllegalStateException("no new window for " + stallTimeoutSeconds + " s: " + seen + " of " + expected
+              + " arrived (" + throughput.line() + "); look for dead letters on " + Topics.DLQ.name());
+        }
+      }
+    }
+  }
+
+  private static String describeRegions(ProbePlan plan) {
+    List<String> parts = new ArrayList<>();
+    plan.regions().forEach(r -> parts.add(r.getName() + " " + r.getFrequencyHz() + " Hz"));
+    return String.join(", ", parts);
+  }
+
+  private static Map<String, Object> modelFacts(ActivationModel m, WorkerSettings settings) {
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("name", m.name());
+    facts.put("path", settings.modelPath().toAbsolutePath().toString());
+    List<Map<String, Object>> layers = new ArrayList<>();
+    for (TappedLayer t : m.tappedLayers()) {
+      Map<String, Object> l = new LinkedHashMap<>();
+      l.put("layer", t.name());
+      l.put("tensor", t.info().tensorName());
+      l.put("filters", t.channels());
+      layers.add(l);
+    }
+    facts.put("tappedLayers", layers);
+    return facts;
+  }
+}

@@ -1,0 +1,61 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.spectral.SpectralService;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code tagscope spectral}: the Kafka Streams spectral application against an external cluster. */
+@Command(name = "spectral", mixinStandardHelpOptions = true,
+    description = "Window activations, run the spectral core, and publish tag responses and running importance (exactly_once_v2).")
+final class SpectralCommand implements Callable<Integer> {
+  @Mixin KafkaOptions kafka;
+  @Mixin MetricsOptions metrics;
+
+  @Option(names = "--state-dir", description = "Kafka Streams state directory (default: a temporary one, rebuilt from changelogs at start).")
+  Path stateDir;
+
+  @Option(names = "--threads", defaultValue = "1", description = "Stream threads (default ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, Object> overrides = new HashMap<>(kafka.overrides());
+    if (stateDir != null) {
+      overrides.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
+    }
+    overrides.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
+    try (SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry()).start()) {
+      if (!service.awaitRunning(Duration.ofMinutes(2))) {
+        System.err.println("spectral: not running after 2 minutes (state " + service.state() + "); is the cluster reachable and are the topics created (tagscope topics)?");
+        return 1;
+      }
+      System.out.println("spectral: running  (Ctrl-C to stop)");
+      CountDownLatch stopped = new CountDownLatch(1);
+      Thread watch = new Thread(() -> {
+        while (service.state() != KafkaStreams.State.ERROR && service.state() != KafkaStreams.State.NOT_RUNNING) {
+          try {
+            Thread.sleep(500);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        stopped.countDown();
+      }, "tagscope-spectral-watch");
+      watch.setDaemon(true);
+      watch.start();
+      ServiceLifecycle.awaitShutdown(stopped);
+      return service.state() == KafkaStreams.State.ERROR ? 1 : 0;
+    } finally {
+      metrics.close();
+    }
+  }
+}

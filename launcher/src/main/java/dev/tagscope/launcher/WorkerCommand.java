@@ -1,0 +1,62 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.worker.ActivationModel;
+import dev.tagscope.worker.InferenceWorker;
+import dev.tagscope.worker.WorkerSettings;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code tagscope worker}: the inference worker against an external cluster. */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+    description = "Run the model on stimulus frames and publish one activation record per tapped layer per frame "
+        + "(exactly once: activations and consumer offsets commit in one transaction).")
+final class WorkerCommand implements Callable<Integer> {
+  @Mixin KafkaOptions kafka;
+  @Mixin ModelOptions model;
+  @Mixin MetricsOptions metrics;
+
+  @Option(names = "--list-layers", description = "Print the tappable layers of --model (defaults marked *) and exit.")
+  boolean listLayers;
+
+  @Option(names = "--group-id", defaultValue = WorkerSettings.DEFAULT_GROUP_ID,
+      description = "Consumer group; instances in one group share the stimuli partitions (default ${DEFAULT-VALUE}).")
+  String groupId;
+
+  @Option(names = "--instance-id", description = "Stable id of this instance (e.g. the pod name), so a restart fences its predecessor at once (default: random).")
+  String instanceId;
+
+  @Override
+  public Integer call() throws Exception {
+    if (listLayers) {
+      System.out.print(ActivationModel.layerTable(ActivationModel.listLayers(model.modelPath(ModelOptions.home()))));
+      return 0;
+    }
+    WorkerSettings settings = model.settings(ModelOptions.home(), kafka.overrides()).withGroupId(groupId).withInstanceId(instanceId);
+    String bootstrap = kafka.required();
+    try (InferenceWorker worker = new InferenceWorker(bootstrap, settings, metrics.registry())) {
+      CountDownLatch stopped = new CountDownLatch(1);
+      Thread loop = new Thread(() -> {
+        try {
+          worker.run();
+        } finally {
+          stopped.countDown();
+        }
+      }, "tagscope-worker");
+      loop.start();
+      System.out.println("worker: model " + worker.model().name() + ", " + worker.model().tappedLayers().size()
+          + " layers, consuming from " + bootstrap + "  (Ctrl-C to stop)");
+      ServiceLifecycle.awaitShutdown(stopped);
+      worker.close();
+      loop.join();
+      return worker.failure().map(t -> {
+        System.err.println("worker failed: " + t);
+        return 1;
+      }).orElse(0);
+    } finally {
+      metrics.close();
+    }
+  }
+}
