@@ -38,10 +38,15 @@ public final class TagscopeCommand implements Runnable {
     CommandLine cl = new CommandLine(new TagscopeCommand());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      if (ex instanceof IllegalArgumentException) {
-        // Bad plans and configurations: the message names the field and the fix.
+      if (ex instanceof IllegalArgumentException || ex instanceof java.nio.file.NoSuchFileException) {
+        // Bad plans, configurations and paths: the message names the field (or file) and the fix.
         commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + ex.getMessage()));
         return 2;
+      }
+      if (ex instanceof java.io.IOException || ex instanceof IllegalStateException) {
+        // A file that cannot be read or a stage that failed: say what, without a stack trace.
+        commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + ex.getMessage()));
+        return 1;
       }
       throw ex;
     });

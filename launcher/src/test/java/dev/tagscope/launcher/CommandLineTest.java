@@ -1,0 +1,92 @@
+package dev.tagscope.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The {@code tagscope} command line, without a broker. */
+class CommandLineTest {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  private record Run(int rc, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter err = new StringWriter();
+    CommandLine cl = TagscopeCommand.commandLine();
+    cl.setErr(new PrintWriter(err));
+    cl.setOut(new PrintWriter(new StringWriter()));
+    return new Run(cl.execute(args), err.toString());
+  }
+
+  @Test
+  void analyzeRecoversKnownAmplitudesFromRecordedSeries(@TempDir Path tmp) throws Exception {
+    // Two filters at 120 fps for 480 frames: "left" answers 6 Hz with amplitude 2.5, "both" answers
+    // 6 Hz (0.5), 7.5 Hz (1.25) and the IM term 7.5-6 = 1.5 Hz (0.75), on a DC offset of 3.
+    double fps = 120;
+    StringBuilder csv = new StringBuilder("left,both\n");
+    for (int i = 0; i < 480; i++) {
+      double t = i / fps;
+      double left = 3 + 2.5 * Math.sin(2 * Math.PI * 6 * t + 0.3);
+      double both = 3 + 0.5 * Math.cos(2 * Math.PI * 6 * t) + 1.25 * Math.sin(2 * Math.PI * 7.5 * t)
+          + 0.75 * Math.sin(2 * Math.PI * 1.5 * t + 1.0);
+      csv.append(String.format(Locale.ROOT, "%.17g,%.17g%n", left, both));
+    }
+    Path series = tmp.resolve("series.csv");
+    Files.writeString(series, csv);
+    Path report = tmp.resolve("report.json");
+
+    Run r = run("analyze", "--series", series.toString(), "--fps", "120", "--freqs", "6,7.5", "--window", "240",
+        "--report", report.toString());
+    assertEquals(0, r.rc(), r.err());
+
+    JsonNode layer = new ObjectMapper().readTree(Files.readString(report)).path("layers").get(0);
+    assertEquals(2, layer.path("windows").asInt(), "480 frames, W=240, hop=W");
+    for (JsonNode f : layer.path("ranking")) {
+      String name = f.path("name").asText();
+      for (JsonNode b : f.path("bins")) {
+        String label = b.path("label").asText();
+        double expected = switch (name + ":" + label) {
+          case "left:f1" -> 2.5;
+          case "both:f1" -> 0.5;
+          case "both:f2" -> 1.25;
+          case "both:f2-f1" -> 0.75;
+          default -> 0.0;
+        };
+        assertEquals(expected, b.path("amplitude").asDouble(), 1e-9 * Math.max(1, expected), name + " at " + label);
+      }
+    }
+  }
+
+  @Test
+  void offBinFrequencyIsRefusedNamingTheFieldBeforeAnythingStarts() {
+    // 6.25 Hz is not on a 0.5 Hz bin (120 fps, W = 240): refused before the broker would start.
+    Run r = run("demo", "--freqs", "6.25,7.5", "--images", ROOT.resolve("models/samples").toString(),
+        "--model", ROOT.resolve("models/fmnist-resnet32.onnx").toString(), "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("frequencies"), r.err());
+  }
+
+  @Test
+  void serviceCommandsNeedBootstrapServers() {
+    Run r = run("spectral");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--bootstrap-servers"), r.err());
+  }
+
+  @Test
+  void malformedInputSizeIsRefusedNamingTheOption() {
+    Run r = run("demo", "--input-size", "224x224", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--input-size"), r.err());
+  }
+}
