@@ -42,12 +42,16 @@
     return e;
   }
 
+  // Fixed decimals (fmt(x, 2)), or without digits three significant figures (fmt(x)):
+  // amplitudes span decades, so a fixed number of decimals would print them as 0.000.
   function fmt(x, digits) {
     if (x === null || x === undefined || Number.isNaN(x)) return '\u2013';
-    const d = digits === undefined ? 3 : digits;
-    const a = Math.abs(x);
-    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(d - 1);
-    return Number(x).toFixed(d);
+    const n = Number(x);
+    const a = Math.abs(n);
+    if (digits !== undefined) return a >= 1e6 ? n.toExponential(2) : n.toFixed(digits);
+    if (n === 0) return '0';
+    if (a < 1e-4 || a >= 1e6) return n.toExponential(2);
+    return n.toPrecision(3);
   }
 
   function clear(node) {
@@ -82,9 +86,9 @@
     $('probes-count').textContent = probes.length ? probes.length + (probes.length === 1 ? ' probe' : ' probes') : '';
     for (const p of probes) {
       const tr = document.createElement('tr');
-      tr.appendChild(el('td', p.id, 'mono'));
-      tr.appendChild(el('td', p.model));
-      tr.appendChild(el('td', p.layout));
+      tr.appendChild(el('td', p.id, 'mono nowrap'));
+      tr.appendChild(el('td', p.model, 'nowrap'));
+      tr.appendChild(el('td', p.layout, 'nowrap'));
       const regions = el('td');
       for (const r of p.regions) {
         const chip = el('span', null, 'region');
@@ -114,7 +118,8 @@
     const select = $('layer-select');
     const keys = layers.map((l) => JSON.stringify([l.model, l.layer]));
     if (!state.layerKey || !keys.includes(state.layerKey)) {
-      state.layerKey = keys.length ? keys[0] : null;
+      const linked = layerFromHash();
+      state.layerKey = keys.includes(linked) ? linked : keys.length ? keys[0] : null;
       state.filter = null;
       state.importance = null;
       state.userPickedProbe = false;
@@ -129,8 +134,20 @@
     });
     select.disabled = layers.length === 0;
     $('layers-empty').hidden = layers.length > 0;
+    layerToHash();
     renderLayerMeta();
     renderProbeChoice();
+  }
+
+  // The selected layer lives in the address (#model=..&layer=..) so a view can be linked.
+  function layerFromHash() {
+    const h = new URLSearchParams(location.hash.replace(/^#/, ''));
+    return h.has('model') && h.has('layer') ? JSON.stringify([h.get('model'), h.get('layer')]) : null;
+  }
+
+  function layerToHash() {
+    const l = selectedLayer();
+    if (l) history.replaceState(null, '', '#' + new URLSearchParams({ model: l.model, layer: l.layer }).toString());
   }
 
   function renderLayerMeta() {
@@ -202,6 +219,7 @@
       borderColor: shown.map((f) => (f.filter === state.filter ? '#0f172a' : COLORS[kind])),
       borderWidth: shown.map((f) => (f.filter === state.filter ? 2 : 0)),
       stack: 'score',
+      maxBarThickness: 56,
     }));
     if (!importanceChart) {
       importanceChart = new Chart($('importance-chart'), {
@@ -222,7 +240,7 @@
                 label: (item) => item.dataset.label + ': ' + fmt(item.raw),
                 footer: (items) => {
                   const f = shownRows()[items[0].dataIndex];
-                  return f ? ['importance ' + fmt(f.importance), 'score ' + fmt(f.score),
+                  return f ? ['importance ' + fmt(f.importance, 3), 'score ' + fmt(f.score),
                     'mean SNR ' + fmt(f.meanSnr, 2), 'paper SNR ' + fmt(f.paperSnrDb, 1) + ' dB'] : [];
                 },
               },
@@ -268,7 +286,7 @@
       fill.dataset.value = String(f.importance);
       bar.appendChild(fill);
       imp.appendChild(bar);
-      imp.appendChild(el('span', fmt(f.importance), 'imp-num'));
+      imp.appendChild(el('span', fmt(f.importance, 3), 'imp-num'));
       tr.appendChild(imp);
       tr.appendChild(el('td', fmt(f.score), 'num'));
       tr.appendChild(el('td', fmt(f.fundamental), 'num'));
@@ -373,11 +391,11 @@
                 title: (items) => fmt(items[0].parsed.x, 2) + ' Hz',
                 label: (item) => {
                   const b = item.raw && item.raw.bin;
-                  if (!b) return 'A = ' + fmt(item.parsed.y, 4);
+                  if (!b) return 'A = ' + fmt(item.parsed.y);
                   return [
                     b.label + ' (' + KIND_NAMES[b.kind] + ', bin ' + b.bin + ')',
-                    'amplitude ' + fmt(b.amplitude, 4) + ', baseline ' + fmt(b.baseline, 4),
-                    'SNR ' + fmt(b.snr, 2) + ', corrected ' + fmt(b.corrected, 4),
+                    'amplitude ' + fmt(b.amplitude) + ', baseline ' + fmt(b.baseline),
+                    'SNR ' + fmt(b.snr, 2) + ', corrected ' + fmt(b.corrected),
                   ];
                 },
               },
@@ -402,10 +420,10 @@
       tr.appendChild(term);
       tr.appendChild(el('td', KIND_NAMES[b.kind] || b.kind));
       tr.appendChild(el('td', fmt(b.frequencyHz, 2), 'num'));
-      tr.appendChild(el('td', fmt(b.amplitude, 4), 'num'));
-      tr.appendChild(el('td', fmt(b.baseline, 4), 'num'));
+      tr.appendChild(el('td', fmt(b.amplitude), 'num'));
+      tr.appendChild(el('td', fmt(b.baseline), 'num'));
       tr.appendChild(el('td', fmt(b.snr, 2), 'num'));
-      tr.appendChild(el('td', fmt(b.corrected, 4), 'num'));
+      tr.appendChild(el('td', fmt(b.corrected), 'num'));
       tbody.appendChild(tr);
     }
   }
@@ -517,6 +535,7 @@
     }
     $('layer-select').addEventListener('change', (ev) => {
       state.layerKey = ev.target.value;
+      layerToHash();
       state.filter = null;
       state.importance = null;
       state.userPickedProbe = false;
@@ -525,6 +544,13 @@
       renderProbeChoice();
       renderSpectrum(null);
       schedule(true);
+    });
+    window.addEventListener('hashchange', () => {
+      const linked = layerFromHash();
+      if (linked && linked !== state.layerKey && state.layers.some((l) => JSON.stringify([l.model, l.layer]) === linked)) {
+        $('layer-select').value = linked;
+        $('layer-select').dispatchEvent(new Event('change'));
+      }
     });
     $('top-n').addEventListener('change', () => {
       if (state.importance) renderImportance(state.importance);
