@@ -315,6 +315,9 @@ public final class DashboardView {
    * Frequency of FFT bin {@code b} of a window of {@code w} frames at {@code fps} frames per
    * second: {@code b * fps / w} Hz (DESIGN.md section 1).
    *
+   * @param b FFT bin index, 0..w/2
+   * @param fps frames per second of stimulus time
+   * @param w window length W in frames
    * @return the frequency in Hz
    */
   public static double frequencyOfBin(int b, double fps, int w) {

@@ -40,7 +40,8 @@ class HttpApiTest {
         Fixtures.filter(0, 2, 0.5, 0.25, 0.125, 0.125), Fixtures.filter(1, 1, 1.0, 0.5, 0.25, 0.25))));
     view.acceptImportance("m/" + NASTY, Fixtures.importance("m", NASTY, 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
     view.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l1", "img-7", 2));
-    hub = new EventHub(Duration.ofMillis(50), Duration.ofSeconds(30));
+    hub = new EventHub(Duration.ofMillis(50), Duration.ofMillis(300));
+    view.addListener(hub);
     app = HttpApi.create(view, hub, () -> true).start("127.0.0.1", 0);
     base = "http://127.0.0.1:" + app.port();
   }
@@ -130,6 +131,51 @@ class HttpApiTest {
     assertEquals(html.split("<script", -1).length - 1, html.split("<script src=\"/", -1).length - 1);
     assertFalse(html.matches("(?s).*\\son[a-z]+=.*"), "inline event handler in index.html");
     assertFalse(html.contains("style=\""), "inline style in index.html");
+  }
+
+  @Test
+  void eventStreamGreetsSendsChangesAndKeepAlives() throws Exception {
+    java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+    HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/events")).header("Accept", "text/event-stream").build();
+    HttpResponse<java.util.stream.Stream<String>> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofLines());
+    Thread pump = new Thread(() -> {
+      try {
+        resp.body().forEach(lines::add);
+      } catch (java.io.UncheckedIOException closedByTheTest) {
+        // the stream ends when the test closes it
+      }
+    }, "sse-test-reader");
+    pump.setDaemon(true);
+    pump.start();
+    try {
+      assertEquals(": connected", lines.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+      view.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l1", "img-8", 2));
+      boolean sawEvent = false;
+      boolean sawKeepAlive = false;
+      String event = null;
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+      while (!(sawEvent && sawKeepAlive) && System.nanoTime() < deadline) {
+        String line = lines.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+        if (line == null) {
+          continue;
+        }
+        if (line.equals(": keep-alive")) {
+          sawKeepAlive = true;
+        } else if (line.startsWith("event:")) {
+          event = line.substring(6).trim();
+        } else if (line.startsWith("data:") && "tag-response".equals(event)) {
+          JsonNode e = MAPPER.readTree(line.substring(5).trim());
+          assertEquals("p1", e.get("probe").asText());
+          assertEquals("l1", e.get("layer").asText());
+          assertEquals(2, e.get("windowsSeen").asLong(), "second response of p1/l1");
+          sawEvent = true;
+        }
+      }
+      assertTrue(sawEvent, "no tag-response event");
+      assertTrue(sawKeepAlive, "no keep-alive comment");
+    } finally {
+      resp.body().close();
+    }
   }
 
   @Test
