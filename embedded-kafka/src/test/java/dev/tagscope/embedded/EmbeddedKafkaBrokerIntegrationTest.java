@@ -38,6 +38,8 @@ class EmbeddedKafkaBrokerIntegrationTest {
         ConfigResource probes = new ConfigResource(ConfigResource.Type.TOPIC, Topics.PROBES.name());
         Config config = admin.describeConfigs(List.of(probes)).all().get().get(probes);
         assertEquals("compact", config.get("cleanup.policy").value());
+        // Stimulus-time stamps may run hours ahead of the wall clock in an unpaced probe.
+        assertEquals(Long.toString(Long.MAX_VALUE), config.get("message.timestamp.after.max.ms").value());
       }
 
       String topic = Topics.TAG_RESPONSES.name();

@@ -23,13 +23,23 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
    *
    * @param partitions number of partitions (>= 1)
    * @param replicationFactor replicas per partition (1 on a single broker)
-   * @return a {@link NewTopic} with {@code cleanup.policy=compact} where the topic is compacted
+   * @return a {@link NewTopic} with {@code cleanup.policy=compact} where the topic is compacted,
+   *     and {@link #TIMESTAMP_CONFIGS} always
    */
   public NewTopic newTopic(int partitions, short replicationFactor) {
-    NewTopic topic = new NewTopic(name, partitions, replicationFactor);
+    Map<String, String> configs = new java.util.HashMap<>(TIMESTAMP_CONFIGS);
     if (compacted) {
-      topic.configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+      configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
     }
-    return topic;
+    return new NewTopic(name, partitions, replicationFactor).configs(configs);
   }
+
+  /**
+   * Record timestamps are stimulus time (probe start + frameIndex / fps), which an unpaced probe
+   * runs ahead of the wall clock: 10,000 images of 2 s each are 5.5 hours of stimulus time. Kafka
+   * refuses timestamps more than {@code message.timestamp.after.max.ms} ahead (default 1 hour),
+   * so every Tagscope topic, and the Streams application's internal topics, accept any lead.
+   */
+  public static final Map<String, String> TIMESTAMP_CONFIGS =
+      Map.of(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, Long.toString(Long.MAX_VALUE));
 }

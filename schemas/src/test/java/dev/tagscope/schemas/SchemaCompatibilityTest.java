@@ -91,6 +91,19 @@ class SchemaCompatibilityTest {
   }
 
   @Test
+  void doubleArraysKeepFullPrecision() {
+    // Avro 1.12.0 read array<double> items back at float precision (AVRO-4108); SNRs and
+    // amplitudes on the tag-responses topic must survive the wire bit for bit.
+    AvroSerde<FilterResponse> serde = AvroSerde.of(FilterResponse.class);
+    List<Double> values = List.of(-0.24399999994784594, Math.PI, 1e-300, 123456789.123456789);
+    FilterResponse r = FilterResponse.newBuilder().setFilter(3).setAmplitude(values).setBaseline(values)
+        .setSnr(values).setCorrected(values).setSpectrum(List.of(0f, 1.5f)).build();
+    FilterResponse back = serde.deserialize("t", serde.serialize("t", r));
+    assertEquals(values, back.getAmplitude());
+    assertEquals(values, back.getSnr());
+  }
+
+  @Test
   void garbageBytesRaiseSerializationExceptionNamingTheTopic() {
     AvroSerde<ProbeSpec> serde = AvroSerde.of(ProbeSpec.class);
     SerializationException e = assertThrows(SerializationException.class,

@@ -71,6 +71,10 @@ public final class SpectralService implements AutoCloseable {
     cfg.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     cfg.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     cfg.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+    // Internal (repartition, changelog) topics carry stimulus-time stamps too; see TopicSpec.TIMESTAMP_CONFIGS.
+    dev.tagscope.schemas.TopicSpec.TIMESTAMP_CONFIGS.forEach((k, v) -> cfg.put(StreamsConfig.topicPrefix(k), v));
+    // Unreadable probe specs are handled inside the topology; this only silences Kafka's advice to opt in.
+    cfg.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     if (overrides != null) {
       cfg.putAll(overrides);
     }
