@@ -6,6 +6,7 @@ import dev.tagscope.spectral.core.SpectralReport;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -15,6 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "analyze", mixinStandardHelpOptions = true,
     description = "Run the spectral core offline on recorded series: a CSV with a header row of filter names and one row per frame.")
 final class AnalyzeCommand implements Callable<Integer> {
+  @Mixin ReportOptions output;
+
   @Option(names = "--series", required = true, paramLabel = "FILE.csv", description = "Recorded series, one column per filter.")
   Path series;
 
@@ -42,20 +45,16 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Option(names = "--baseline-skip", defaultValue = "1", description = "Bins next to a signal bin left out of its baseline (default ${DEFAULT-VALUE}).")
   int baselineSkip;
 
-  @Option(names = "--report", defaultValue = "tagscope-report.json", description = "Where to write the JSON report (default ${DEFAULT-VALUE}).")
-  Path report;
 
-  @Option(names = "--top", defaultValue = "5", description = "Filters to print (default ${DEFAULT-VALUE}).")
-  int top;
 
   @Override
   public Integer call() throws Exception {
     SpectralReport result = SeriesCsv.analyzeSeries(series, fps, freqs, window, hop == null ? window : hop,
         harmonics, imOrder, baselineBins, baselineSkip);
-    result.write(report);
+    result.write(output.report);
     JsonNode json = result.toJson();
-    Summaries.printTopFilters(System.out, json, top);
-    System.out.println("report: " + report.toAbsolutePath());
+    Summaries.printTopFilters(System.out, json, output.top);
+    System.out.println("report: " + output.report.toAbsolutePath());
     return 0;
   }
 }

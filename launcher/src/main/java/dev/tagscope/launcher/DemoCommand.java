@@ -54,9 +54,8 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin ProbeOptions probe;
   @Mixin DashboardOptions dashboard;
   @Mixin MetricsOptions metrics;
+  @Mixin ReportOptions output;
 
-  @Option(names = "--report", defaultValue = "tagscope-report.json", description = "Where to write the JSON report (default ${DEFAULT-VALUE}).")
-  Path report;
 
   @Option(names = "--serve", description = "Keep the dashboard (and the embedded broker) up after the report, until Ctrl-C.")
   boolean serve;
@@ -64,8 +63,6 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-dashboard", description = "Do not start the dashboard.")
   boolean noDashboard;
 
-  @Option(names = "--top", defaultValue = "5", description = "Filters printed per layer (default ${DEFAULT-VALUE}).")
-  int top;
 
   @Option(names = "--stall-timeout", defaultValue = "180", description = "Give up when no window arrives for this many seconds (default ${DEFAULT-VALUE}).")
   int stallTimeoutSeconds;
@@ -156,13 +153,13 @@ final class DemoCommand implements Callable<Integer> {
           }
         }
         SpectralReport built = rb.build();
-        built.write(report);
-        Summaries.printTopFilters(System.out, built.toJson(), top);
+        built.write(output.report);
+        Summaries.printTopFilters(System.out, built.toJson(), output.top);
         System.out.println();
         for (StageThroughput.Stage s : throughput.stages()) {
           System.out.printf("%-9s %,8.0f frames  %,8.0f frames/s%n", s.name(), throughput.frames(s), throughput.framesPerSecond(s));
         }
-        System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, report.toAbsolutePath());
+        System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, output.report.toAbsolutePath());
 
         if (serve && dash != null) {
           System.out.println("dashboard stays up at " + dash.url() + "  (Ctrl-C to stop)");
