@@ -19,16 +19,22 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -296,15 +302,34 @@ class ProducerIntegrationTest {
   }
 
   @Test
-  void framesFarAheadOfTheBrokerClockAreReportedClearly() {
-    // stimulus time 2 h ahead of the wall clock, beyond Kafka 4's default message.timestamp.after.max.ms (1 h)
-    ProbePlan plan = ProbePlan.builder().probeId("future-probe").model("m").imageShape(1, 2, 2).imageCount(1)
-        .startTimeMs(System.currentTimeMillis() + 7_200_000L).build();
-    try (StimulusPublisher pub = new StimulusPublisher(Map.of("bootstrap.servers", broker.bootstrapServers(),
-        "delivery.timeout.ms", 10_000, "request.timeout.ms", 5_000), new SimpleMeterRegistry())) {
-      KafkaException e = assertThrows(KafkaException.class, () -> pub.publish(plan, grayImages(1, 2, 2), false, null));
-      assertTrue(e.getMessage().contains("message.timestamp.after.max.ms"), e.getMessage());
+  void framesFarAheadOfTheBrokerClockAreReportedClearly() throws Exception {
+    // Tagscope creates its topics with an unbounded message.timestamp.after.max.ms; a topic made by
+    // hand keeps Kafka 4's default of 1 hour. Stimulus time 2 h ahead must then fail clearly.
+    List<String> topics = List.of(Topics.PROBES.name(), Topics.STIMULI.name());
+    setTimestampLead(topics, "3600000");
+    try {
+      ProbePlan plan = ProbePlan.builder().probeId("future-probe").model("m").imageShape(1, 2, 2).imageCount(1)
+          .startTimeMs(System.currentTimeMillis() + 7_200_000L).build();
+      try (StimulusPublisher pub = new StimulusPublisher(Map.of("bootstrap.servers", broker.bootstrapServers(),
+          "delivery.timeout.ms", 10_000, "request.timeout.ms", 5_000), new SimpleMeterRegistry())) {
+        KafkaException e = assertThrows(KafkaException.class, () -> pub.publish(plan, grayImages(1, 2, 2), false, null));
+        assertTrue(e.getMessage().contains("message.timestamp.after.max.ms"), e.getMessage());
+      }
+    } finally {
+      setTimestampLead(topics, Long.toString(Long.MAX_VALUE));
+    }
+  }
 
+  private static void setTimestampLead(List<String> topics, String maxMs) throws Exception {
+    try (Admin admin = broker.admin()) {
+      Map<ConfigResource, Collection<AlterConfigOp>> ops =
+          new HashMap<>();
+      for (String t : topics) {
+        ops.put(new ConfigResource(ConfigResource.Type.TOPIC, t),
+            List.of(new AlterConfigOp(new ConfigEntry(
+                "message.timestamp.after.max.ms", maxMs), AlterConfigOp.OpType.SET)));
+      }
+      admin.incrementalAlterConfigs(ops).all().get();
     }
   }
 }
