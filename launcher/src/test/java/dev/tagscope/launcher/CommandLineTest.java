@@ -73,7 +73,8 @@ class CommandLineTest {
     Run r = run("demo", "--freqs", "6.25,7.5", "--images", ROOT.resolve("models/samples").toString(),
         "--model", ROOT.resolve("models/fmnist-resnet32.onnx").toString(), "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
-    assertTrue(r.err().contains("frequencies"), r.err());
+    // W = 240 frames at 120 fps gives 0.5 Hz bins; the refusal names the window and the fix.
+    assertTrue(r.err().contains("windowFrames") && r.err().contains("multiple of 96 frames"), r.err());
   }
 
   @Test
