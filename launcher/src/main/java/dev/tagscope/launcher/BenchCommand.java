@@ -1,0 +1,146 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.producer.FrameSynthesizer;
+import dev.tagscope.producer.Image;
+import dev.tagscope.producer.ProbePlan;
+import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.Reduction;
+import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.core.PlanInfo;
+import dev.tagscope.spectral.core.WindowAnalyzer;
+import dev.tagscope.worker.ActivationModel;
+import dev.tagscope.worker.Preprocessing;
+import dev.tagscope.worker.TappedLayer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.apache.kafka.common.serialization.Serde;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tagscope bench}: throughput of each hot path on this machine, printed as a table. A
+ * performance harness, not a test: it asserts nothing and prints figures (median of repeated
+ * timed rounds after warm-up) that a change can be compared against.
+ *
+ * <ul>
+ *   <li>spectral core: windows of {@code [C][W]} per second through {@link WindowAnalyzer} with the
+ *       default plan's signal bins (6 and 7.5 Hz, 120 fps, W = 240, H = M = 4);</li>
+ *   <li>frame synthesis: contrast-modulated frames per second ({@link FrameSynthesizer}) at the model's
+ *       input size and at 3x224x224;</li>
+ *   <li>inference: frames per second through the model with every default tap reduced, per batch size;</li>
+ *   <li>Avro: ActivationFrame records encoded and decoded per second.</li>
+ * </ul>
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measure the throughput of the spectral core, frame synthesis, inference and serdes on this machine.")
+final class BenchCommand implements Callable<Integer> {
+  @Mixin ModelOptions model;
+
+  @Option(names = "--seconds", defaultValue = "1.0", description = "Length of one timed round, seconds (default ${DEFAULT-VALUE}).")
+  double roundSeconds;
+
+  @Option(names = "--rounds", defaultValue = "5", description = "Timed rounds per figure; the median is printed (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--batches", split = ",", defaultValue = "1,8,32", description = "Inference batch sizes (default ${DEFAULT-VALUE}).")
+  int[] batches;
+
+  private final Random random = new Random(42);
+
+  @Override
+  public Integer call() throws Exception {
+    if (rounds < 1 || roundSeconds <= 0) {
+      throw new IllegalArgumentException("--rounds must be >= 1 and --seconds > 0");
+    }
+    System.out.printf("%-44s %14s %s%n", "benchmark", "rate", "unit");
+
+    PlanInfo plan = PlanInfo.of(120, 240, 240, new double[] {6, 7.5}, 4, 4, 10, 1);
+    for (int filters : new int[] {16, 64}) {
+      WindowAnalyzer analyzer = new WindowAnalyzer(plan.fps(), plan.windowFrames(), plan.signalBins(), 10, 1);
+      double[][] series = randomSeries(filters, plan.windowFrames());
+      double rate = measure(() -> analyzer.analyze(series));
+      print("spectral core, " + filters + " filters x 240 frames", rate, "windows/s");
+      print("  per filter-window", 1e6 / (rate * filters), "us");
+    }
+
+    try (ActivationModel m = ActivationModel.load(model.settings(ModelOptions.home(), java.util.Map.of()).modelConfig())) {
+      Preprocessing p = m.preprocessing();
+      for (int[] shape : new int[][] {{p.channels(), p.height(), p.width()}, {3, 224, 224}}) {
+        ProbePlan probe = ProbePlan.builder().model(m.name()).imageShape(shape[0], shape[1], shape[2]).imageCount(1).build();
+        FrameSynthesizer synth = new FrameSynthesizer(probe);
+        byte[] pixels = new byte[shape[0] * shape[1] * shape[2]];
+        random.nextBytes(pixels);
+        Image image = new Image("bench", null, shape[0], shape[1], shape[2], pixels);
+        long[] frame = {0};
+        print("frame synthesis, " + shape[0] + "x" + shape[1] + "x" + shape[2], measure(() -> synth.render(image, frame[0]++)), "frames/s");
+      }
+
+      int taps = m.tappedLayers().size();
+      int filters = m.tappedLayers().stream().mapToInt(TappedLayer::channels).sum();
+      for (int n : batches) {
+        float[] input = new float[n * p.inputLength()];
+        for (int i = 0; i < input.length; i++) {
+          input[i] = (float) random.nextGaussian();
+        }
+        double rate = measure(() -> m.run(input, n, Reduction.MEAN)) * n;
+        print("inference " + m.name() + ", batch " + n + ", " + taps + " taps", rate, "frames/s");
+      }
+      print("  activation records per frame", taps, "records");
+      print("  filters reduced per frame", filters, "filters");
+    }
+
+    Serde<ActivationFrame> serde = Topics.ACTIVATIONS.valueSerde();
+    List<Float> values = new ArrayList<>();
+    for (int k = 0; k < 64; k++) {
+      values.add(random.nextFloat());
+    }
+    ActivationFrame record = ActivationFrame.newBuilder().setProbeId("probe-bench").setModel("m").setImageId("image")
+        .setLayer("layer3.4").setFrameIndex(0L).setImageFrame(0).setValues(values).build();
+    byte[] bytes = serde.serializer().serialize("t", record);
+    print("Avro encode ActivationFrame, 64 filters", measure(() -> serde.serializer().serialize("t", record)), "records/s");
+    print("Avro decode ActivationFrame, 64 filters", measure(() -> serde.deserializer().deserialize("t", bytes)), "records/s");
+    print("  encoded size", bytes.length, "bytes");
+
+    Runtime rt = Runtime.getRuntime();
+    print("JVM heap in use after the run", (rt.totalMemory() - rt.freeMemory()) / (1024.0 * 1024.0), "MiB");
+    return 0;
+  }
+
+  /** Calls per second: the median of {@code rounds} timed rounds of {@code roundSeconds}, after one warm-up round. */
+  private double measure(Runnable op) {
+    long roundNanos = (long) (roundSeconds * 1e9);
+    double[] rates = new double[rounds];
+    for (int r = -1; r < rounds; r++) {
+      long calls = 0;
+      long start = System.nanoTime();
+      long now;
+      do {
+        op.run();
+        calls++;
+        now = System.nanoTime();
+      } while (now - start < roundNanos);
+      if (r >= 0) {
+        rates[r] = calls / ((now - start) / 1e9);
+      }
+    }
+    java.util.Arrays.sort(rates);
+    return rates[rounds / 2];
+  }
+
+  private double[][] randomSeries(int filters, int frames) {
+    double[][] s = new double[filters][frames];
+    for (double[] row : s) {
+      for (int i = 0; i < frames; i++) {
+        row[i] = random.nextGaussian();
+      }
+    }
+    return s;
+  }
+
+  private static void print(String name, double value, String unit) {
+    System.out.printf("%-44s %,14.1f %s%n", name, value, unit);
+  }
+}
