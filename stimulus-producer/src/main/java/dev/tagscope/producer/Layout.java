@@ -20,13 +20,17 @@ import java.util.regex.Pattern;
  *   <li>{@code grid:RxC}: R rows by C columns of equal cells {@code floor(H/R)} by
  *       {@code floor(W/C)} pixels, named {@code r<i>c<j>} (0-based) in row-major order. When W is
  *       not a multiple of C (or H of R), the leftover columns at the right (rows at the bottom)
- *       belong to no region: they are shown untagged, unmodulated.</li>
+ *       belong to no region: they are shown untagged, unmodulated. At most
+ *       {@value #MAX_REGIONS} cells (the frame synthesiser's per-pixel region map).</li>
  * </ul>
  *
  * The halves and quadrants cover every pixel.
  */
 public final class Layout {
   private static final Pattern GRID = Pattern.compile("grid:([0-9]{1,4})x([0-9]{1,4})");
+
+  /** Most regions a layout may have: the frame synthesiser keeps a signed byte per pixel. */
+  public static final int MAX_REGIONS = 127;
 
   private final String spec;
   private final int rows;
@@ -50,7 +54,8 @@ public final class Layout {
    *
    * @param spec {@code halves-lr}, {@code halves-tb}, {@code quadrants} or {@code grid:RxC} (case-insensitive)
    * @return the layout
-   * @throws PlanException ({@code layout}) for an unknown name or a grid with 0 rows or columns
+   * @throws PlanException ({@code layout}) for an unknown name, a grid with 0 rows or columns,
+   *     fewer than 2 cells or more than {@value #MAX_REGIONS} cells
    */
   public static Layout parse(String spec) {
     String s = spec == null ? "" : spec.trim().toLowerCase(Locale.ROOT);
@@ -65,6 +70,10 @@ public final class Layout {
           int c = Integer.parseInt(m.group(2));
           if (r < 1 || c < 1 || r * c < 2) {
             throw new PlanException("layout", "grid " + s + " must have at least 1 row, 1 column and 2 cells, e.g. grid:2x3");
+          }
+          if (r * c > MAX_REGIONS) {
+            throw new PlanException("layout", "grid " + s + " has " + (r * c) + " cells but at most " + MAX_REGIONS
+                + " regions are supported: choose a coarser grid");
           }
           return new Layout("grid:" + r + "x" + c, Kind.GRID, r, c);
         }

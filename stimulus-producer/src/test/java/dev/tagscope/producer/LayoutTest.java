@@ -45,5 +45,10 @@ class LayoutTest {
     assertEquals("layout", assertThrows(PlanException.class, () -> Layout.parse("grid:1x1")).field());
     assertEquals("layout", assertThrows(PlanException.class, () -> Layout.parse("grid:2x3").regions(1, 3)).field());
     assertEquals("layout", assertThrows(PlanException.class, () -> Layout.parse(null)).field());
+    // More cells than the frame synthesiser's per-pixel region map holds: refused at plan time,
+    // not after the probe spec has been published.
+    assertEquals("layout", assertThrows(PlanException.class, () -> Layout.parse("grid:12x12")).field());
+    assertEquals("layout", assertThrows(PlanException.class, () -> Layout.parse("grid:9999x9999")).field());
+    assertEquals(127, Layout.parse("grid:1x127").regionCount());
   }
 }

@@ -110,6 +110,17 @@ class ProbePlanTest {
   }
 
   @Test
+  void gridFinerThanTheFrameSynthesizerSupportsIsRefusedAtBuild() {
+    // 144 distinct fundamentals, no harmonics or IM terms: a valid tagging, but the frame
+    // synthesiser holds at most 127 regions, so build() must refuse it before anything is sent.
+    double[] f = new double[144];
+    for (int r = 0; r < f.length; r++) {
+      f[r] = (r + 2) * 120.0 / 1200;
+    }
+    assertRefused("layout", b -> b.layout("grid:12x12").windowFrames(1200).maxHarmonic(1).maxImOrder(0).frequencies(f));
+  }
+
+  @Test
   void offBinFrequencyIsRefused() {
     PlanException e = refused(b -> b.frequencies(6.3, 7.5));
     assertEquals("windowFrames", e.field()); // the catalogue says which W puts both on bins
