@@ -19,6 +19,7 @@ import dev.tagscope.schemas.TagResponse;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -39,7 +40,10 @@ import java.util.function.Consumer;
  * thread; listeners must not block.
  *
  * <p>Memory: one {@code TagResponse} per probe and layer, i.e. filters x (W/2 + 1) floats plus
- * the signal-bin measures; one {@code LayerImportance} per model and layer.
+ * the signal-bin measures, for at most {@link #DEFAULT_MAX_RESPONSE_PROBES} probes (the ones
+ * most recently heard from; an older probe's spectra are forgotten, so a long campaign with
+ * many probes does not grow the heap without bound); one {@code LayerImportance} per model and
+ * layer.
  */
 public final class DashboardView {
 
@@ -57,12 +61,35 @@ public final class DashboardView {
 
   private record ResponseEntry(TagResponse latest, long count) {}
 
+  /** Probes whose tag responses are kept, by default: the most recently updated ones. */
+  public static final int DEFAULT_MAX_RESPONSE_PROBES = 32;
+
+  private final int maxResponseProbes;
+  /** Probes with kept tag responses, least recently updated first; guarded by itself. */
+  private final LinkedHashMap<String, Boolean> responseProbes = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<String, ProbeSpec> probes = new ConcurrentHashMap<>();
   private final Map<ModelLayer, LayerImportance> importance = new ConcurrentHashMap<>();
   /** Importance topic key to the (model, layer) it last carried, so a tombstone can remove it. */
   private final Map<String, ModelLayer> importanceKeys = new ConcurrentHashMap<>();
   private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
   private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
+
+  /** A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes. */
+  public DashboardView() {
+    this(DEFAULT_MAX_RESPONSE_PROBES);
+  }
+
+  /**
+   * @param maxResponseProbes how many probes' tag responses to keep (&gt;= 1); when a further
+   *     probe's response arrives, the probe least recently heard from is forgotten
+   * @throws IllegalArgumentException when {@code maxResponseProbes < 1}
+   */
+  public DashboardView(int maxResponseProbes) {
+    if (maxResponseProbes < 1) {
+      throw new IllegalArgumentException("maxResponseProbes must be >= 1, got " + maxResponseProbes);
+    }
+    this.maxResponseProbes = maxResponseProbes;
+  }
 
   /**
    * Registers a listener told of every accepted change.
@@ -129,7 +156,9 @@ public final class DashboardView {
 
   /**
    * Takes one record of {@code tagscope.tag-responses}; the latest window per probe and layer
-   * wins.
+   * wins. Responses are kept for the {@code maxResponseProbes} probes most recently heard from;
+   * a probe beyond that forgets every layer of the least recent one (its count starts again
+   * should it come back).
    *
    * @param value the tag response
    * @throws IllegalArgumentException when it is null or inconsistent (fps or window not
@@ -142,8 +171,17 @@ public final class DashboardView {
     }
     validate(value);
     ProbeLayer pl = new ProbeLayer(value.getProbeId(), value.getLayer());
-    ResponseEntry e = responses.merge(pl, new ResponseEntry(value, 1),
-        (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
+    ResponseEntry e;
+    synchronized (responseProbes) {
+      responseProbes.put(pl.probe(), Boolean.TRUE); // access order: this probe is now the newest
+      if (responseProbes.size() > maxResponseProbes) {
+        String eldest = responseProbes.keySet().iterator().next();
+        responseProbes.remove(eldest);
+        responses.keySet().removeIf(k -> k.probe().equals(eldest));
+      }
+      e = responses.merge(pl, new ResponseEntry(value, 1),
+          (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
+    }
     fire(new ChangeEvent("tag-response", value.getModel(), value.getLayer(), value.getProbeId(), e.count()));
   }
 

@@ -209,6 +209,29 @@ class DashboardViewTest {
   }
 
   @Test
+  void tagResponsesAreKeptForABoundedNumberOfProbesMostRecentFirst() {
+    DashboardView small = new DashboardView(2);
+    small.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
+    small.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l", "img", 1));
+    small.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l2", "img", 1));
+    small.acceptTagResponse(Fixtures.tagResponse("p2", "m", "l", "img", 1));
+    small.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l", "img", 1)); // p1 is now the newest
+    small.acceptTagResponse(Fixtures.tagResponse("p3", "m", "l", "img", 1)); // forgets p2, the least recent
+
+    assertEquals(List.of("p1", "p3"), small.layers().get(0).probes());
+    assertEquals(2, small.spectrum("p1", "l", 0).responsesSeen());
+    assertEquals(1, small.spectrum("p1", "l2", 0).responsesSeen());
+    assertThrows(DashboardView.NotFoundException.class, () -> small.spectrum("p2", "l", 0));
+
+    // A long campaign: many probes never grow the view beyond the bound.
+    for (int i = 0; i < 1000; i++) {
+      small.acceptTagResponse(Fixtures.tagResponse("q" + i, "m", "l", "img", 1));
+    }
+    assertEquals(List.of("q998", "q999"), small.layers().get(0).probes());
+    assertThrows(IllegalArgumentException.class, () -> new DashboardView(0));
+  }
+
+  @Test
   void frequencyOfBinMatchesTheDesignFormula() {
     double[] expected = {0.0, 0.5, 1.0, 1.5};
     double[] got = new double[4];
