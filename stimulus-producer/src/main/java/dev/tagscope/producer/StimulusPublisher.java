@@ -132,7 +132,8 @@ public final class StimulusPublisher implements AutoCloseable {
    * @param paced whether to send in real time at the plan's fps
    * @param progress told after every frame; {@link ProgressListener#NONE} for none
    * @return what was sent; {@code stopped} when {@link #stop()} or an interrupt ended it (the
-   *     thread's interrupt flag is then set again)
+   *     thread's interrupt flag is then set again). When this instance was already stopped, or
+   *     the thread is already interrupted, nothing is sent, not even the spec.
    * @throws IllegalArgumentException when the images do not match the plan (count or shape) or
    *     two share an id
    * @throws KafkaException when the cluster refuses the spec or a frame, or stays unreachable
@@ -143,6 +144,10 @@ public final class StimulusPublisher implements AutoCloseable {
     ProgressListener listener = progress == null ? ProgressListener.NONE : progress;
     checkImages(plan, images);
     String probeId = plan.probeId();
+    if (stopRequested || Thread.currentThread().isInterrupted()) {
+      // A spec with no frames would stay on the compacted probes topic as a probe that never ran.
+      return new PublishSummary(probeId, 0, 0, 0, true);
+    }
     byte[] key = key(Topics.STIMULI, probeId);
     ProbeSpec spec = plan.spec();
     try {

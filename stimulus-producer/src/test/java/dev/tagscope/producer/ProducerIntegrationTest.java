@@ -287,6 +287,25 @@ class ProducerIntegrationTest {
   }
 
   @Test
+  void stoppedBeforePublishingSendsNotEvenTheSpec() throws Exception {
+    // ProducerService.stop() during image loading reaches the publisher before publish(): the
+    // probe must not appear on the compacted probes topic as a probe that never ran.
+    ProbePlan plan = ProbePlan.builder().probeId("stopped-early").model("m").fps(40).windowFrames(40).frequencies(3, 5)
+        .maxHarmonic(2).maxImOrder(2).imageShape(1, 3, 4).imageCount(1).startTimeMs(System.currentTimeMillis()).build();
+    long probesBefore = endOffsetSum(Topics.PROBES.name());
+    long stimuliBefore = endOffsetSum(Topics.STIMULI.name());
+    PublishSummary s;
+    try (StimulusPublisher pub = new StimulusPublisher(broker.bootstrapServers(), new SimpleMeterRegistry())) {
+      pub.stop();
+      s = pub.publish(plan, grayImages(1, 3, 4), false, null);
+    }
+    assertTrue(s.stopped());
+    assertEquals(0, s.frames());
+    assertEquals(probesBefore, endOffsetSum(Topics.PROBES.name()));
+    assertEquals(stimuliBefore, endOffsetSum(Topics.STIMULI.name()));
+  }
+
+  @Test
   void unpacedRunWaitsWhenStimulusTimeLeadsTheClockByMoreThanMaxLead() {
     // 80 frames at 40 fps from now: frame 79 is stamped 1.975 s ahead, so with a 0.5 s lead it waits >= 1.475 s
     long t0 = System.nanoTime();
