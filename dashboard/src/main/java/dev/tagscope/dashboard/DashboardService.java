@@ -67,7 +67,8 @@ public final class DashboardService implements AutoCloseable {
   private final DashboardView view = new DashboardView();
   private EventHub hub;
   private Javalin app;
-  private TopicReader reader;
+  /** Read by HTTP threads (/healthz) without the lock, so volatile. */
+  private volatile TopicReader reader;
   private Thread readerThread;
   private KafkaClientMetrics kafkaMetrics;
   private Gauge clientsGauge;
