@@ -173,19 +173,30 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     Objects.requireNonNull(registry, "registry");
     this.preprocessor = new Preprocessor(model.preprocessing());
     String clientBase = "tagscope-inference-worker-" + settings.instanceId();
+    KafkaConsumer<byte[], byte[]> stimuliConsumer = null;
+    KafkaProducer<byte[], byte[]> txProducer = null;
     try {
-      this.consumer = new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-stimuli", true),
+      stimuliConsumer = new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-stimuli", true),
           new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      this.producer = new KafkaProducer<>(producerProps(bootstrapServers, clientBase + "-producer"),
+      txProducer = new KafkaProducer<>(producerProps(bootstrapServers, clientBase + "-producer"),
           new ByteArraySerializer(), new ByteArraySerializer());
       this.probes = new ProbeCache(new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-probes", false),
           new ByteArrayDeserializer(), new ByteArrayDeserializer()), Duration.ofSeconds(10));
     } catch (KafkaException e) {
+      // close what was already built: a producer owns an I/O thread, a consumer its sockets and metrics
+      if (txProducer != null) {
+        closeQuietly(txProducer::close, "producer");
+      }
+      if (stimuliConsumer != null) {
+        closeQuietly(stimuliConsumer::close, "stimuli consumer");
+      }
       if (ownsModel) {
         model.close();
       }
       throw new IllegalArgumentException("invalid Kafka client configuration: " + e.getMessage(), e);
     }
+    this.consumer = stimuliConsumer;
+    this.producer = txProducer;
     this.framesCounter = Counter.builder("tagscope.worker.frames")
         .description("Stimulus frames turned into activations (committed)").register(registry);
     this.activationsCounter = Counter.builder("tagscope.worker.activations")
@@ -277,7 +288,13 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
    */
   @Override
   public void run() {
-    if (!started.compareAndSet(false, true) || closing) {
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
+    }
+    if (closing) {
+      // close() may already be waiting for this run to stop: release it and close the clients
+      closeClients();
+      stopped.countDown();
       throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
     }
     running = true;

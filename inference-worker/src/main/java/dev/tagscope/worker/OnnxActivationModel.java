@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * under its fusions.
  *
  * <p>A model whose input has a fixed batch size (e.g. exported with N = 1) is run in chunks of
- * that size. {@link #load(ModelConfig)} runs one trial batch of zeros to learn each tap's shape
+ * that size; a last chunk with fewer frames is padded with zeros and the padding rows are
+ * dropped. {@link #load(ModelConfig)} runs one trial batch of zeros to learn each tap's shape
  * and refuses taps that are not {@code [N,C,H,W]} or {@code [N,C]} float32.
  */
 public final class OnnxActivationModel implements ActivationModel {
@@ -111,6 +112,7 @@ public final class OnnxActivationModel implements ActivationModel {
           + inputs.stream().map(OnnxMl.ValueInfoProto::getName).collect(Collectors.toList()));
     }
     long[] dims = staticDims(input);
+    int fixedBatch = dims.length > 0 && dims[0] > 0 ? (int) dims[0] : 0;
     if (dims.length != 4) {
       throw new IllegalArgumentException("model input '" + inputName + "' has rank " + dims.length
           + "; Tagscope needs an image batch [N,C,H,W]");
@@ -148,10 +150,9 @@ public final class OnnxActivationModel implements ActivationModel {
     } catch (OrtException e) {
       throw new IllegalArgumentException("ONNX Runtime cannot load " + path + ": " + e.getMessage(), e);
     }
-    int fixedBatch = dims[0] > 0 ? (int) dims[0] : 0;
     List<TappedLayer> taps;
     try {
-      taps = probeTaps(env, session, inputName, pre, selected);
+      taps = probeTaps(env, session, inputName, pre, selected, Math.max(1, fixedBatch));
     } catch (RuntimeException e) {
       closeQuietly(session);
       throw e;
@@ -186,12 +187,12 @@ public final class OnnxActivationModel implements ActivationModel {
     }
   }
 
-  /** Runs a batch of one zero image to learn each tap's channel count and check its rank. */
+  /** Runs a batch of zero images (the model's fixed batch size, else 1) to learn each tap's channel count and rank. */
   private static List<TappedLayer> probeTaps(OrtEnvironment env, OrtSession session, String inputName,
-                                             Preprocessing pre, List<LayerInfo> selected) {
-    long[] shape = {1, pre.channels(), pre.height(), pre.width()};
+                                             Preprocessing pre, List<LayerInfo> selected, int batch) {
+    long[] shape = {batch, pre.channels(), pre.height(), pre.width()};
     Set<String> wanted = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toCollection(LinkedHashSet::new));
-    try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[pre.inputLength()]), shape);
+    try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[batch * pre.inputLength()]), shape);
          OrtSession.Result r = session.run(Map.of(inputName, in), wanted)) {
       List<TappedLayer> out = new ArrayList<>();
       for (LayerInfo l : selected) {
@@ -270,9 +271,9 @@ public final class OnnxActivationModel implements ActivationModel {
           OnnxValue v = r.get(t.info().tensorName()).orElseThrow();
           long[] s = checkedShape(t.info(), v);
           int channels = (int) s[1];
-          if (channels != t.channels() || s[0] != m) {
+          if (channels != t.channels() || s[0] != rows(m)) {
             throw new IllegalStateException("layer " + t.name() + " returned shape " + Arrays.toString(s)
-                + ", expected [" + m + "," + t.channels() + ",...]");
+                + ", expected [" + rows(m) + "," + t.channels() + ",...]");
           }
           int spatial = s.length == 4 ? Math.toIntExact(s[2] * s[3]) : 1;
           float[] data = floats((OnnxTensor) v);
@@ -298,12 +299,12 @@ public final class OnnxActivationModel implements ActivationModel {
       for (TappedLayer t : taps) {
         OnnxValue v = r.get(t.info().tensorName()).orElseThrow();
         long[] s = checkedShape(t.info(), v);
-        layerOut.put(t.name(), new FloatTensor(s, floats((OnnxTensor) v)));
+        layerOut.put(t.name(), firstRows(s, floats((OnnxTensor) v), n));
       }
       for (String o : modelOutputs) {
         OnnxValue v = r.get(o).orElseThrow();
         if (v instanceof OnnxTensor && ((OnnxTensor) v).getInfo().type == OnnxJavaType.FLOAT) {
-          modelOut.put(o, new FloatTensor(((TensorInfo) v.getInfo()).getShape(), floats((OnnxTensor) v)));
+          modelOut.put(o, firstRows(((TensorInfo) v.getInfo()).getShape(), floats((OnnxTensor) v), n));
         }
       }
     }
@@ -320,10 +321,33 @@ public final class OnnxActivationModel implements ActivationModel {
     }
   }
 
+  /** Rows fed to the engine for {@code m} frames: the fixed batch size (zero-padded), else {@code m}. */
+  private int rows(int m) {
+    return fixedBatch > 0 ? fixedBatch : m;
+  }
+
+  /** The first {@code n} rows of a tensor whose first dimension is the padded batch. */
+  private FloatTensor firstRows(long[] shape, float[] data, int n) {
+    if (shape.length == 0 || shape[0] != rows(n) || shape[0] == n) {
+      return new FloatTensor(shape, data);
+    }
+    long[] s = shape.clone();
+    s[0] = n;
+    return new FloatTensor(s, Arrays.copyOf(data, Math.toIntExact(data.length / shape[0] * n)));
+  }
+
   private OrtSession.Result runChunk(float[] input, int start, int m, Set<String> outputs) {
     int len = preprocessing.inputLength();
-    long[] shape = {m, preprocessing.channels(), preprocessing.height(), preprocessing.width()};
-    FloatBuffer buf = FloatBuffer.wrap(input, start * len, m * len).slice();
+    int rows = rows(m);
+    long[] shape = {rows, preprocessing.channels(), preprocessing.height(), preprocessing.width()};
+    FloatBuffer buf;
+    if (rows == m) {
+      buf = FloatBuffer.wrap(input, start * len, m * len).slice();
+    } else { // a short last chunk of a fixed-batch model: zero rows after the m frames
+      float[] padded = new float[rows * len];
+      System.arraycopy(input, start * len, padded, 0, m * len);
+      buf = FloatBuffer.wrap(padded);
+    }
     try (OnnxTensor in = OnnxTensor.createTensor(env, buf, shape)) {
       return session.run(Map.of(inputName, in), outputs);
     } catch (OrtException e) {

@@ -66,6 +66,29 @@ class SyntheticModelTest {
   }
 
   @Test
+  void fixedBatchLargerThanOneLoadsAndPadsTheLastChunk() throws Exception {
+    // x[2,1,1,2] -> /block/Relu -> r (also the graph output): a model exported with N = 2
+    OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder()
+        .setName("synthetic2")
+        .addInput(floatInfo("x", 2, 1, 1, 2))
+        .addNode(OnnxMl.NodeProto.newBuilder().setName("/block/Relu").setOpType("Relu").addInput("x").addOutput("r"))
+        .addOutput(floatInfo("r", 2, 1, 1, 2))
+        .build();
+    OnnxMl.ModelProto proto = OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("tagscope-test")
+        .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(graph).build();
+    Path file = dir.resolve("synthetic2.onnx");
+    Files.write(file, proto.toByteArray());
+    try (ActivationModel m = ActivationModel.load(ModelConfig.of(file).withLayers("block"))) {
+      float[] in = {1, 3, /* n0 */ -4, 2, /* n1 */ 5, -1 /* n2: alone in the last chunk */};
+      assertArrayEquals(new float[][] {{2f}, {1f}, {2.5f}}, m.run(in, 3, Reduction.MEAN).get("block"));
+      assertArrayEquals(new float[][] {{2.5f}}, m.run(new float[] {5, -1}, 1, Reduction.MEAN).get("block"));
+      ActivationModel.Forward f = m.forward(new float[] {5, -1}, 1);
+      assertArrayEquals(new long[] {1, 1, 1, 2}, f.layers().get("block").shape());
+      assertArrayEquals(new float[] {5, 0}, f.layers().get("block").data());
+    }
+  }
+
+  @Test
   void aTapThatIsNeitherFourNorTwoDimensionalIsRefusedAtLoad() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ActivationModel.load(ModelConfig.of(model).withLayers("squeeze")));
