@@ -116,7 +116,9 @@ public final class DashboardService implements AutoCloseable {
     try {
       hub = new EventHub(settings.eventCoalescing(), settings.keepAlive());
       view.addListener(hub);
-      app = HttpApi.create(view, hub, this::caughtUp);
+      // Bound to loopback, the page is meant for this machine only: refuse other Host names
+      // (DNS rebinding). Bound to a wildcard or a public address, any name may reach it.
+      app = HttpApi.create(view, hub, this::caughtUp, isLoopbackAddress(settings.host()));
       try {
         app.start(settings.host(), settings.port());
       } catch (RuntimeException e) {
@@ -178,6 +180,16 @@ public final class DashboardService implements AutoCloseable {
       h = "[" + h + "]";
     }
     return URI.create("http://" + h + ":" + port() + "/");
+  }
+
+  /** @return whether {@code host} (a literal address or a name) is a loopback address; false when it cannot be resolved */
+  static boolean isLoopbackAddress(String host) {
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    try {
+      return java.net.InetAddress.getByName(h).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   /** @return true once every partition present at start has been read up to its end offset of that moment */

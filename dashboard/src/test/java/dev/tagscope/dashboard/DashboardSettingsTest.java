@@ -1,6 +1,7 @@
 package dev.tagscope.dashboard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,5 +62,15 @@ class DashboardSettingsTest {
   private static void assertMessageStarts(String prefix, org.junit.jupiter.api.function.Executable ex) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ex);
     assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
+  }
+
+  @Test
+  void loopbackBindAddressesTurnOnTheHostCheckAndWildcardsDoNot() {
+    for (String h : new String[] {"127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"}) {
+      assertTrue(DashboardService.isLoopbackAddress(h), h);
+    }
+    for (String h : new String[] {"0.0.0.0", "::", "10.1.2.3"}) {
+      assertFalse(DashboardService.isLoopbackAddress(h), h);
+    }
   }
 }

@@ -54,9 +54,28 @@ public final class HttpApi {
    * @param view the in-memory view to serve
    * @param hub the server-sent event hub
    * @param caughtUp whether the reader has caught up with the topics (for {@code /healthz})
-   * @return the application; start it with {@code app.start(host, port)}
+   * @return the application; start it with {@code app.start(host, port)}; it answers only
+   *     requests addressed to a loopback name (see {@link #create(DashboardView, EventHub, BooleanSupplier, boolean)})
    */
   public static Javalin create(DashboardView view, EventHub hub, BooleanSupplier caughtUp) {
+    return create(view, hub, caughtUp, true);
+  }
+
+  /**
+   * Builds (does not start) the Javalin application.
+   *
+   * <p>With {@code loopbackHostsOnly}, a request whose {@code Host} header names anything but
+   * {@code localhost}, {@code 127.x.x.x} or {@code [::1]} is refused with 403. A server bound to
+   * 127.0.0.1 is otherwise still readable by any web page through DNS rebinding: the page's own
+   * name is re-pointed at 127.0.0.1, and the browser then sends that name as the Host.
+   *
+   * @param view the in-memory view to serve
+   * @param hub the server-sent event hub
+   * @param caughtUp whether the reader has caught up with the topics (for {@code /healthz})
+   * @param loopbackHostsOnly refuse requests addressed to non-loopback host names (use when bound to loopback)
+   * @return the application; start it with {@code app.start(host, port)}
+   */
+  public static Javalin create(DashboardView view, EventHub hub, BooleanSupplier caughtUp, boolean loopbackHostsOnly) {
     Javalin app = Javalin.create(config -> {
       config.showJavalinBanner = false;
       config.startupWatcherEnabled = false;
@@ -70,6 +89,10 @@ public final class HttpApi {
     });
 
     app.before(ctx -> {
+      if (loopbackHostsOnly && !isLoopbackHost(ctx.host())) {
+        throw new io.javalin.http.ForbiddenResponse("this dashboard answers only requests addressed to localhost or 127.0.0.1"
+            + " (it is bound to loopback); start it with --host to serve other names");
+      }
       ctx.header("Content-Security-Policy", CSP);
       ctx.header("X-Content-Type-Options", "nosniff");
       ctx.header("Referrer-Policy", "no-referrer");
@@ -98,6 +121,24 @@ public final class HttpApi {
       }
     });
     return app;
+  }
+
+  /**
+   * @param hostHeader the request's {@code Host} header, e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}; null when absent
+   * @return whether it names a loopback address or {@code localhost} (an absent header is allowed: no browser omits it)
+   */
+  static boolean isLoopbackHost(String hostHeader) {
+    if (hostHeader == null || hostHeader.isEmpty()) {
+      return true;
+    }
+    String h = hostHeader.toLowerCase(java.util.Locale.ROOT);
+    if (h.startsWith("[")) {
+      int end = h.indexOf(']');
+      return end > 0 && h.substring(1, end).equals("::1");
+    }
+    int colon = h.indexOf(':');
+    String name = colon >= 0 ? h.substring(0, colon) : h;
+    return name.equals("localhost") || name.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
   }
 
   private static void json(Context ctx, Object body) {

@@ -185,6 +185,51 @@ class HttpApiTest {
     assertTrue(h.get("caughtUp").asBoolean());
   }
 
+  @Test
+  void refusesRequestsAddressedToForeignHostNames() throws Exception {
+    // A DNS-rebinding page sends its own name as Host; HttpClient will not forge Host, so speak raw HTTP.
+    assertEquals(403, rawStatus("evil.example:" + app.port()));
+    assertEquals(200, rawStatus("localhost:" + app.port()));
+    assertEquals(200, rawStatus("127.0.0.1:" + app.port()));
+  }
+
+  @Test
+  void loopbackHostNamesAreRecognised() {
+    assertTrue(HttpApi.isLoopbackHost("127.0.0.1:8080"));
+    assertTrue(HttpApi.isLoopbackHost("127.1.2.3"));
+    assertTrue(HttpApi.isLoopbackHost("LOCALHOST:80"));
+    assertTrue(HttpApi.isLoopbackHost("[::1]:8080"));
+    assertFalse(HttpApi.isLoopbackHost("127.0.0.1.evil.example"));
+    assertFalse(HttpApi.isLoopbackHost("localhost.evil.example:8080"));
+    assertFalse(HttpApi.isLoopbackHost("[::2]:8080"));
+    assertFalse(HttpApi.isLoopbackHost("10.0.0.1:8080"));
+  }
+
+  @Test
+  void withoutTheHostCheckForeignNamesAreServed() throws Exception {
+    Javalin open = HttpApi.create(view, hub, () -> true, false).start("127.0.0.1", 0);
+    try {
+      assertEquals(200, rawStatus("127.0.0.1", open.port(), "dashboard.example.org"));
+    } finally {
+      open.stop();
+    }
+  }
+
+  private static int rawStatus(String hostHeader) throws IOException {
+    return rawStatus("127.0.0.1", app.port(), hostHeader);
+  }
+
+  private static int rawStatus(String address, int port, String hostHeader) throws IOException {
+    try (java.net.Socket socket = new java.net.Socket(address, port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /api/probes HTTP/1.1\r\nHost: " + hostHeader + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String statusLine = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      return Integer.parseInt(statusLine.split(" ")[1]);
+    }
+  }
+
   private static String resource(String path) throws IOException {
     try (InputStream in = HttpApiTest.class.getResourceAsStream(path)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
