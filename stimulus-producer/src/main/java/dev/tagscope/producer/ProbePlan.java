@@ -41,8 +41,12 @@ import java.util.UUID;
  * quadrants at the default fps and window).
  */
 public final class ProbePlan {
-  /** Default tag frequencies of the two-region layouts, in Hz (left/top, right/bottom). */
-  public static final double[] DEFAULT_HALVES_HZ = {6.0, 7.5};
+  /**
+   * Default tag frequencies of the two-region layouts, in Hz (left/top, right/bottom).
+   * Unmodifiable: it is shared by every plan built without frequencies, so a caller must not be
+   * able to change the defaults of all later plans (set/add throw UnsupportedOperationException).
+   */
+  public static final List<Double> DEFAULT_HALVES_HZ = List.of(6.0, 7.5);
 
   private final ProbeSpec spec;
   private final Layout layout;
@@ -404,7 +408,8 @@ public final class ProbePlan {
       int m = maxImOrder != null ? maxImOrder : (n > 2 ? 2 : 4);
       double[] f = frequencies;
       if (f == null) {
-        f = n == 2 ? DEFAULT_HALVES_HZ.clone() : DefaultFrequencies.search(n, fps, windowFrames, maxHarmonic, m);
+        f = n == 2 ? DEFAULT_HALVES_HZ.stream().mapToDouble(Double::doubleValue).toArray()
+            : DefaultFrequencies.search(n, fps, windowFrames, maxHarmonic, m);
       } else if (f.length != n) {
         throw new PlanException("frequencies", "layout " + lay.spec() + " has " + n + " regions but " + f.length
             + " tag frequencies were given: give exactly " + n + " (region order), or none for the default");

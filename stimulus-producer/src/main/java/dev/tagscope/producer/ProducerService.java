@@ -10,9 +10,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.AbstractConfig;
 
 /**
  * The stimulus producer as one call: validate the tagging plan, load the images, build the
@@ -83,8 +85,7 @@ public final class ProducerService {
     Image first = images.get(0);
     ProbePlan built = plan.imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
     if (createTopicsPartitions > 0) {
-      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-          producerConfig.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)))) {
+      try (Admin admin = Admin.create(adminConfig(producerConfig))) {
         Topics.createAll(admin, createTopicsPartitions, (short) 1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -101,6 +102,28 @@ public final class ProducerService {
     } finally {
       publisher = null;
     }
+  }
+
+  /**
+   * The producer settings that an Admin client also understands: bootstrap servers, security
+   * ({@code security.protocol}, {@code sasl.*}, {@code ssl.*}), client id, timeouts, and config
+   * providers with their {@code config.providers.<name>.*} settings, so that the topics are
+   * created on a secured cluster with the same credentials the producer uses. Producer-only
+   * settings (acks, serializers, batching, ...) are left out; Admin would only warn about them.
+   *
+   * @param producerConfig Kafka producer settings
+   * @return a new map holding those of them whose name {@link AdminClientConfig#configNames()}
+   *     lists, plus the {@code config.providers.} prefixed ones (which no config def lists)
+   */
+  static Map<String, Object> adminConfig(Map<String, ?> producerConfig) {
+    Set<String> adminNames = AdminClientConfig.configNames();
+    Map<String, Object> out = new HashMap<>();
+    producerConfig.forEach((k, v) -> {
+      if (adminNames.contains(k) || k.startsWith(AbstractConfig.CONFIG_PROVIDERS_CONFIG + ".")) {
+        out.put(k, v);
+      }
+    });
+    return out;
   }
 
   /** Asks a running {@link #run()} to end after the frame in hand; safe from any thread. */
@@ -133,7 +156,12 @@ public final class ProducerService {
       return this;
     }
 
-    /** @param config extra Kafka producer settings, winning over the publisher's defaults @return this */
+    /**
+     * @param config extra Kafka producer settings, winning over the publisher's defaults; those an
+     *     Admin client also knows (security, sasl, ssl, timeouts) are used as well for
+     *     {@link #createTopics(int)}
+     * @return this
+     */
     public Builder producerConfig(Map<String, ?> config) {
       producerConfig.putAll(config);
       return this;
@@ -183,7 +211,12 @@ public final class ProducerService {
       return this;
     }
 
-    /** @param partitions when &gt; 0, create missing Tagscope topics with this many partitions (replication 1) first @return this */
+    /**
+     * @param partitions when &gt; 0, create missing Tagscope topics with this many partitions
+     *     (replication 1) first, with an Admin client that carries the connection and security
+     *     settings of {@link #producerConfig(Map)}
+     * @return this
+     */
     public Builder createTopics(int partitions) {
       this.createTopicsPartitions = partitions;
       return this;

@@ -35,6 +35,17 @@ class ProbePlanTest {
   }
 
   @Test
+  void defaultHalvesFrequenciesCannotBeChangedByCallers() {
+    assertEquals(List.of(6.0, 7.5), ProbePlan.DEFAULT_HALVES_HZ);
+    assertThrows(UnsupportedOperationException.class, () -> ProbePlan.DEFAULT_HALVES_HZ.set(0, 9.0));
+    assertThrows(UnsupportedOperationException.class, () -> ProbePlan.DEFAULT_HALVES_HZ.add(9.0));
+    // and a plan built after those attempts still gets the design's 6 and 7.5 Hz
+    List<Region> r = base().build().regions();
+    assertEquals(6.0, r.get(0).getFrequencyHz());
+    assertEquals(7.5, r.get(1).getFrequencyHz());
+  }
+
+  @Test
   void defaultsMatchTheDesign() {
     ProbePlan plan = base().probeId("p1").startTimeMs(1_000L).layers(List.of("layer1")).reduction(Reduction.MAX).build();
     ProbeSpec s = plan.spec();

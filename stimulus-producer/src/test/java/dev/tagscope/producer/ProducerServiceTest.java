@@ -1,0 +1,47 @@
+package dev.tagscope.producer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Which producer settings the topic-creating Admin client gets (no broker needed). */
+class ProducerServiceTest {
+
+  @Test
+  void adminGetsTheProducersConnectionAndSecuritySettingsButNoProducerOnlyOnes() {
+    String jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";";
+    Map<String, Object> producer = new HashMap<>();
+    producer.put("bootstrap.servers", "kafka-1:9093");
+    producer.put("security.protocol", "SASL_SSL");
+    producer.put("sasl.mechanism", "SCRAM-SHA-512");
+    producer.put("sasl.jaas.config", jaas);
+    producer.put("ssl.truststore.location", "/etc/kafka/truststore.p12");
+    producer.put("ssl.truststore.password", "changeit");
+    producer.put("ssl.endpoint.identification.algorithm", "https");
+    producer.put("client.id", "stimuli-1");
+    producer.put("config.providers", "file");
+    producer.put("config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider");
+    // producer-only settings: an Admin client has no use for them
+    producer.put("acks", "all");
+    producer.put("linger.ms", 5);
+    producer.put("enable.idempotence", true);
+    producer.put("compression.type", "lz4");
+    producer.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    producer.put("transactional.id", "tx-1");
+
+    Map<String, Object> expected = new HashMap<>();
+    expected.put("bootstrap.servers", "kafka-1:9093");
+    expected.put("security.protocol", "SASL_SSL");
+    expected.put("sasl.mechanism", "SCRAM-SHA-512");
+    expected.put("sasl.jaas.config", jaas);
+    expected.put("ssl.truststore.location", "/etc/kafka/truststore.p12");
+    expected.put("ssl.truststore.password", "changeit");
+    expected.put("ssl.endpoint.identification.algorithm", "https");
+    expected.put("client.id", "stimuli-1");
+    expected.put("config.providers", "file");
+    expected.put("config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider");
+    assertEquals(expected, ProducerService.adminConfig(producer));
+  }
+}
