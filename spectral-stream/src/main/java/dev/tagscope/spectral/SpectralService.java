@@ -1,5 +1,6 @@
 package dev.tagscope.spectral;
 
+import dev.tagscope.spectral.internal.ThreadFailurePolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.io.IOException;
@@ -10,15 +11,16 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,11 +29,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Defaults: {@code application.id = tagscope-spectral-stream},
  * {@code processing.guarantee = exactly_once_v2}, {@code commit.interval.ms = 200} (the dashboard
- * stays live), {@code state.dir} a fresh temporary folder (deleted on {@link #close()}) unless
- * given. Any {@link StreamsConfig} key in {@code overrides} wins over these. The Tagscope topics
- * must exist (e.g. {@code Topics.createAll}); internal topics are created by Kafka Streams.
- * Kafka Streams' own metrics are bound to the registry with Micrometer's
- * {@link KafkaStreamsMetrics}; a stream thread that dies of an unexpected error is replaced.
+ * stays live), {@code state.dir} a fresh temporary folder (deleted by {@link #close()} once Kafka
+ * Streams has stopped) unless given. Any {@link StreamsConfig} key in {@code overrides} wins over
+ * these. The Tagscope topics must exist (e.g. {@code Topics.createAll}); internal topics are
+ * created by Kafka Streams. Kafka Streams' own metrics are bound to the registry with
+ * Micrometer's {@link KafkaStreamsMetrics}.
+ *
+ * <p>A stream thread that dies of an unexpected error is replaced, at most
+ * {@value #MAX_THREAD_REPLACEMENTS} times within {@link #THREAD_REPLACEMENT_WINDOW}: an error that
+ * comes back on every attempt then shuts the client down ({@link #state()} becomes
+ * {@code ERROR}) and {@link #failure()} says why, instead of replacing threads for ever.
  *
  * <pre>{@code
  * try (SpectralService s = new SpectralService("127.0.0.1:9092", Map.of(), registry).start()) {
@@ -43,6 +50,12 @@ import org.slf4j.LoggerFactory;
 public final class SpectralService implements AutoCloseable {
   /** Default {@code application.id}. */
   public static final String APPLICATION_ID = "tagscope-spectral-stream";
+  /** Stream-thread replacements allowed within {@link #THREAD_REPLACEMENT_WINDOW} before the client shuts down. */
+  public static final int MAX_THREAD_REPLACEMENTS = 3;
+  /** The sliding window of {@link #MAX_THREAD_REPLACEMENTS}: 10 minutes. */
+  public static final Duration THREAD_REPLACEMENT_WINDOW = Duration.ofMinutes(10);
+  /** How long {@link #close()} waits for Kafka Streams to stop: 30 s. */
+  public static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
   private static final Logger LOG = LoggerFactory.getLogger(SpectralService.class);
 
   private final MeterRegistry registry;
@@ -50,6 +63,9 @@ public final class SpectralService implements AutoCloseable {
   private final Path tempStateDir;
   private final Topology topology;
   private final CountDownLatch running = new CountDownLatch(1);
+  private final BiFunction<Topology, Properties, KafkaStreams> streamsFactory;
+  private final ThreadFailurePolicy threadFailures =
+      new ThreadFailurePolicy(SpectralSettings.STAGE, MAX_THREAD_REPLACEMENTS, THREAD_REPLACEMENT_WINDOW, System::nanoTime);
   private KafkaStreams streams;
   private KafkaStreamsMetrics metrics;
 
@@ -61,6 +77,13 @@ public final class SpectralService implements AutoCloseable {
    * @throws UncheckedIOException when no temporary state folder can be created
    */
   public SpectralService(String bootstrapServers, Map<String, Object> overrides, MeterRegistry registry) {
+    this(bootstrapServers, overrides, registry, KafkaStreams::new);
+  }
+
+  /** As the public constructor, with the Kafka Streams client made by {@code streamsFactory} (tests). */
+  SpectralService(String bootstrapServers, Map<String, Object> overrides, MeterRegistry registry,
+                  BiFunction<Topology, Properties, KafkaStreams> streamsFactory) {
+    this.streamsFactory = streamsFactory;
     if (bootstrapServers == null || bootstrapServers.isBlank()) {
       throw new IllegalArgumentException("bootstrapServers: required, e.g. \"127.0.0.1:9092\"");
     }
@@ -109,17 +132,18 @@ public final class SpectralService implements AutoCloseable {
     if (streams != null) {
       throw new IllegalStateException("already started");
     }
-    streams = new KafkaStreams(topology, props);
+    streams = streamsFactory.apply(topology, props);
     streams.setStateListener((now, before) -> {
-      LOG.info("spectral-stream {} -> {}", before, now);
+      if (now == KafkaStreams.State.ERROR) {
+        LOG.error("spectral-stream {} -> {}: {}", before, now, threadFailures.failure().orElse("see the errors logged before"));
+      } else {
+        LOG.info("spectral-stream {} -> {}", before, now);
+      }
       if (now == KafkaStreams.State.RUNNING) {
         running.countDown();
       }
     });
-    streams.setUncaughtExceptionHandler(e -> {
-      LOG.error("spectral-stream thread failed; replacing it", e);
-      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-    });
+    streams.setUncaughtExceptionHandler(threadFailures);
     metrics = new KafkaStreamsMetrics(streams);
     metrics.bindTo(registry);
     streams.start();
@@ -146,23 +170,52 @@ public final class SpectralService implements AutoCloseable {
     return streams == null ? KafkaStreams.State.CREATED : streams.state();
   }
 
-  /** Stops the application (waits up to 30 s), unbinds its metrics, removes a temporary state folder. */
+  /**
+   * Why the service shut itself down: a stream thread kept failing more often than
+   * {@value #MAX_THREAD_REPLACEMENTS} replacements within {@link #THREAD_REPLACEMENT_WINDOW} allow.
+   *
+   * @return the reason, with the last error; empty while that has not happened
+   */
+  public Optional<String> failure() {
+    return threadFailures.failure();
+  }
+
+  /** @return the Kafka Streams state folder ({@code state.dir}) this service uses */
+  public Path stateDirectory() {
+    return Path.of(String.valueOf(props.get(StreamsConfig.STATE_DIR_CONFIG)));
+  }
+
+  /**
+   * Stops the application, waiting up to {@link #CLOSE_TIMEOUT}, unbinds its metrics and, once
+   * Kafka Streams has stopped, removes a temporary state folder. When Kafka Streams does not stop
+   * in time its threads may still write to the state folder, so the folder is left in place (with
+   * a warning naming it); calling {@code close()} again waits again and cleans up once it stopped.
+   */
   @Override
   public synchronized void close() {
     if (streams != null) {
-      streams.close(Duration.ofSeconds(30));
+      if (!streams.close(CLOSE_TIMEOUT)) {
+        LOG.warn("spectral-stream did not stop within {} (state {}); {} left in place, its threads may still use it", CLOSE_TIMEOUT,
+            streams.state(), tempStateDir != null ? "temporary state folder " + tempStateDir : "the state folder");
+        unbindMetrics();
+        return; // keep streams: a later close() waits again
+      }
       streams = null;
     }
-    if (metrics != null) {
-      metrics.close();
-      metrics = null;
-    }
-    if (tempStateDir != null) {
+    unbindMetrics();
+    if (tempStateDir != null && Files.exists(tempStateDir)) {
       try (Stream<Path> walk = Files.walk(tempStateDir)) {
         walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       } catch (IOException e) {
         LOG.warn("cannot delete state folder {}", tempStateDir, e);
       }
+    }
+  }
+
+  private void unbindMetrics() {
+    if (metrics != null) {
+      metrics.close();
+      metrics = null;
     }
   }
 }

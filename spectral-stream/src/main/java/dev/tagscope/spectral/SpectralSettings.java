@@ -6,26 +6,53 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 /**
  * Settings of the spectral-stream topology.
  *
- * @param registry where the topology's counters go ({@code tagscope.spectral.frames},
+ * @param registry where the topology's meters go: counters {@code tagscope.spectral.frames},
  *     {@code tagscope.spectral.windows}, {@code tagscope.spectral.skipped.windows},
- *     {@code tagscope.dlq.records{stage=spectral-stream}})
+ *     {@code tagscope.spectral.late.frames{outcome=buffered|duplicate|expired}},
+ *     {@code tagscope.spectral.plan.loads}, {@code tagscope.dlq.records{stage=spectral-stream}},
+ *     and the gauge {@code tagscope.spectral.plans.cached{task}}
+ * @param maxCachedPlans decoded probe plans (spec plus its FFT analyzer, some tens of KiB each)
+ *     kept per stream task, least recently used dropped first; a dropped plan is decoded again
+ *     from the probe store when its probe's activations come back. Default
+ *     {@value #DEFAULT_MAX_CACHED_PLANS}
  */
-public record SpectralSettings(MeterRegistry registry) {
+public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
   /** Stage name written into dead letters and meter tags. */
   public static final String STAGE = "spectral-stream";
+  /**
+   * Default of {@link #maxCachedPlans()}: far more probes than one task analyses at once (a probe's
+   * activations of one layer share a partition), small enough that a campaign of thousands of
+   * probes keeps a few MiB of plans per task.
+   */
+  public static final int DEFAULT_MAX_CACHED_PLANS = 64;
 
   /**
-   * @throws IllegalArgumentException when {@code registry} is null
+   * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
    */
   public SpectralSettings {
     if (registry == null) {
       throw new IllegalArgumentException("registry: required; pass the application's MeterRegistry (or new SimpleMeterRegistry())");
     }
+    if (maxCachedPlans < 1) {
+      throw new IllegalArgumentException("maxCachedPlans: must be >= 1 plan per task (default " + DEFAULT_MAX_CACHED_PLANS
+          + "), got " + maxCachedPlans);
+    }
+  }
+
+  /**
+   * Settings with the default plan cache size.
+   *
+   * @param registry the caller's meter registry
+   * @throws IllegalArgumentException when {@code registry} is null
+   */
+  public SpectralSettings(MeterRegistry registry) {
+    this(registry, DEFAULT_MAX_CACHED_PLANS);
   }
 
   /**
    * @param registry the caller's meter registry
-   * @return settings with that registry
+   * @return settings with that registry and the default plan cache size
+   * @throws IllegalArgumentException when {@code registry} is null
    */
   public static SpectralSettings of(MeterRegistry registry) {
     return new SpectralSettings(registry);
@@ -34,5 +61,14 @@ public record SpectralSettings(MeterRegistry registry) {
   /** @return settings with a private {@link SimpleMeterRegistry} (tests, tools) */
   public static SpectralSettings defaults() {
     return new SpectralSettings(new SimpleMeterRegistry());
+  }
+
+  /**
+   * @param max decoded probe plans kept per stream task (>= 1)
+   * @return a copy with that plan cache size
+   * @throws IllegalArgumentException when {@code max < 1}
+   */
+  public SpectralSettings withMaxCachedPlans(int max) {
+    return new SpectralSettings(registry, max);
   }
 }

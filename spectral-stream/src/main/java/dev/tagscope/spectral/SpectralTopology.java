@@ -3,6 +3,7 @@ package dev.tagscope.spectral;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.core.ImportanceMath;
+import dev.tagscope.spectral.core.WindowAnalyzer;
 import dev.tagscope.spectral.internal.ProbeStoreUpdater;
 import dev.tagscope.spectral.internal.Routed;
 import dev.tagscope.spectral.internal.WindowProcessor;
@@ -35,11 +36,15 @@ import org.apache.kafka.streams.state.Stores;
  * <p>Activations are read as bytes and decoded in the processor, so an unreadable record goes to
  * the dead-letter topic with its original key and value bytes and the stream goes on; so do
  * records of an unknown probe, with NaN or infinite values, or with a filter count different from
- * earlier frames of that (probe, layer). Windows of an image start at imageFrame
+ * earlier frames of that (probe, layer), that repeat a frame already received, or that come too
+ * late for every window they belong to (see {@link WindowProcessor} for the order rules; a frame
+ * out of order never restarts a window). Windows of an image start at imageFrame
  * {@code 0, hop, 2*hop, ...} while {@code start + W <= framesPerImage}; the frame that completes a
  * window triggers its analysis ({@link dev.tagscope.spectral.core.WindowAnalyzer}); a window with a
- * missing frame is skipped and counted. Record timestamps are carried from the input (stimulus
- * time); nothing depends on wall-clock time.
+ * missing frame, or one the analysis refuses (then also a dead letter with the reason), is skipped
+ * and counted. Decoded probe plans are cached per task up to
+ * {@link SpectralSettings#maxCachedPlans()}. Record timestamps are carried from the input
+ * (stimulus time); nothing depends on wall-clock time.
  *
  * <p>Usage: {@code StreamsBuilder b = new StreamsBuilder(); SpectralTopology.build(b, SpectralSettings.of(registry));
  * Topology t = b.build();} — the same under {@code TopologyTestDriver} and against a broker.
@@ -49,7 +54,7 @@ public final class SpectralTopology {
   public static final String PROBE_STORE = "tagscope-spectral-probes";
   /** Persistent frame buffer, key (probe/layer, image, imageFrame). */
   public static final String FRAME_STORE = "tagscope-spectral-frames";
-  /** Persistent per (probe, layer) state: filter count, current image, last frame. */
+  /** Persistent per (probe, layer) state: filter count, current image, last frame, last frameIndex, spec fingerprint. */
   public static final String LAYER_STORE = "tagscope-spectral-layers";
   /** Running importance per model/layer. */
   public static final String IMPORTANCE_STORE = "tagscope-spectral-importance";
@@ -60,9 +65,14 @@ public final class SpectralTopology {
    * Adds the spectral-stream topology to a builder.
    *
    * @param builder the builder (other topologies may share it)
-   * @param settings meters
+   * @param settings meters and the plan cache size
    */
   public static void build(StreamsBuilder builder, SpectralSettings settings) {
+    build(builder, settings, WindowAnalyzer::analyze);
+  }
+
+  /** As {@link #build(StreamsBuilder, SpectralSettings)} with another window analysis (tests of its failures). */
+  static void build(StreamsBuilder builder, SpectralSettings settings, WindowProcessor.Analysis analysis) {
     builder.addGlobalStore(
         Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(PROBE_STORE), Serdes.String(), Serdes.ByteArray())
             .withLoggingDisabled(),
@@ -77,7 +87,7 @@ public final class SpectralTopology {
     KStream<byte[], byte[]> activations = builder.stream(Topics.ACTIVATIONS.name(),
         Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("spectral-activations-source"));
     KStream<byte[], Routed> routed = activations.process(
-        () -> new WindowProcessor(settings, PROBE_STORE, FRAME_STORE, LAYER_STORE), Named.as("spectral-window-processor"),
+        () -> new WindowProcessor(settings, PROBE_STORE, FRAME_STORE, LAYER_STORE, analysis), Named.as("spectral-window-processor"),
         FRAME_STORE, LAYER_STORE);
     Map<String, KStream<byte[], Routed>> branches = routed.split(Named.as("spectral-"))
         .branch((k, v) -> v.isDeadLetter(), Branched.as("dlq"))

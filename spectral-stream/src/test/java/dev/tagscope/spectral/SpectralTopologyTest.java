@@ -11,17 +11,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.core.LayerAccumulator;
+import dev.tagscope.spectral.core.WindowAnalyzer;
+import dev.tagscope.spectral.core.WindowResult;
+import dev.tagscope.spectral.internal.WindowProcessor;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -52,9 +59,17 @@ class SpectralTopologyTest {
 
   @BeforeEach
   void start() {
+    open(SpectralSettings::of, WindowAnalyzer::analyze);
+  }
+
+  /** (Re)creates the driver with settings made from a fresh registry and the given window analysis. */
+  void open(Function<SimpleMeterRegistry, SpectralSettings> settings, WindowProcessor.Analysis analysis) {
+    if (driver != null) {
+      driver.close();
+    }
     registry = new SimpleMeterRegistry();
     StreamsBuilder b = new StreamsBuilder();
-    SpectralTopology.build(b, SpectralSettings.of(registry));
+    SpectralTopology.build(b, settings.apply(registry), analysis);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "spectral-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1");
@@ -99,6 +114,27 @@ class SpectralTopologyTest {
 
   double counter(String name) {
     return registry.get(name).counter().count();
+  }
+
+  double late(String outcome) {
+    return registry.get("tagscope.spectral.late.frames").tag("outcome", outcome).counter().count();
+  }
+
+  void sendFrame(String probe, String layer, String image, long frameIndex, int imageFrame, List<Float> values) {
+    activations.pipeInput(Topics.probeLayerKey(probe, layer), bytes(frame(probe, image, layer, frameIndex, imageFrame, values)),
+        timestamp(frameIndex));
+  }
+
+  void assertFrameBufferEmpty() {
+    KeyValueStore<Object, Object> frames = driver.getKeyValueStore(SpectralTopology.FRAME_STORE);
+    try (KeyValueIterator<Object, Object> it = frames.all()) {
+      assertFalse(it.hasNext(), "frame buffer empty after the last frame");
+    }
+  }
+
+  /** Filter 0's amplitude at f1 of each window: the sinusoid of threeFilters() has 0.5 in every full window. */
+  static List<Double> f1Amplitudes(List<TagResponse> out) {
+    return out.stream().map(t -> t.getFilters().get(0).getAmplitude().get(idx(t.getSignalBins(), "f1"))).toList();
   }
 
   @Test
@@ -241,5 +277,157 @@ class SpectralTopologyTest {
     sendImage("bad", "conv1", "a", 0, 240, 0, 240, Fixtures.threeFilters());
     assertEquals(1, tags.readValuesToList().size());
     assertTrue(dlq.isEmpty());
+  }
+
+  @Test
+  void aFrameOutOfOrderWithinItsImageFillsTheWindowInsteadOfRestartingIt() {
+    probes.pipeInput("p5", probe("p5", "fmnist", 240, 240, 240));
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    sendImage("p5", "conv1", "a", 0, 240, 0, 150, v, 100); // frame 100 held back
+    sendFrame("p5", "conv1", "a", 100, 100, v.apply(100)); // arrives after frame 149
+    sendImage("p5", "conv1", "a", 0, 240, 150, 240, v);
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(1, out.size(), "the window completes with the late frame in place");
+    assertEquals(0.5, f1Amplitudes(out).get(0), 1e-6);
+    assertEquals(0.2, out.get(0).getFilters().get(1).getAmplitude().get(idx(out.get(0).getSignalBins(), "f2")), 1e-6);
+    assertEquals(1, late("buffered"));
+    assertEquals(0, counter("tagscope.spectral.skipped.windows"));
+    assertTrue(dlq.isEmpty());
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void duplicateAndExpiredFramesAreDeadLetteredAndNeverReachAWindow() {
+    probes.pipeInput("p6", probe("p6", "fmnist", 240, 120, 480)); // windows at 0, 120, 240
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    List<Float> junk = List.of(100f, -100f, 7f); // would wreck any window it got into
+    sendImage("p6", "conv1", "a", 0, 480, 0, 300, v);
+    sendFrame("p6", "conv1", "a", 299, 299, junk); // the last frame seen, again
+    sendFrame("p6", "conv1", "a", 200, 200, junk); // still buffered for window 120
+    sendFrame("p6", "conv1", "a", 50, 50, junk);   // only in window 0, analysed at frame 239
+    sendImage("p6", "conv1", "a", 0, 480, 300, 480, v);
+
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(List.of(0, 120, 240), out.stream().map(TagResponse::getWindowStartFrame).toList());
+    List<Double> amps = f1Amplitudes(out);
+    for (double a : amps) {
+      assertEquals(0.5, a, 1e-6, "no junk frame got into a window: " + amps);
+    }
+    List<TestRecord<byte[], DeadLetter>> dead = dlq.readRecordsToList();
+    assertEquals(3, dead.size());
+    String dup299 = dead.get(0).value().getError();
+    String dup200 = dead.get(1).value().getError();
+    String late50 = dead.get(2).value().getError();
+    assertTrue(dup299.startsWith("duplicate frame") && dup299.contains("imageFrame 299"), dup299);
+    assertTrue(dup200.startsWith("duplicate frame") && dup200.contains("imageFrame 200"), dup200);
+    assertTrue(late50.startsWith("late frame") && late50.contains("imageFrame 50") && late50.contains("after imageFrame 299"), late50);
+    assertEquals(java.nio.ByteBuffer.wrap(bytes(frame("p6", "a", "conv1", 50, 50, junk))), dead.get(2).value().getValue());
+    assertEquals(2, late("duplicate"));
+    assertEquals(1, late("expired"));
+    assertEquals(0, late("buffered"));
+    assertEquals(3, counter("tagscope.spectral.windows"));
+    assertEquals(0, counter("tagscope.spectral.skipped.windows"));
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void aLateFrameOfAnEarlierImageIsRefusedAndTheCurrentImageGoesOn() {
+    probes.pipeInput("p7", probe("p7", "fmnist", 240, 240, 240));
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    sendImage("p7", "conv1", "a", 0, 240, 0, 240, v);
+    sendImage("p7", "conv1", "b", 1, 240, 0, 120, v);
+    sendFrame("p7", "conv1", "a", 100, 100, v.apply(100)); // image a again, frameIndex 100 < 359
+    sendImage("p7", "conv1", "b", 1, 240, 120, 240, v);
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(List.of("a", "b"), out.stream().map(TagResponse::getImageId).toList());
+    assertEquals(0.5, f1Amplitudes(out).get(1), 1e-6);
+    DeadLetter d = dlq.readValue();
+    assertTrue(d.getError().startsWith("late frame") && d.getError().contains("image 'a'")
+        && d.getError().contains("after frameIndex 359 of image 'b'"), d.getError());
+    assertTrue(dlq.isEmpty());
+    assertEquals(1, late("expired"));
+    assertEquals(0, counter("tagscope.spectral.skipped.windows"));
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void aProbePublishedAgainWithAChangedSpecStartsOver() {
+    ProbeSpec first = probe("p8", "fmnist", 240, 240, 240);
+    probes.pipeInput("p8", first);
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    sendImage("p8", "conv1", "img0", 0, 240, 0, 150, i -> List.of(9f, 9f, 9f)); // an unfinished first run
+    // the producer publishes the probe again (a new stimulus time origin) and numbers from frame 0
+    probes.pipeInput("p8", ProbeSpec.newBuilder(first).setStartTimeMs(first.getStartTimeMs() + 3_600_000L).build());
+    sendImage("p8", "conv1", "img0", 0, 240, 0, 240, v);
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(1, out.size());
+    assertEquals(0.5, f1Amplitudes(out).get(0), 1e-6, "only frames of the new publication in the window");
+    assertTrue(dlq.isEmpty());
+    assertEquals(0, late("duplicate") + late("expired"));
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void thePlanCacheKeepsTheMostRecentlyUsedProbesAndForgetsDeletedOnes() {
+    open(r -> SpectralSettings.of(r).withMaxCachedPlans(2), WindowAnalyzer::analyze);
+    for (String id : List.of("A", "B", "C")) {
+      probes.pipeInput(id, probe(id, "fmnist", 240, 240, 240));
+    }
+    long[] next = new long[1];
+    Function<String, Void> frameOf = id -> {
+      sendFrame(id, "conv1", "img", next[0], (int) next[0], List.of(1f, 2f, 3f));
+      next[0]++;
+      return null;
+    };
+    // least recently used goes first: after A, B, A the eldest is B, so C evicts B and A stays
+    for (String id : List.of("A", "B", "A", "C", "A")) {
+      frameOf.apply(id);
+    }
+    assertEquals(3, counter("tagscope.spectral.plan.loads"), "A, B and C decoded once each");
+    assertEquals(2, registry.get("tagscope.spectral.plans.cached").gauge().value());
+    frameOf.apply("B");
+    assertEquals(4, counter("tagscope.spectral.plan.loads"), "B was evicted and is decoded again");
+    assertEquals(2, registry.get("tagscope.spectral.plans.cached").gauge().value());
+    // a tombstone on the compacted probes topic deletes A; its next activation drops the cached plan
+    TestInputTopic<String, byte[]> rawProbes = driver.createInputTopic(Topics.PROBES.name(), new StringSerializer(), new ByteArraySerializer());
+    rawProbes.pipeInput("A", (byte[]) null);
+    frameOf.apply("A");
+    assertTrue(dlq.readValue().getError().contains("unknown probe 'A'"));
+    assertEquals(1, registry.get("tagscope.spectral.plans.cached").gauge().value());
+  }
+
+  @Test
+  void aWindowTheCoreRefusesIsDeadLetteredWithTheReasonAndTheLayerGoesOn() {
+    AtomicInteger calls = new AtomicInteger();
+    // The first window's analysis fails inside the core: LayerAccumulator refuses a tag response
+    // that names filter 0 twice. The topology must turn that into a dead letter, not crash.
+    open(SpectralSettings::of, (an, series) -> {
+      WindowResult r = an.analyze(series);
+      if (calls.getAndIncrement() == 0) {
+        TagResponse t = r.toTagResponse("p9", "fmnist", "conv1", "a", 0);
+        List<FilterResponse> fs = new ArrayList<>(t.getFilters());
+        fs.set(1, FilterResponse.newBuilder(fs.get(0)).build());
+        t.setFilters(fs);
+        new LayerAccumulator(r.signalBins()).add(t);
+      }
+      return r;
+    });
+    probes.pipeInput("p9", probe("p9", "fmnist", 240, 240, 240));
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    sendImage("p9", "conv1", "a", 0, 240, 0, 240, v);
+    sendImage("p9", "conv1", "b", 1, 240, 0, 240, v);
+
+    List<TestRecord<byte[], DeadLetter>> dead = dlq.readRecordsToList();
+    assertEquals(1, dead.size());
+    String error = dead.get(0).value().getError();
+    assertTrue(error.contains("window at imageFrame 0..239 of image 'a'") && error.contains("filter index 0 appears twice"), error);
+    assertEquals(java.nio.ByteBuffer.wrap(bytes(frame("p9", "a", "conv1", 239, 239, v.apply(239)))), dead.get(0).value().getValue());
+    assertEquals(239, dead.get(0).value().getSourceOffset());
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(List.of("b"), out.stream().map(TagResponse::getImageId).toList());
+    assertEquals(1, counter("tagscope.spectral.windows"));
+    assertEquals(1, counter("tagscope.spectral.skipped.windows"));
+    assertEquals(1, importance.readValuesToList().size());
+    assertFrameBufferEmpty();
   }
 }

@@ -89,9 +89,13 @@ public final class LayerAccumulator {
    * mean SNR are recomputed from the per-bin values; the paper score from the float spectrum
    * (so it can differ from the live value in the last float digits).
    *
+   * <p>The response is checked in full before anything is added, so a refused one leaves the
+   * accumulator as it was.
+   *
    * @param t a tag response of this layer
    * @throws IllegalArgumentException when its filter count or signal bins differ from earlier
-   *     windows, or a filter's arrays are not as long as the signal bins, or its spectrum is not
+   *     windows, a filter index is outside {@code 0..C-1} or appears twice (the message names the
+   *     index), a filter's arrays are not as long as the signal bins, or its spectrum is not
    *     {@code W/2+1} long
    */
   public void add(TagResponse t) {
@@ -116,13 +120,26 @@ public final class LayerAccumulator {
         maxAmp = Math.max(maxAmp, r.getSpectrum().get(b));
       }
     }
+    checkFilterCount(fr.size());
+    // Each filter index exactly once: a repeated index would count one filter twice and leave
+    // another without this window, silently skewing both means.
+    boolean[] seen = new boolean[fr.size()];
+    for (FilterResponse r : fr) {
+      int c = r.getFilter();
+      if (c < 0 || c >= seen.length) {
+        throw new IllegalArgumentException("filter index " + c + " outside 0.." + (seen.length - 1));
+      }
+      if (seen[c]) {
+        throw new IllegalArgumentException("filter index " + c + " appears twice in the tag response of layer '"
+            + t.getLayer() + "' (probe '" + t.getProbeId() + "', window at imageFrame " + t.getWindowStartFrame()
+            + "); each filter 0.." + (seen.length - 1) + " must appear once");
+      }
+      seen[c] = true;
+    }
     init(fr.size());
     double eps = Spectra.epsilon(maxAmp);
     for (FilterResponse r : fr) {
       int c = r.getFilter();
-      if (c < 0 || c >= filters) {
-        throw new IllegalArgumentException("filter index " + c + " outside 0.." + (filters - 1));
-      }
       double snrSum = 0;
       for (int j = 0; j < s; j++) {
         amplitude[c][j] += r.getAmplitude().get(j);
@@ -192,10 +209,17 @@ public final class LayerAccumulator {
     return ImportanceMath.rank(f, h, im, snrMean, paper);
   }
 
-  private void init(int c) {
+  private void checkFilterCount(int c) {
     if (c < 1) {
       throw new IllegalArgumentException("a window must have at least one filter");
     }
+    if (filters >= 0 && c != filters) {
+      throw new IllegalArgumentException("this window has " + c + " filters, earlier windows of the layer had " + filters);
+    }
+  }
+
+  private void init(int c) {
+    checkFilterCount(c);
     if (filters < 0) {
       filters = c;
       int s = bins.size();
@@ -208,8 +232,6 @@ public final class LayerAccumulator {
       intermodulation = new double[c];
       meanSnr = new double[c];
       paperSnrDb = new double[c];
-    } else if (c != filters) {
-      throw new IllegalArgumentException("this window has " + c + " filters, earlier windows of the layer had " + filters);
     }
   }
 

@@ -43,11 +43,27 @@ final class FrameKeys {
     }
   }
 
-  /** Layer state: filter count, current image, highest imageFrame seen of it. */
-  record LayerState(int filters, String imageId, int lastFrame) {
+  /**
+   * Layer state of one (probe, layer).
+   *
+   * <p>Encoding: {@code [filters][lastFrame][idLen][imageId utf8][lastFrameIndex 8][spec 8]}. The
+   * last two fields were added later: state written without them (by an earlier version, restored
+   * from the changelog) decodes with {@code lastFrameIndex = -1} and {@code spec = }{@link #UNKNOWN_SPEC},
+   * which the processor treats as "not known yet" rather than as a mismatch.
+   *
+   * @param filters filter count of the layer
+   * @param imageId current image
+   * @param lastFrame highest imageFrame seen of the current image, -1 before its first frame
+   * @param lastFrameIndex highest frameIndex (counted over the whole probe) seen, -1 when unknown
+   * @param spec fingerprint of the probe spec these frames were analysed under, {@link #UNKNOWN_SPEC} when unknown
+   */
+  record LayerState(int filters, String imageId, int lastFrame, long lastFrameIndex, long spec) {
+    static final long UNKNOWN_SPEC = 0L;
+
     byte[] encode() {
       byte[] id = imageId.getBytes(StandardCharsets.UTF_8);
-      return ByteBuffer.allocate(12 + id.length).putInt(filters).putInt(lastFrame).putInt(id.length).put(id).array();
+      return ByteBuffer.allocate(28 + id.length).putInt(filters).putInt(lastFrame).putInt(id.length).put(id)
+          .putLong(lastFrameIndex).putLong(spec).array();
     }
 
     static LayerState decode(byte[] b) {
@@ -56,7 +72,13 @@ final class FrameKeys {
       int last = buf.getInt();
       byte[] id = new byte[buf.getInt()];
       buf.get(id);
-      return new LayerState(filters, new String(id, StandardCharsets.UTF_8), last);
+      long lastIndex = -1;
+      long spec = UNKNOWN_SPEC;
+      if (buf.remaining() >= 16) {
+        lastIndex = buf.getLong();
+        spec = buf.getLong();
+      }
+      return new LayerState(filters, new String(id, StandardCharsets.UTF_8), last, lastIndex, spec);
     }
   }
 }

@@ -13,9 +13,14 @@ import dev.tagscope.spectral.core.LayerAccumulator;
 import dev.tagscope.spectral.core.WindowAnalyzer;
 import dev.tagscope.spectral.core.WindowResult;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.KafkaException;
@@ -40,41 +45,117 @@ import org.slf4j.LoggerFactory;
  * needs are deleted; an image's buffer is freed after its last frame, or when the next image of
  * the (probe, layer) starts. Records that cannot be used go to the dead-letter topic with a
  * reason; processing goes on.
+ *
+ * <p><b>Order.</b> The stimulus producer numbers frames with {@code frameIndex} counted over the
+ * whole probe and {@code imageFrame} counted from 0 within an image, and image ids are unique
+ * within a publication of a probe (a continuous probe prefixes them with its cycle,
+ * {@code c<cycle>/}), so an image shown again is a new image id starting at imageFrame 0. A frame
+ * that comes after a later frame of its (probe, layer) is therefore never a re-shown image: it is
+ * late or a duplicate, and it never resets a window. Such a frame is
+ * <ul>
+ *   <li>buffered, when it is of the current image, not buffered yet, and some window containing
+ *       it has not ended yet (it fills a gap; {@code late.frames{outcome=buffered}});
+ *   <li>dead-lettered as a duplicate when its imageFrame was already received
+ *       ({@code outcome=duplicate}), so a window is never analysed twice;
+ *   <li>dead-lettered as late otherwise: every window it belongs to was already analysed or
+ *       skipped, or it belongs to an image shown earlier ({@code outcome=expired}).
+ * </ul>
+ * A probe published again under the same id with a changed spec (a new {@code startTimeMs}, a
+ * new model) starts over: the buffer of the earlier publication is dropped and numbering starts
+ * afresh. Publishing the identical spec again does not start over: its frames repeat stimulus
+ * times already seen and are refused as duplicates or late; use a new probe id or start time.
+ *
+ * <p><b>Plans.</b> Decoded probe plans are cached per task, at most
+ * {@link SpectralSettings#maxCachedPlans()}, least recently used dropped first; a probe removed by
+ * a tombstone on the probes topic is dropped when its next activation is refused.
  */
 public final class WindowProcessor implements Processor<byte[], byte[], byte[], Routed> {
   private static final Logger LOG = LoggerFactory.getLogger(WindowProcessor.class);
 
+  /**
+   * Turns one complete window into its result. The topology uses {@link WindowAnalyzer#analyze};
+   * this exists so tests can make the core refuse a window and check what the topology does.
+   */
+  @FunctionalInterface
+  public interface Analysis {
+    /**
+     * @param analyzer the probe's analyzer
+     * @param series {@code [C][W]} the window, activation units
+     * @return the analysed window
+     * @throws IllegalArgumentException when the core refuses the window
+     */
+    WindowResult analyze(WindowAnalyzer analyzer, double[][] series);
+  }
+
+  private final SpectralSettings settings;
   private final String probeStoreName;
   private final String frameStoreName;
   private final String layerStoreName;
+  private final Analysis analysis;
   private final Counter frames;
   private final Counter windows;
   private final Counter skipped;
   private final Counter dlq;
-  private final Map<String, ProbePlan> plans = new HashMap<>();
+  private final Counter lateBuffered;
+  private final Counter lateDuplicate;
+  private final Counter lateExpired;
+  private final Counter planLoads;
+  private final Map<String, ProbePlan> plans;
+  private Gauge plansCached;
   private ProcessorContext<byte[], Routed> context;
   private KeyValueStore<String, byte[]> probes;
   private KeyValueStore<Bytes, byte[]> frameStore;
   private KeyValueStore<String, byte[]> layerStore;
 
   /**
-   * @param settings meters
+   * @param settings meters and the plan cache size
    * @param probeStoreName global store of raw probe specs
    * @param frameStoreName frame buffer store
    * @param layerStoreName per (probe, layer) state store
    */
   public WindowProcessor(SpectralSettings settings, String probeStoreName, String frameStoreName, String layerStoreName) {
+    this(settings, probeStoreName, frameStoreName, layerStoreName, WindowAnalyzer::analyze);
+  }
+
+  /**
+   * @param settings meters and the plan cache size
+   * @param probeStoreName global store of raw probe specs
+   * @param frameStoreName frame buffer store
+   * @param layerStoreName per (probe, layer) state store
+   * @param analysis how a complete window is analysed
+   */
+  public WindowProcessor(SpectralSettings settings, String probeStoreName, String frameStoreName, String layerStoreName,
+                         Analysis analysis) {
+    this.settings = settings;
     this.probeStoreName = probeStoreName;
     this.frameStoreName = frameStoreName;
     this.layerStoreName = layerStoreName;
-    this.frames = Counter.builder("tagscope.spectral.frames").description("activation records consumed")
-        .register(settings.registry());
-    this.windows = Counter.builder("tagscope.spectral.windows").description("windows analysed")
-        .register(settings.registry());
+    this.analysis = analysis;
+    MeterRegistry registry = settings.registry();
+    this.frames = Counter.builder("tagscope.spectral.frames").description("activation records consumed").register(registry);
+    this.windows = Counter.builder("tagscope.spectral.windows").description("windows analysed").register(registry);
     this.skipped = Counter.builder("tagscope.spectral.skipped.windows")
-        .description("windows not analysed because a frame was missing").register(settings.registry());
+        .description("windows not analysed because a frame was missing or the analysis refused them").register(registry);
     this.dlq = Counter.builder("tagscope.dlq.records").tag("stage", SpectralSettings.STAGE)
-        .description("records sent to the dead-letter topic").register(settings.registry());
+        .description("records sent to the dead-letter topic").register(registry);
+    this.lateBuffered = lateCounter(registry, "buffered");
+    this.lateDuplicate = lateCounter(registry, "duplicate");
+    this.lateExpired = lateCounter(registry, "expired");
+    this.planLoads = Counter.builder("tagscope.spectral.plan.loads")
+        .description("probe specs decoded into plans (plan cache misses)").register(registry);
+    int max = settings.maxCachedPlans();
+    // Access order + removeEldestEntry = LRU: a campaign of many probes keeps only the recent plans.
+    this.plans = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, ProbePlan> eldest) {
+        return size() > max;
+      }
+    };
+  }
+
+  private static Counter lateCounter(MeterRegistry registry, String outcome) {
+    return Counter.builder("tagscope.spectral.late.frames").tag("outcome", outcome)
+        .description("frames that came after a later frame of their (probe, layer)").register(registry);
   }
 
   @Override
@@ -83,6 +164,19 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.probes = context.getStateStore(probeStoreName);
     this.frameStore = context.getStateStore(frameStoreName);
     this.layerStore = context.getStateStore(layerStoreName);
+    // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
+    this.plansCached = Gauge.builder("tagscope.spectral.plans.cached", plans, Map::size)
+        .tag("task", context.taskId().toString())
+        .description("decoded probe plans held by this stream task").register(settings.registry());
+  }
+
+  @Override
+  public void close() {
+    if (plansCached != null) {
+      settings.registry().remove(plansCached);
+      plansCached = null;
+    }
+    plans.clear();
   }
 
   @Override
@@ -113,6 +207,8 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     String probeId = frame.getProbeId();
     byte[] raw = probes.get(probeId);
     if (raw == null) {
+      // A tombstone on the compacted probes topic removed it (or it never came): its plan goes too.
+      plans.remove(probeId);
       dead(record, "unknown probe '" + probeId + "': no ProbeSpec on " + Topics.PROBES.name()
           + "; publish the probe before its activations");
       return;
@@ -120,6 +216,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     ProbePlan plan = plans.get(probeId);
     if (plan == null || !Arrays.equals(plan.raw, raw)) {
       plan = ProbePlan.of(probeId, raw);
+      planLoads.increment();
       plans.put(probeId, plan);
     }
     if (plan.error != null) {
@@ -149,25 +246,42 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     String layerKey = Topics.probeLayerKey(probeId, frame.getLayer());
     byte[] stateBytes = layerStore.get(layerKey);
     FrameKeys.LayerState state = stateBytes == null ? null : FrameKeys.LayerState.decode(stateBytes);
+    if (state != null && state.spec() != FrameKeys.LayerState.UNKNOWN_SPEC && state.spec() != plan.fingerprint) {
+      // The probe was published again under this id with another spec: its frames start again at
+      // frameIndex 0 and may use another window or model, so nothing of the earlier one applies.
+      LOG.info("probe {} was published again: dropping the buffered frames of image {} of {}", probeId, state.imageId(), layerKey);
+      purge(FrameKeys.prefix(layerKey, state.imageId()));
+      state = null;
+    }
     if (state != null && state.filters() != c) {
       dead(record, "layer '" + frame.getLayer() + "' of probe '" + probeId + "' has " + c + " filters in this frame but "
           + state.filters() + " in earlier frames; one layer must keep its filter count (publish a new probe for a new model)");
       return;
     }
     String imageId = frame.getImageId();
+    long frameIndex = frame.getFrameIndex();
     if (state == null) {
-      state = new FrameKeys.LayerState(c, imageId, -1);
-    } else if (!state.imageId().equals(imageId) || f < state.lastFrame()) {
-      // next image (or the same image shown again): windows of the old one that never completed are skipped
+      state = new FrameKeys.LayerState(c, imageId, -1, -1, plan.fingerprint);
+    } else if (!state.imageId().equals(imageId)) {
+      if (state.lastFrameIndex() >= 0 && frameIndex <= state.lastFrameIndex()) {
+        // frameIndex counts over the whole probe: another image at or before the last frame seen was
+        // shown earlier, and its buffer is gone; starting it again would throw away the current image.
+        lateExpired.increment();
+        dead(record, "late frame: " + where + " of probe '" + probeId + "' arrived after frameIndex " + state.lastFrameIndex()
+            + " of image '" + state.imageId() + "'; an image shown earlier cannot be analysed any more");
+        return;
+      }
+      // the next image: windows of the old one that never completed are skipped
       countSkipped(plan.windowEndsBetween(state.lastFrame(), plan.framesPerImage));
       purge(FrameKeys.prefix(layerKey, state.imageId()));
-      state = new FrameKeys.LayerState(c, imageId, -1);
+      state = new FrameKeys.LayerState(c, imageId, -1, state.lastFrameIndex(), plan.fingerprint);
+    } else if (f <= state.lastFrame()) {
+      lateInImage(record, plan, state, layerKey, f, values, where + " of probe '" + probeId + "'");
+      return;
     }
-    if (f > state.lastFrame()) {
-      // windows whose completing frame was never seen
-      countSkipped(plan.windowEndsBetween(state.lastFrame(), f));
-      state = new FrameKeys.LayerState(c, imageId, f);
-    }
+    // windows whose completing frame was never seen
+    countSkipped(plan.windowEndsBetween(state.lastFrame(), f));
+    state = new FrameKeys.LayerState(c, imageId, f, Math.max(state.lastFrameIndex(), frameIndex), plan.fingerprint);
     byte[] prefix = FrameKeys.prefix(layerKey, imageId);
     if (plan.inSomeWindow(f)) {
       frameStore.put(FrameKeys.key(prefix, f), FrameKeys.encode(values));
@@ -184,7 +298,20 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
         }
       }
       if (got == plan.windowFrames) {
-        emit(record, plan, frame, start, series);
+        Routed out = null;
+        try {
+          out = window(plan, frame, start, series, record.timestamp());
+        } catch (IllegalArgumentException e) {
+          // The core refused this window: it is lost (counted as skipped), but the buffer and the
+          // layer state below still move on, so the next windows of the layer are analysed.
+          skipped.increment();
+          dead(record, "window at imageFrame " + start + ".." + f + " of image '" + imageId + "' of layer '" + frame.getLayer()
+              + "' of probe '" + probeId + "' cannot be analysed: " + e.getMessage());
+        }
+        if (out != null) {
+          windows.increment();
+          context.forward(new Record<>(record.key(), out, record.timestamp(), new RecordHeaders()));
+        }
       } else {
         skipped.increment();
         LOG.debug("window at imageFrame {} of {} image {} skipped: {} of {} frames", start, layerKey, imageId, got, plan.windowFrames);
@@ -197,16 +324,39 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     layerStore.put(layerKey, state.encode());
   }
 
-  private void emit(Record<byte[], byte[]> record, ProbePlan plan, ActivationFrame frame, int start, double[][] series) {
-    WindowResult r = plan.analyzer.analyze(series);
+  /**
+   * A frame of the current image at or before the highest imageFrame already seen: fills a gap of
+   * a window that has not ended yet, or is refused as a duplicate or as too late. The layer state
+   * does not move: windows still complete at their own last frame.
+   */
+  private void lateInImage(Record<byte[], byte[]> record, ProbePlan plan, FrameKeys.LayerState state, String layerKey, int f,
+                           List<Float> values, String where) {
+    byte[] prefix = FrameKeys.prefix(layerKey, state.imageId());
+    Bytes key = FrameKeys.key(prefix, f);
+    if (f == state.lastFrame() || frameStore.get(key) != null) {
+      lateDuplicate.increment();
+      dead(record, "duplicate frame: " + where + " was already received; dropped so that no window counts it twice");
+      return;
+    }
+    if (!plan.inOpenWindow(f, state.lastFrame())) {
+      lateExpired.increment();
+      dead(record, "late frame: " + where + " arrived after imageFrame " + state.lastFrame()
+          + " of its image; every window it belongs to was already analysed or skipped");
+      return;
+    }
+    lateBuffered.increment();
+    LOG.debug("late frame {} of {} image {} buffered (last frame {})", f, layerKey, state.imageId(), state.lastFrame());
+    frameStore.put(key, FrameKeys.encode(values));
+  }
+
+  private Routed window(ProbePlan plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
+    WindowResult r = analysis.analyze(plan.analyzer, series);
     String model = plan.spec.getModel();
     TagResponse tag = r.toTagResponse(frame.getProbeId(), model, frame.getLayer(), frame.getImageId(), start);
     LayerAccumulator acc = new LayerAccumulator(r.signalBins());
     acc.add(r);
-    LayerImportance imp = ImportanceMath.of(model, frame.getLayer(), frame.getProbeId(), record.timestamp(), acc);
-    windows.increment();
-    context.forward(new Record<>(record.key(), Routed.window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag,
-        Topics.modelLayerKey(model, frame.getLayer()), imp), record.timestamp(), new RecordHeaders()));
+    LayerImportance imp = ImportanceMath.of(model, frame.getLayer(), frame.getProbeId(), timestamp, acc);
+    return Routed.window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag, Topics.modelLayerKey(model, frame.getLayer()), imp);
   }
 
   private void countSkipped(int n) {
@@ -256,9 +406,12 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     final int hopFrames;
     final int framesPerImage;
     final int lastWindow;
+    /** Identifies this version of the probe's spec in the layer state; never {@link FrameKeys.LayerState#UNKNOWN_SPEC}. */
+    final long fingerprint;
 
     private ProbePlan(byte[] raw, ProbeSpec spec, WindowAnalyzer analyzer, String error) {
       this.raw = raw;
+      this.fingerprint = fingerprint(raw);
       this.spec = spec;
       this.analyzer = analyzer;
       this.error = error;
@@ -266,6 +419,16 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       this.hopFrames = spec == null ? 1 : Math.max(1, spec.getHopFrames());
       this.framesPerImage = spec == null ? 0 : spec.getFramesPerImage();
       this.lastWindow = spec == null || framesPerImage < windowFrames ? -1 : (framesPerImage - windowFrames) / hopFrames;
+    }
+
+    /** First 8 bytes of the SHA-256 of the spec bytes (a collision only matters between two versions of one probe). */
+    static long fingerprint(byte[] raw) {
+      try {
+        long v = ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(raw)).getLong();
+        return v == FrameKeys.LayerState.UNKNOWN_SPEC ? 1 : v;
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+      }
     }
 
     static ProbePlan of(String probeId, byte[] raw) {
@@ -305,6 +468,20 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       int lo = Math.max(0, Math.floorDiv(f - windowFrames, hopFrames) + 1);
       int hi = Math.min(lastWindow, f / hopFrames);
       return lo <= hi;
+    }
+
+    /**
+     * Whether imageFrame {@code f} belongs to a window that ends after {@code lastFrame}, i.e. one
+     * that has been neither analysed nor skipped while {@code lastFrame} is the highest frame seen.
+     */
+    boolean inOpenWindow(int f, int lastFrame) {
+      if (lastWindow < 0) {
+        return false;
+      }
+      int lo = Math.max(0, Math.floorDiv(f - windowFrames, hopFrames) + 1);
+      int hi = Math.min(lastWindow, f / hopFrames);
+      // of the windows containing f, the last one ends latest
+      return lo <= hi && hi * hopFrames + windowFrames - 1 > lastFrame;
     }
 
     /** Whether imageFrame {@code f} is the last frame of a window. */

@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.schemas.TagResponse;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -135,5 +138,51 @@ class LayerAccumulatorTest {
     LayerImportance c = LayerImportance.newBuilder(b).setWindowsSeen(2).setFilters(ImportanceMath.rank(new double[] {1},
         new double[] {0}, new double[] {0}, new double[] {1}, new double[] {0})).build();
     assertEquals(2, ImportanceMath.merge(a, c).getWindowsSeen());
+  }
+
+  /** window1 as a tag response whose filter {@code slot} carries index {@code index}. */
+  TagResponse window1WithIndex(int slot, int index) {
+    TagResponse t = window1().toTagResponse("p", "m", "layer1", "img", 240);
+    List<FilterResponse> fs = new ArrayList<>(t.getFilters());
+    fs.set(slot, FilterResponse.newBuilder(fs.get(slot)).setFilter(index).build());
+    t.setFilters(fs);
+    return t;
+  }
+
+  @Test
+  void duplicateFilterIndexRefusedNamingItAndNothingIsAdded() {
+    LayerAccumulator acc = new LayerAccumulator(bins);
+    acc.add(window2().toTagResponse("p", "m", "layer1", "img", 0));
+    List<FilterImportance> before = acc.importance();
+    double[][] ampBefore = acc.meanAmplitude();
+
+    // filters 0, 0, 2: filter 0 would get two windows' worth and filter 1 none
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> acc.add(window1WithIndex(1, 0)));
+    assertTrue(e.getMessage().contains("filter index 0 appears twice"), e.getMessage());
+    assertTrue(e.getMessage().contains("layer 'layer1'") && e.getMessage().contains("imageFrame 240"), e.getMessage());
+    assertEquals(1, acc.windows());
+    assertEquals(before, acc.importance());
+    assertEquals(ampBefore[0][0], acc.meanAmplitude()[0][0]);
+    assertEquals(ampBefore[1][0], acc.meanAmplitude()[1][0]);
+
+    // a later index repeated is named too, and an index outside 0..C-1 is refused before anything is added
+    IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class, () -> acc.add(window1WithIndex(2, 1)));
+    assertTrue(e2.getMessage().contains("filter index 1 appears twice"), e2.getMessage());
+    IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class, () -> acc.add(window1WithIndex(0, 3)));
+    assertTrue(e3.getMessage().contains("filter index 3 outside 0..2"), e3.getMessage());
+    assertEquals(before, acc.importance());
+  }
+
+  @Test
+  void aRefusedFirstTagResponseDoesNotFixTheFilterCount() {
+    LayerAccumulator acc = new LayerAccumulator(bins);
+    assertThrows(IllegalArgumentException.class, () -> acc.add(window1WithIndex(2, 0)));
+    assertEquals(0, acc.filters());
+    // a two-filter window is still welcome: the refused three-filter one left no trace
+    acc.add(an.analyze(new double[][] {
+        series(0, Map.of(12, new double[] {1.0, 0})),
+        new double[W]}).toTagResponse("p", "m", "layer1", "img", 0));
+    assertEquals(2, acc.filters());
+    assertEquals(1.0, acc.meanAmplitude()[0][WindowAnalyzerTest.indexOf(bins, "f1")], 1e-9);
   }
 }
