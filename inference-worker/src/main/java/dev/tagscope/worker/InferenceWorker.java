@@ -7,6 +7,7 @@ import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.worker.internal.DeadLetterFitter;
 import dev.tagscope.worker.internal.LayerSelector;
 import dev.tagscope.worker.internal.ProbeCache;
 import io.micrometer.core.instrument.Counter;
@@ -28,23 +29,31 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -64,19 +73,42 @@ import org.slf4j.LoggerFactory;
  * A transactional producer writes the activations, the dead letters and the consumer offsets
  * ({@code sendOffsetsToTransaction} with the consumer's group metadata, KIP-447) in one
  * transaction per poll batch, and the consumer reads with {@code isolation.level=read_committed}
- * and no auto-commit. A restart therefore neither loses nor repeats a frame. When a transaction
- * fails it is aborted, the consumer seeks back to the last committed offsets and the batch is
- * retried after a back-off. A fenced producer (another instance took over the same
- * {@code transactional.id} or group generation) stops the worker. Records are processed on the
- * poll thread between polls, so a rebalance callback never meets an open transaction; should it,
- * the transaction is aborted before the partitions go.
+ * and no auto-commit. A restart therefore neither loses nor repeats a frame.
+ *
+ * <p>Failures follow Kafka's transactional contract:
+ * <ul>
+ *   <li><b>timeouts</b> ({@link TimeoutException} from {@code commitTransaction},
+ *       {@code sendOffsetsToTransaction}, {@code abortTransaction} or {@code initTransactions}):
+ *       the same call is made again, up to {@link WorkerSettings#commitRetries()} more times with
+ *       a doubling back-off from {@link WorkerSettings#commitRetryBackoff()}, each retry logged.
+ *       A commit that still times out cannot be aborted (Kafka refuses it, the commit may be
+ *       completing), so the worker stops with a {@link CommitTimeoutException} and leaves the
+ *       outcome to the transaction coordinator; offsets that still time out are aborted like any
+ *       abortable error. After {@link #close()} a timed-out call is not retried;</li>
+ *   <li><b>fatal</b> errors (fenced producer or instance, {@link InvalidProducerEpochException},
+ *       out-of-order sequence, authorisation, unsupported version) stop the worker: another
+ *       instance took over the same {@code transactional.id} or group generation, or the cluster
+ *       refuses this one;</li>
+ *   <li><b>abortable</b> errors (any other {@link KafkaException}) abort the transaction, seek
+ *       the consumer back to the last committed offsets and retry the batch after a back-off.</li>
+ * </ul>
+ * Records are processed on the poll thread between polls, so a rebalance callback never meets an
+ * open transaction; should it, the transaction is aborted before the partitions go.
  *
  * <h2>Bad input</h2>
  * Undecodable values, frames of an unknown probe, frames whose {@code channels*height*width}
  * does not match the pixel count or the probe's image size, frames whose channels cannot be
  * adapted to the model, and probes asking for a layer this worker does not tap go to
  * {@code tagscope.dlq} (stage {@value #STAGE}, reason in the headers) in the same transaction;
- * processing goes on.
+ * processing goes on. A dead letter that would be too large for Kafka (it copies the refused
+ * record, and the record may have been close to the limit) is truncated to fit the producer's
+ * {@code max.request.size}: the reason, the headers and the source coordinates stay, the value
+ * keeps a prefix, and the reason and the headers {@value DeadLetterFitter#HEADER_TRUNCATED} and
+ * {@value DeadLetterFitter#HEADER_ORIGINAL_VALUE_BYTES} say what was cut (see
+ * {@link DeadLetterFitter}). When the broker still refuses one as too large (the topic's
+ * {@code max.message.bytes} is smaller), the transaction is retried with dead letters cut to
+ * half that size, and so on down to {@value #MIN_DEAD_LETTER_BYTES} bytes; a broker that refuses
+ * even that stops the worker, naming the setting to raise.
  *
  * <h2>Meters</h2>
  * Counters {@code tagscope.worker.frames} (frames turned into activations),
@@ -100,13 +132,19 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InferenceWorker.class);
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+  /**
+   * Smallest size dead letters are cut to after the broker refused larger ones, in bytes: the
+   * stage, the source coordinates and a reason fit in it, so a broker refusing even this has a
+   * misconfigured {@code max.message.bytes} that no cut can work around.
+   */
+  static final int MIN_DEAD_LETTER_BYTES = 1024;
 
   private final WorkerSettings settings;
   private final ActivationModel model;
   private final boolean ownsModel;
   private final Preprocessor preprocessor;
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final Producer<byte[], byte[]> producer;
   private final ProbeCache probes;
   private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
 
@@ -130,6 +168,10 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private volatile Throwable failure;
   private boolean inTransaction;
   private volatile Runnable beforeCommit = () -> { };
+  /** Largest dead-letter record, in bytes; starts at what the producer accepts, lowered when the broker refuses one. */
+  private int deadLetterLimit;
+  /** Smallest dead letter the broker refused as too large since last looked at (written by the producer's I/O thread). */
+  private final AtomicInteger refusedDeadLetterBytes = new AtomicInteger(Integer.MAX_VALUE);
 
   /**
    * Loads the model from the settings and creates the Kafka clients (no connection is made
@@ -156,11 +198,26 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
    * @param registry where meters are registered
    */
   public InferenceWorker(String bootstrapServers, WorkerSettings settings, ActivationModel model, MeterRegistry registry) {
-    this(bootstrapServers, settings, model, false, registry);
+    this(bootstrapServers, settings, model, false, registry, UnaryOperator.identity());
+  }
+
+  /**
+   * Test seam: as {@link #InferenceWorker(String, WorkerSettings, ActivationModel, MeterRegistry)},
+   * with the transactional producer passed through {@code producerWrapper} (for example to make
+   * a call time out the way a broker that does not answer would).
+   */
+  InferenceWorker(String bootstrapServers, WorkerSettings settings, ActivationModel model, MeterRegistry registry,
+                  UnaryOperator<Producer<byte[], byte[]>> producerWrapper) {
+    this(bootstrapServers, settings, model, false, registry, producerWrapper);
   }
 
   private InferenceWorker(String bootstrapServers, WorkerSettings settings, ActivationModel model, boolean ownsModel,
                           MeterRegistry registry) {
+    this(bootstrapServers, settings, model, ownsModel, registry, UnaryOperator.identity());
+  }
+
+  private InferenceWorker(String bootstrapServers, WorkerSettings settings, ActivationModel model, boolean ownsModel,
+                          MeterRegistry registry, UnaryOperator<Producer<byte[], byte[]>> producerWrapper) {
     if (bootstrapServers == null || bootstrapServers.isBlank()) {
       if (ownsModel) {
         model.close();
@@ -174,12 +231,14 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     this.preprocessor = new Preprocessor(model.preprocessing());
     String clientBase = "tagscope-inference-worker-" + settings.instanceId();
     KafkaConsumer<byte[], byte[]> stimuliConsumer = null;
-    KafkaProducer<byte[], byte[]> txProducer = null;
+    Producer<byte[], byte[]> txProducer = null;
     try {
       stimuliConsumer = new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-stimuli", true),
           new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      txProducer = new KafkaProducer<>(producerProps(bootstrapServers, clientBase + "-producer"),
-          new ByteArraySerializer(), new ByteArraySerializer());
+      Map<String, Object> producerProps = producerProps(bootstrapServers, clientBase + "-producer");
+      txProducer = Objects.requireNonNull(producerWrapper.apply(new KafkaProducer<>(producerProps,
+          new ByteArraySerializer(), new ByteArraySerializer())), "producerWrapper result");
+      this.deadLetterLimit = maxRecordBytes(producerProps);
       this.probes = new ProbeCache(new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-probes", false),
           new ByteArrayDeserializer(), new ByteArrayDeserializer()), Duration.ofSeconds(10));
     } catch (KafkaException e) {
@@ -205,12 +264,26 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
         .description("Records sent to the dead-letter topic").register(registry);
     this.inferenceTimer = Timer.builder("tagscope.worker.inference")
         .description("One model run over a batch of frames").register(registry);
-    for (Object client : List.of(consumer, producer)) {
-      KafkaClientMetrics m = client instanceof KafkaConsumer
-          ? new KafkaClientMetrics((KafkaConsumer<?, ?>) client) : new KafkaClientMetrics((KafkaProducer<?, ?>) client);
+    for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer), new KafkaClientMetrics(producer))) {
       m.bindTo(registry);
       clientMetrics.add(m);
     }
+  }
+
+  /**
+   * The largest record the producer accepts, in bytes: {@code max.request.size}, and never more
+   * than {@code buffer.memory} (KafkaProducer refuses a record above either before sending it).
+   * Both were validated when the producer was built, so parsing cannot fail here.
+   */
+  private static int maxRecordBytes(Map<String, Object> producerProps) {
+    Map<String, Object> defaults = ProducerConfig.configDef().defaultValues();
+    int maxRequest = (Integer) ConfigDef.parseType(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+        producerProps.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+            defaults.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)), ConfigDef.Type.INT);
+    long bufferMemory = (Long) ConfigDef.parseType(ProducerConfig.BUFFER_MEMORY_CONFIG,
+        producerProps.getOrDefault(ProducerConfig.BUFFER_MEMORY_CONFIG,
+            defaults.get(ProducerConfig.BUFFER_MEMORY_CONFIG)), ConfigDef.Type.LONG);
+    return (int) Math.max(1, Math.min(maxRequest, bufferMemory));
   }
 
   private Map<String, Object> consumerProps(String bootstrap, String clientId, boolean grouped) {
@@ -282,7 +355,9 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
 
   /**
    * Initialises transactions, loads the probe specs, subscribes to {@code tagscope.stimuli} and
-   * processes frames until {@link #close()}. Runs on the caller's thread; call once.
+   * processes frames until {@link #close()}. Runs on the caller's thread; call once. Errors that
+   * stop the worker (see the class docs) are not thrown but kept in {@link #failure()}; a
+   * {@link CommitTimeoutException} there means a commit kept timing out.
    *
    * @throws IllegalStateException when called twice or after {@link #close()}
    */
@@ -299,7 +374,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     }
     running = true;
     try {
-      producer.initTransactions();
+      retryOnTimeout("initTransactions", producer::initTransactions);
       probes.refresh();
       consumer.subscribe(List.of(Topics.STIMULI.name()), new AbortOnRevoke());
       log.info("inference worker {} started: model {}, taps {}, group {}, transactional.id {}", settings.instanceId(),
@@ -328,6 +403,13 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
       failure = e;
       log.error("inference worker {} fenced by a newer instance with transactional.id {}; stopping",
           settings.instanceId(), settings.transactionalId(), e);
+    } catch (CommitTimeoutException e) {
+      if (closing) { // close() asked to stop; the coordinator settles the transaction, nothing is lost
+        log.warn("inference worker {} closed while its last commit timed out: {}", settings.instanceId(), e.getMessage());
+      } else {
+        failure = e;
+        log.error("inference worker {} stopped: {}", settings.instanceId(), e.getMessage(), e);
+      }
     } catch (RuntimeException e) {
       failure = e;
       log.error("inference worker {} stopped by a fatal error", settings.instanceId(), e);
@@ -344,17 +426,25 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
    * @return true when committed, false when aborted (the consumer has been rewound)
    */
   private boolean processInTransaction(ConsumerRecords<byte[], byte[]> records) {
+    learnDeadLetterLimit();
     Tally tally = new Tally();
     producer.beginTransaction();
     inTransaction = true;
     try {
       handle(records, tally);
-      producer.sendOffsetsToTransaction(nextOffsets(records), consumer.groupMetadata());
+      Map<TopicPartition, OffsetAndMetadata> offsets = nextOffsets(records);
+      ConsumerGroupMetadata group = consumer.groupMetadata();
+      // A timed-out sendOffsetsToTransaction leaves the transaction open and its request queued;
+      // adding the group and the same offsets to the same transaction again changes nothing.
+      retryOnTimeout("sendOffsetsToTransaction", () -> producer.sendOffsetsToTransaction(offsets, group));
       beforeCommit.run();
-      producer.commitTransaction();
+      commit(records.count());
       inTransaction = false;
-    } catch (ProducerFencedException | FencedInstanceIdException | OutOfOrderSequenceException
-             | AuthorizationException | UnsupportedVersionException e) {
+    } catch (CommitTimeoutException e) {
+      inTransaction = false; // Kafka refuses abortTransaction after a commit timed out; the coordinator decides
+      throw e;
+    } catch (ProducerFencedException | FencedInstanceIdException | InvalidProducerEpochException
+             | OutOfOrderSequenceException | AuthorizationException | UnsupportedVersionException e) {
       inTransaction = false;
       throw e; // fatal: the producer cannot go on
     } catch (WakeupException e) {
@@ -370,17 +460,116 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     return true;
   }
 
+  /**
+   * Commits, calling {@code commitTransaction} again when it times out (Kafka's contract: the
+   * call is idempotent, and nothing else, not even an abort, is allowed until it succeeds).
+   *
+   * @throws CommitTimeoutException when every attempt timed out, or one did while closing
+   */
+  private void commit(int recordCount) {
+    try {
+      retryOnTimeout("commitTransaction", producer::commitTransaction);
+    } catch (RetriesExhausted e) {
+      throw new CommitTimeoutException("commitTransaction of the transaction over " + recordCount + " stimulus records"
+          + " timed out " + e.attempts + " times" + (e.closing ? " (no more retries: closing)" : "")
+          + "; whether it committed is up to the transaction coordinator (it commits if the request reached it,"
+          + " else aborts after transaction.timeout.ms or when an instance with transactional.id "
+          + settings.transactionalId() + " starts), so no frame is lost or repeated. Check that the brokers answer,"
+          + " then restart the worker with instance id " + settings.instanceId()
+          + "; raise commitRetries, commitRetryBackoff or the producer's max.block.ms to wait longer",
+          e.attempts, e.getCause());
+    }
+  }
+
+  /**
+   * Runs a transactional producer call; when it throws {@link TimeoutException} (the broker did
+   * not answer within {@code max.block.ms}), calls it again after a back-off that starts at
+   * {@link WorkerSettings#commitRetryBackoff()} and doubles up to 5 s, at most
+   * {@link WorkerSettings#commitRetries()} times. Other exceptions pass through at once.
+   *
+   * @param call the producer method, for the log
+   * @param op the call
+   * @throws RetriesExhausted (a {@link TimeoutException}) when the last allowed attempt timed
+   *     out, or an attempt did after {@link #close()}: stopping is then preferred to waiting
+   */
+  private void retryOnTimeout(String call, Runnable op) {
+    long backoffMs = settings.commitRetryBackoff().toMillis();
+    int attempts = settings.commitRetries() + 1;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        op.run();
+        if (attempt > 1) {
+          log.info("{} succeeded on attempt {} of {}", call, attempt, attempts);
+        }
+        return;
+      } catch (TimeoutException e) {
+        if (attempt >= attempts || closing) {
+          log.error("{} timed out on attempt {} of {}; giving up{}: {}", call, attempt, attempts,
+              closing ? " (closing)" : "", e.getMessage());
+          throw new RetriesExhausted(call, attempt, closing, e);
+        }
+        log.warn("{} timed out on attempt {} of {}; calling it again in {} ms: {}", call, attempt, attempts, backoffMs,
+            e.getMessage());
+        sleepUnlessClosing(backoffMs);
+        backoffMs = Math.min(MAX_BACKOFF.toMillis(), backoffMs * 2);
+      }
+    }
+  }
+
+  /** The last timeout of a call that was retried as often as allowed; still a {@link TimeoutException}. */
+  private static final class RetriesExhausted extends TimeoutException {
+    private static final long serialVersionUID = 1L;
+    final int attempts;
+    final boolean closing;
+
+    RetriesExhausted(String call, int attempts, boolean closing, TimeoutException last) {
+      super(call + " timed out " + attempts + " time(s)" + (closing ? " (closing, not retried)" : "") + ": "
+          + last.getMessage(), last);
+      this.attempts = attempts;
+      this.closing = closing;
+    }
+  }
+
   private void abortAndRewind(ConsumerRecords<byte[], byte[]> records, RuntimeException cause) {
     log.warn("transaction over {} records failed, aborting and retrying: {}", records.count(), cause.toString());
     try {
-      producer.abortTransaction();
-    } catch (KafkaException e) {
+      retryOnTimeout("abortTransaction", producer::abortTransaction);
+    } catch (KafkaException | IllegalStateException e) {
       inTransaction = false;
       throw new IllegalStateException("cannot abort the failed transaction (" + cause + "); stopping: " + e, e);
     }
     inTransaction = false;
+    learnDeadLetterLimit();
     if (!closing) {
       rewind(records);
+    }
+  }
+
+  /**
+   * Lowers the dead-letter size limit after the broker refused a dead letter as too large
+   * (the producer's own limit is known in advance; the topic's {@code max.message.bytes} is
+   * not). Halving converges on any limit in a few retries of the batch, and a limit only ever
+   * goes down, so the same batch cannot fail this way for ever.
+   *
+   * @throws IllegalStateException when even a dead letter of {@value #MIN_DEAD_LETTER_BYTES}
+   *     bytes or less was refused: no cut helps, the topic's setting must change
+   */
+  private void learnDeadLetterLimit() {
+    int refused = refusedDeadLetterBytes.getAndSet(Integer.MAX_VALUE);
+    if (refused == Integer.MAX_VALUE) {
+      return;
+    }
+    if (refused <= MIN_DEAD_LETTER_BYTES) {
+      throw new IllegalStateException("the broker refuses dead letters of " + refused + " bytes as too large; raise"
+          + " max.message.bytes of " + Topics.DLQ.name() + " (or the broker's message.max.bytes) above "
+          + MIN_DEAD_LETTER_BYTES);
+    }
+    int next = Math.max(MIN_DEAD_LETTER_BYTES, refused / 2);
+    if (next < deadLetterLimit) {
+      log.warn("the broker refused a dead letter of {} bytes as too large (max.message.bytes of {} is lower than"
+          + " the producer's max.request.size); dead letters are now truncated to {} bytes", refused,
+          Topics.DLQ.name(), next);
+      deadLetterLimit = next;
     }
   }
 
@@ -620,8 +809,19 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, Tally tally) {
     DeadLetter letter = DeadLetters.of(STAGE, reason, r.topic(), r.partition(), r.offset(), r.key(), r.value());
     String topic = Topics.DLQ.name();
-    producer.send(new ProducerRecord<>(topic, null, null, r.key(), dlqValues.serialize(topic, letter),
-        DeadLetters.headers(letter)));
+    DeadLetterFitter.Fitted d = DeadLetterFitter.fit(letter, l -> dlqValues.serialize(topic, l), deadLetterLimit);
+    if (d.truncated()) {
+      log.warn("dead letter for {}-{}@{} truncated to fit {} bytes: {}", r.topic(), r.partition(), r.offset(),
+          deadLetterLimit, d.letter().getError());
+    }
+    int size = d.sizeUpperBound();
+    // Runs on the producer's I/O thread (or here, when the producer refuses the record itself).
+    // The failed record fails the transaction; the retry then cuts dead letters below this size.
+    producer.send(new ProducerRecord<>(topic, null, null, d.key(), d.value(), d.headers()), (metadata, e) -> {
+      if (e instanceof RecordTooLargeException) {
+        refusedDeadLetterBytes.accumulateAndGet(size, Math::min);
+      }
+    });
     tally.deadLetters++;
     log.debug("dead letter for {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), reason);
   }
@@ -722,7 +922,9 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     }
     closeQuietly(consumer::close, "stimuli consumer");
     closeQuietly(probes::close, "probe reader");
-    closeQuietly(producer::close, "producer");
+    // Bounded: after a commit that timed out the producer would otherwise wait for ever for a
+    // coordinator that does not answer; what it has not sent by then belongs to no committed transaction.
+    closeQuietly(() -> producer.close(CLOSE_WAIT), "producer");
   }
 
   private static void closeQuietly(Runnable r, String what) {

@@ -35,11 +35,20 @@ import java.util.UUID;
  * @param maxPollRecords frames per poll, hence per transaction, at most (default 256)
  * @param clientOverrides extra Kafka client properties (security, timeouts), applied last to
  *     the consumer, the producer and the probe reader
+ * @param commitRetries how many more times a transactional call that timed out
+ *     ({@code commitTransaction}, {@code sendOffsetsToTransaction}, {@code abortTransaction},
+ *     {@code initTransactions}; each waits up to the producer's {@code max.block.ms}) is called
+ *     again before the worker gives up, at least 0 (default {@value #DEFAULT_COMMIT_RETRIES}).
+ *     Keep {@code (commitRetries + 1) * max.block.ms} below the consumer's
+ *     {@code max.poll.interval.ms}, or the group moves the partitions away meanwhile.
+ * @param commitRetryBackoff wait before the first such retry, doubled for each next one up to
+ *     5 s; zero or more (default 1 s)
  */
 public record WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
                              int intraOpThreads, String executionProvider, String groupId,
                              String transactionalIdPrefix, String instanceId, Duration pollTimeout,
-                             int maxPollRecords, Map<String, String> clientOverrides) {
+                             int maxPollRecords, Map<String, String> clientOverrides,
+                             int commitRetries, Duration commitRetryBackoff) {
 
   /** Default consumer group. */
   public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
@@ -47,6 +56,13 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public static final String DEFAULT_TRANSACTIONAL_ID_PREFIX = "tagscope-inference-worker";
   /** Default frames per inference batch. */
   public static final int DEFAULT_BATCH_SIZE = 32;
+  /**
+   * Default retries of a timed-out transactional call: with Kafka's default {@code max.block.ms}
+   * of 60 s, four attempts stay within the default {@code max.poll.interval.ms} of 5 minutes.
+   */
+  public static final int DEFAULT_COMMIT_RETRIES = 3;
+  /** Default wait before the first retry of a timed-out transactional call. */
+  public static final Duration DEFAULT_COMMIT_RETRY_BACKOFF = Duration.ofSeconds(1);
 
   /**
    * Validates the settings and fills defaults for {@code null} fields.
@@ -74,6 +90,43 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
       throw new IllegalArgumentException("maxPollRecords must be >= 1, got " + maxPollRecords);
     }
     clientOverrides = clientOverrides == null ? Map.of() : Map.copyOf(clientOverrides);
+    if (commitRetries < 0) {
+      throw new IllegalArgumentException("commitRetries must be >= 0 (0 = give up after the first timeout), got "
+          + commitRetries + " (default " + DEFAULT_COMMIT_RETRIES + ")");
+    }
+    commitRetryBackoff = commitRetryBackoff == null ? DEFAULT_COMMIT_RETRY_BACKOFF : commitRetryBackoff;
+    if (commitRetryBackoff.isNegative()) {
+      throw new IllegalArgumentException("commitRetryBackoff must be >= 0, got " + commitRetryBackoff
+          + " (default " + DEFAULT_COMMIT_RETRY_BACKOFF + ")");
+    }
+  }
+
+  /**
+   * The settings as they were before the commit retries existed: those get their defaults
+   * ({@value #DEFAULT_COMMIT_RETRIES} retries, 1 s back-off). Kept so that callers of the
+   * earlier canonical constructor still compile.
+   *
+   * @param modelPath the {@code .onnx} model
+   * @param layers layer selection, {@code null} for the default taps
+   * @param batchSize frames per {@code session.run}, at least 1
+   * @param preprocessing sidecar overrides, {@code null} for none
+   * @param intraOpThreads ONNX Runtime intra-op threads (0 = one per core)
+   * @param executionProvider {@code cpu} or {@code cuda}, {@code null} for cpu
+   * @param groupId consumer group, {@code null} for the default
+   * @param transactionalIdPrefix prefix of the {@code transactional.id}, {@code null} for the default
+   * @param instanceId this instance's id, {@code null} for a random one
+   * @param pollTimeout longest wait of one poll, {@code null} for 500 ms
+   * @param maxPollRecords frames per poll at most, at least 1
+   * @param clientOverrides extra Kafka client properties, {@code null} for none
+   * @throws IllegalArgumentException naming the field and the fix
+   */
+  public WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
+                        int intraOpThreads, String executionProvider, String groupId,
+                        String transactionalIdPrefix, String instanceId, Duration pollTimeout,
+                        int maxPollRecords, Map<String, String> clientOverrides) {
+    this(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, DEFAULT_COMMIT_RETRIES,
+        DEFAULT_COMMIT_RETRY_BACKOFF);
   }
 
   private static String blankTo(String v, String dflt) {
@@ -81,14 +134,16 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   }
 
   /**
-   * Defaults: default taps, batch 32, no overrides, CPU, group {@value #DEFAULT_GROUP_ID}, random instance id.
+   * Defaults: default taps, batch 32, no overrides, CPU, group {@value #DEFAULT_GROUP_ID}, random instance id,
+   * {@value #DEFAULT_COMMIT_RETRIES} retries of a timed-out commit starting 1 s apart.
    *
    * @param modelPath the model file
    * @return settings
    */
   public static WorkerSettings defaults(Path modelPath) {
     return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
-        DEFAULT_GROUP_ID, DEFAULT_TRANSACTIONAL_ID_PREFIX, null, Duration.ofMillis(500), 256, Map.of());
+        DEFAULT_GROUP_ID, DEFAULT_TRANSACTIONAL_ID_PREFIX, null, Duration.ofMillis(500), 256, Map.of(),
+        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF);
   }
 
   /**
@@ -112,66 +167,95 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   /** @param v layer selection @return a copy with it replaced */
   public WorkerSettings withLayers(String v) {
     return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v frames per batch @return a copy with it replaced */
   public WorkerSettings withBatchSize(int v) {
     return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v sidecar overrides @return a copy with them replaced */
   public WorkerSettings withPreprocessing(ModelOverrides v) {
     return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v ONNX Runtime intra-op threads @return a copy with it replaced */
   public WorkerSettings withIntraOpThreads(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v {@code cpu} or {@code cuda} @return a copy with it replaced */
   public WorkerSettings withExecutionProvider(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v consumer group id @return a copy with it replaced */
   public WorkerSettings withGroupId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v transactional id prefix @return a copy with it replaced */
   public WorkerSettings withTransactionalIdPrefix(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        v, instanceId, pollTimeout, maxPollRecords, clientOverrides);
+        v, instanceId, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v instance id @return a copy with it replaced */
   public WorkerSettings withInstanceId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v longest poll wait @return a copy with it replaced */
   public WorkerSettings withPollTimeout(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides);
+        transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v frames per poll at most @return a copy with it replaced */
   public WorkerSettings withMaxPollRecords(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides);
+        transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides,
+        commitRetries, commitRetryBackoff);
   }
 
   /** @param v extra Kafka client properties @return a copy with them replaced */
   public WorkerSettings withClientOverrides(Map<String, String> v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v,
+        commitRetries, commitRetryBackoff);
+  }
+
+  /**
+   * @param v retries of a transactional call that timed out, at least 0
+   * @return a copy with it replaced
+   */
+  public WorkerSettings withCommitRetries(int v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff);
+  }
+
+  /**
+   * @param v wait before the first retry of a timed-out transactional call (doubled for each next one, up to 5 s)
+   * @return a copy with it replaced
+   */
+  public WorkerSettings withCommitRetryBackoff(Duration v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v);
   }
 }

@@ -3,6 +3,7 @@ package dev.tagscope.worker;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,18 +16,27 @@ import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.worker.internal.DeadLetterFitter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -35,6 +45,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -354,6 +366,254 @@ class InferenceWorkerIntegrationTest {
       List<ConsumerRecord<byte[], byte[]>> all = read(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS, "read_uncommitted");
       assertTrue(all.size() >= 8 * DEFAULT_TAPS, "aborted records in the log: " + all.size());
       assertEquals(7, registry.get("tagscope.worker.frames").counter().count(), "counted once, on commit");
+    }
+  }
+
+  /** Activation records committed so far, checked to hold every frame of {@code probeId} exactly once per tap. */
+  private static void assertEachFrameOnce(String bs, String probeId, int frames) {
+    List<ConsumerRecord<byte[], byte[]>> acts = readCommitted(bs, Topics.ACTIVATIONS.name(), frames * DEFAULT_TAPS);
+    assertEquals(frames * DEFAULT_TAPS, acts.size(), "every frame once per tap");
+    Set<String> seen = new HashSet<>();
+    for (ConsumerRecord<byte[], byte[]> r : acts) {
+      ActivationFrame a = Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
+      assertEquals(probeId, a.getProbeId());
+      assertTrue(seen.add(a.getLayer() + "#" + a.getFrameIndex()), "repeated " + a.getLayer() + "#" + a.getFrameIndex());
+    }
+    for (int i = 0; i < frames; i++) {
+      assertTrue(seen.contains("layer2.0#" + i), "frame " + i);
+    }
+  }
+
+  /** Runs a worker until {@code activations} records are committed, then closes it; it must not have failed. */
+  private static void runUntil(InferenceWorker worker, String bs, int activations, int deadLetters) throws Exception {
+    try {
+      Thread t = new Thread(worker, "worker-under-test");
+      t.start();
+      readCommitted(bs, Topics.ACTIVATIONS.name(), activations);
+      readCommitted(bs, Topics.DLQ.name(), deadLetters);
+      worker.close();
+      t.join(30_000);
+      assertFalse(t.isAlive());
+      assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+    } finally {
+      worker.close(); // idempotent
+    }
+  }
+
+  @Test
+  void aTimedOutCommitIsCalledAgainNotAbortedAndCommitsEachFrameOnce() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("t1", List.of(), Reduction.MEAN));
+        for (int i = 0; i < 6; i++) {
+          pub.frame(frame("t1", i, images[i], 1, 28, 28));
+        }
+      }
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      AtomicReference<TimeoutInjectingProducer> producer = new AtomicReference<>();
+      WorkerSettings s = settings("commit-retry").withCommitRetries(3).withCommitRetryBackoff(Duration.ofMillis(10));
+      // the first sendOffsetsToTransaction and the first two commitTransaction calls time out
+      InferenceWorker worker = new InferenceWorker(bs, s, model, registry, p -> {
+        producer.set(new TimeoutInjectingProducer(p, 2, 1));
+        return producer.get();
+      });
+      runUntil(worker, bs, 6 * DEFAULT_TAPS, 0);
+
+      TimeoutInjectingProducer p = producer.get();
+      assertEquals(2, p.commitTimeouts.get());
+      assertEquals(0, p.abortCalls.get(), "a timed-out commit is called again, never aborted");
+      assertEquals(p.commitCalls.get() - 2, p.commits.get(), "every other commit call went through");
+      assertTrue(p.sendOffsetsCalls.get() >= 2, "the timed-out sendOffsetsToTransaction was called again");
+      assertEachFrameOnce(bs, "t1", 6);
+      assertEquals(6, registry.get("tagscope.worker.frames").counter().count(), "counted once, on commit");
+    }
+  }
+
+  @Test
+  void aCommitThatKeepsTimingOutStopsTheWorkerAndARestartLosesAndRepeatsNothing() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("t2", List.of(), Reduction.MEAN));
+        for (int i = 0; i < 6; i++) {
+          pub.frame(frame("t2", i, images[i], 1, 28, 28));
+        }
+      }
+      WorkerSettings s = settings("commit-stuck").withCommitRetries(2).withCommitRetryBackoff(Duration.ofMillis(10));
+      AtomicReference<TimeoutInjectingProducer> producer = new AtomicReference<>();
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      InferenceWorker stuck = new InferenceWorker(bs, s, model, registry, p -> {
+        producer.set(new TimeoutInjectingProducer(p, Integer.MAX_VALUE, 0));
+        return producer.get();
+      });
+      try {
+        Thread t = new Thread(stuck, "worker-commit-stuck");
+        t.start();
+        t.join(60_000);
+        assertFalse(t.isAlive(), "the worker gives up by itself");
+      } finally {
+        stuck.close();
+      }
+      Throwable f = stuck.failure().orElseThrow(() -> new AssertionError("no failure reported"));
+      CommitTimeoutException e = assertInstanceOf(CommitTimeoutException.class, f);
+      assertEquals(3, e.attempts(), "1 call + 2 retries");
+      assertTrue(e.getMessage().contains("timed out 3 times"), e.getMessage());
+      assertTrue(e.getMessage().contains("commit-stuck"), "names the instance to restart: " + e.getMessage());
+      assertInstanceOf(TimeoutException.class, e.getCause());
+      assertEquals(3, producer.get().commitCalls.get());
+      assertEquals(0, producer.get().abortCalls.get(), "Kafka refuses an abort after a timed-out commit");
+      assertEquals(0, registry.get("tagscope.worker.frames").counter().count());
+      assertEquals(0, readCommitted(bs, Topics.ACTIVATIONS.name(), 0).size(), "nothing committed");
+
+      // the same instance again: its transactional.id settles the open transaction, the offsets were not committed
+      runUntil(new InferenceWorker(bs, s, model, new SimpleMeterRegistry()), bs, 6 * DEFAULT_TAPS, 0);
+      assertEachFrameOnce(bs, "t2", 6);
+    }
+  }
+
+  private static final Pattern VALUE_NOTE = Pattern.compile("value keeps the first (\\d+) of (\\d+) bytes");
+  private static final Pattern LIMIT_NOTE = Pattern.compile("truncated to fit (\\d+) bytes");
+
+  /** Not Avro (no C3 01 marker), so the worker refuses it, and larger than the limits under test. */
+  private static byte[] oversizedGarbage(int n) {
+    byte[] b = new byte[n];
+    new Random(42).nextBytes(b);
+    b[0] = 'x';
+    return b;
+  }
+
+  /** Publishes probe {@code probeId}, frames 0-2, the garbage (stimuli offset 3), frames 3-5. */
+  private static void publishAroundGarbage(String bs, String probeId, byte[] garbage) throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (Publisher pub = new Publisher(bs)) {
+      pub.probe(probe(probeId, List.of(), Reduction.MEAN));
+      for (int i = 0; i < 3; i++) {
+        pub.frame(frame(probeId, i, images[i], 1, 28, 28));
+      }
+      pub.raw(probeId, garbage, timestamp(50));
+      for (int i = 3; i < 6; i++) {
+        pub.frame(frame(probeId, i, images[i], 1, 28, 28));
+      }
+    }
+  }
+
+  /** Checks the single dead letter: a truncated copy of {@code garbage} within {@code limit} bytes. */
+  private static void assertTruncatedDeadLetter(String bs, byte[] garbage, int limit) {
+    List<ConsumerRecord<byte[], byte[]>> dlq = readCommitted(bs, Topics.DLQ.name(), 1);
+    assertEquals(1, dlq.size());
+    ConsumerRecord<byte[], byte[]> r = dlq.get(0);
+    int headerBytes = 0;
+    for (Header h : r.headers()) {
+      headerBytes += h.key().getBytes(StandardCharsets.UTF_8).length + h.value().length;
+    }
+    assertTrue(r.serializedKeySize() + r.serializedValueSize() + headerBytes <= limit,
+        "dead letter of " + (r.serializedKeySize() + r.serializedValueSize() + headerBytes) + " bytes > " + limit);
+    DeadLetter d = Topics.DLQ.valueSerde().deserializer().deserialize(Topics.DLQ.name(), r.value());
+    assertEquals(InferenceWorker.STAGE, d.getStage());
+    assertEquals(Topics.STIMULI.name(), d.getSourceTopic());
+    assertEquals(3, d.getSourceOffset());
+    assertTrue(d.getError().startsWith("cannot decode StimulusFrame"), d.getError());
+    assertEquals(d.getError(), header(r, DeadLetters.HEADER_ERROR));
+    assertEquals("3", header(r, DeadLetters.HEADER_OFFSET));
+    assertEquals("value", header(r, DeadLetterFitter.HEADER_TRUNCATED));
+    assertEquals(Integer.toString(garbage.length), header(r, DeadLetterFitter.HEADER_ORIGINAL_VALUE_BYTES));
+    byte[] kept = new byte[d.getValue().remaining()];
+    d.getValue().duplicate().get(kept);
+    assertTrue(kept.length > 0 && kept.length < garbage.length, "kept " + kept.length);
+    assertArrayEquals(Arrays.copyOf(garbage, kept.length), kept, "a prefix of the refused record");
+    Matcher m = VALUE_NOTE.matcher(d.getError());
+    assertTrue(m.find(), d.getError());
+    assertEquals(kept.length, Integer.parseInt(m.group(1)));
+    assertEquals(garbage.length, Integer.parseInt(m.group(2)));
+    assertArrayEquals("d1".getBytes(StandardCharsets.UTF_8), r.key(), "original key");
+  }
+
+  @Test
+  void aDeadLetterLargerThanTheProducerAllowsIsTruncatedAndTheStreamGoesOn() throws Exception {
+    byte[] garbage = oversizedGarbage(40_000);
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      publishAroundGarbage(bs, "d1", garbage);
+      int limit = 16_384;
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      WorkerSettings s = settings("dlq-request-size").withClientOverrides(Map.of("max.request.size", Integer.toString(limit)));
+      runUntil(new InferenceWorker(bs, s, model, registry), bs, 6 * DEFAULT_TAPS, 1);
+
+      assertEachFrameOnce(bs, "d1", 6);
+      assertTruncatedDeadLetter(bs, garbage, limit);
+      DeadLetter d = Topics.DLQ.valueSerde().deserializer().deserialize(Topics.DLQ.name(),
+          readCommitted(bs, Topics.DLQ.name(), 1).get(0).value());
+      assertTrue(d.getError().contains("truncated to fit " + limit + " bytes"), d.getError());
+      assertTrue(d.getValue().remaining() > limit / 2, "most of the room goes to the payload: " + d.getValue().remaining());
+      assertEquals(1, registry.get("tagscope.dlq.records").tag("stage", "inference-worker").counter().count());
+      assertEquals(6, registry.get("tagscope.worker.frames").counter().count());
+    }
+  }
+
+  private static void setDlqMaxMessageBytes(EmbeddedKafkaBroker broker, int bytes) throws Exception {
+    try (Admin admin = broker.admin()) {
+      admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, Topics.DLQ.name()),
+          List.of(new AlterConfigOp(new ConfigEntry("max.message.bytes", Integer.toString(bytes)),
+              AlterConfigOp.OpType.SET)))).all().get();
+    }
+  }
+
+  @Test
+  void aDeadLetterTheTopicRefusesAsTooLargeIsCutUntilTheBrokerTakesIt() throws Exception {
+    byte[] garbage = oversizedGarbage(40_000);
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      int topicLimit = 8192;
+      setDlqMaxMessageBytes(broker, topicLimit); // the producer's max.request.size stays at 1 MiB
+      String bs = broker.bootstrapServers();
+      publishAroundGarbage(bs, "d1", garbage);
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      runUntil(new InferenceWorker(bs, settings("dlq-topic-size"), model, registry), bs, 6 * DEFAULT_TAPS, 1);
+
+      assertEachFrameOnce(bs, "d1", 6);
+      assertTruncatedDeadLetter(bs, garbage, topicLimit);
+      DeadLetter d = Topics.DLQ.valueSerde().deserializer().deserialize(Topics.DLQ.name(),
+          readCommitted(bs, Topics.DLQ.name(), 1).get(0).value());
+      Matcher m = LIMIT_NOTE.matcher(d.getError());
+      assertTrue(m.find(), d.getError());
+      int learned = Integer.parseInt(m.group(1));
+      assertTrue(learned <= topicLimit && learned >= InferenceWorker.MIN_DEAD_LETTER_BYTES, "learned limit " + learned);
+      assertEquals(1, registry.get("tagscope.dlq.records").tag("stage", "inference-worker").counter().count());
+      assertEquals(6, registry.get("tagscope.worker.frames").counter().count());
+    }
+  }
+
+  @Test
+  void aDeadLetterTopicThatRefusesEvenABareDeadLetterStopsTheWorkerInsteadOfLooping() throws Exception {
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      setDlqMaxMessageBytes(broker, 200); // less than a dead letter's stage, coordinates and reason
+      String bs = broker.bootstrapServers();
+      publishAroundGarbage(bs, "d1", oversizedGarbage(3000));
+      InferenceWorker worker = new InferenceWorker(bs, settings("dlq-tiny-topic"), model, new SimpleMeterRegistry());
+      try {
+        Thread t = new Thread(worker, "worker-dlq-tiny");
+        t.start();
+        t.join(60_000);
+        assertFalse(t.isAlive(), "the worker stops by itself");
+      } finally {
+        worker.close();
+      }
+      Throwable f = worker.failure().orElseThrow(() -> new AssertionError("no failure reported"));
+      assertInstanceOf(IllegalStateException.class, f);
+      assertTrue(f.getMessage().contains("max.message.bytes of " + Topics.DLQ.name()), f.getMessage());
+      assertEquals(0, readCommitted(bs, Topics.DLQ.name(), 0).size());
     }
   }
 }
