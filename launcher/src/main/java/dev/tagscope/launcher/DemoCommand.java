@@ -202,7 +202,8 @@ final class DemoCommand implements Callable<Integer> {
           throw new IllegalStateException("the inference worker failed: " + t.getMessage(), t);
         });
         if (spectral.state() == KafkaStreams.State.ERROR) {
-          throw new IllegalStateException("the spectral Streams application failed (state ERROR); see the log above");
+          throw new IllegalStateException("the spectral Streams application failed (state ERROR): "
+              + spectral.failure().orElse("see the log above"));
         }
         if (System.nanoTime() - lastProgress > Duration.ofSeconds(stallTimeoutSeconds).toNanos()) {
           throw new IllegalStateException("no new window for " + stallTimeoutSeconds + " s: " + seen + " of " + expected

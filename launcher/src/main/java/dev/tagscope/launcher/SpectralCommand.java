@@ -53,7 +53,11 @@ final class SpectralCommand implements Callable<Integer> {
       watch.setDaemon(true);
       watch.start();
       ServiceLifecycle.awaitShutdown(stopped);
-      return service.state() == KafkaStreams.State.ERROR ? 1 : 0;
+      if (service.state() == KafkaStreams.State.ERROR) {
+        System.err.println("spectral: stopped in state ERROR: " + service.failure().orElse("see the log above"));
+        return 1;
+      }
+      return 0;
     } finally {
       metrics.close();
     }

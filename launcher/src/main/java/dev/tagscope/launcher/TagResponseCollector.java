@@ -67,7 +67,14 @@ final class TagResponseCollector implements AutoCloseable {
       if (t == null || !probeId.equals(t.getProbeId())) {
         continue;
       }
-      layers.computeIfAbsent(t.getLayer(), l -> new LayerAccumulator(t.getSignalBins())).add(t);
+      try {
+        layers.computeIfAbsent(t.getLayer(), l -> new LayerAccumulator(t.getSignalBins())).add(t);
+      } catch (IllegalArgumentException e) {
+        // A window that disagrees with the layer's earlier ones (bins, filter count, a repeated filter):
+        // counted as unreadable, like an undecodable one; the accumulator is left as it was.
+        unreadable++;
+        continue;
+      }
       windows++;
     }
     return windows;
