@@ -137,6 +137,8 @@ public final class OnnxActivationModel implements ActivationModel {
       if (config.intraOpThreads() > 0) {
         opts.setIntraOpNumThreads(config.intraOpThreads());
       }
+      // ONNX Runtime spins by default; see ModelConfig#intraOpSpinning for why Tagscope does not.
+      opts.addConfigEntry("session.intra_op.allow_spinning", config.intraOpSpinning() ? "1" : "0");
       if (config.executionProvider().equals(ModelConfig.CUDA)) {
         try {
           opts.addCUDA(0);

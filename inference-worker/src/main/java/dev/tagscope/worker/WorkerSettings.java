@@ -43,12 +43,14 @@ import java.util.UUID;
  *     {@code max.poll.interval.ms}, or the group moves the partitions away meanwhile.
  * @param commitRetryBackoff wait before the first such retry, doubled for each next one up to
  *     5 s; zero or more (default 1 s)
+ * @param intraOpSpinning let ONNX Runtime's intra-op threads spin while they wait for work (see
+ *     {@link ModelConfig#intraOpSpinning()}; default false)
  */
 public record WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
                              int intraOpThreads, String executionProvider, String groupId,
                              String transactionalIdPrefix, String instanceId, Duration pollTimeout,
                              int maxPollRecords, Map<String, String> clientOverrides,
-                             int commitRetries, Duration commitRetryBackoff) {
+                             int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning) {
 
   /** Default consumer group. */
   public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
@@ -103,7 +105,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
 
   /**
    * The settings as they were before the commit retries existed: those get their defaults
-   * ({@value #DEFAULT_COMMIT_RETRIES} retries, 1 s back-off). Kept so that callers of the
+   * ({@value #DEFAULT_COMMIT_RETRIES} retries, 1 s back-off), and intra-op threads do not spin. Kept so that callers of the
    * earlier canonical constructor still compile.
    *
    * @param modelPath the {@code .onnx} model
@@ -126,7 +128,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
                         int maxPollRecords, Map<String, String> clientOverrides) {
     this(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, DEFAULT_COMMIT_RETRIES,
-        DEFAULT_COMMIT_RETRY_BACKOFF);
+        DEFAULT_COMMIT_RETRY_BACKOFF, false);
   }
 
   private static String blankTo(String v, String dflt) {
@@ -143,7 +145,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public static WorkerSettings defaults(Path modelPath) {
     return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
         DEFAULT_GROUP_ID, DEFAULT_TRANSACTIONAL_ID_PREFIX, null, Duration.ofMillis(500), 256, Map.of(),
-        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF);
+        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false);
   }
 
   /**
@@ -152,7 +154,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    * @return the configuration {@link ActivationModel#load(ModelConfig)} takes
    */
   public ModelConfig modelConfig() {
-    return new ModelConfig(modelPath, layers, preprocessing, intraOpThreads, executionProvider);
+    return new ModelConfig(modelPath, layers, preprocessing, intraOpThreads, executionProvider, intraOpSpinning);
   }
 
   /**
@@ -168,77 +170,77 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withLayers(String v) {
     return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v frames per batch @return a copy with it replaced */
   public WorkerSettings withBatchSize(int v) {
     return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v sidecar overrides @return a copy with them replaced */
   public WorkerSettings withPreprocessing(ModelOverrides v) {
     return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v ONNX Runtime intra-op threads @return a copy with it replaced */
   public WorkerSettings withIntraOpThreads(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v {@code cpu} or {@code cuda} @return a copy with it replaced */
   public WorkerSettings withExecutionProvider(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v consumer group id @return a copy with it replaced */
   public WorkerSettings withGroupId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v transactional id prefix @return a copy with it replaced */
   public WorkerSettings withTransactionalIdPrefix(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         v, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v instance id @return a copy with it replaced */
   public WorkerSettings withInstanceId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v longest poll wait @return a copy with it replaced */
   public WorkerSettings withPollTimeout(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v frames per poll at most @return a copy with it replaced */
   public WorkerSettings withMaxPollRecords(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /** @param v extra Kafka client properties @return a copy with them replaced */
   public WorkerSettings withClientOverrides(Map<String, String> v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v,
-        commitRetries, commitRetryBackoff);
+        commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
   /**
@@ -247,7 +249,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetries(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff, intraOpSpinning);
   }
 
   /**
@@ -256,6 +258,16 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetryBackoff(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v, intraOpSpinning);
+  }
+
+  /**
+   * @param v let ONNX Runtime's intra-op threads spin while they wait (see {@link ModelConfig#intraOpSpinning()})
+   * @return a copy with it replaced
+   */
+  public WorkerSettings withIntraOpSpinning(boolean v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
+        commitRetryBackoff, v);
   }
 }

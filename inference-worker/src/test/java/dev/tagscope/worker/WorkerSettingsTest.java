@@ -1,6 +1,7 @@
 package dev.tagscope.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,11 +22,15 @@ class WorkerSettingsTest {
     WorkerSettings old = new WorkerSettings(MODEL, null, 32, null, 0, null, null, null, "i", null, 256, Map.of());
     assertEquals(3, old.commitRetries());
     assertEquals(Duration.ofSeconds(1), old.commitRetryBackoff());
+    assertFalse(d.intraOpSpinning() || old.intraOpSpinning() || d.modelConfig().intraOpSpinning()
+        || ModelConfig.of(MODEL).intraOpSpinning(), "intra-op threads do not spin unless asked");
+    assertTrue(ModelConfig.of(MODEL).withIntraOpSpinning(true).withLayers("x").intraOpSpinning());
   }
 
   @Test
   void everyCopyKeepsTheRetrySettings() {
-    WorkerSettings s = WorkerSettings.defaults(MODEL).withCommitRetries(7).withCommitRetryBackoff(Duration.ofMillis(250))
+    WorkerSettings s = WorkerSettings.defaults(MODEL).withIntraOpSpinning(true).withCommitRetries(7)
+        .withCommitRetryBackoff(Duration.ofMillis(250))
         .withLayers("conv1").withBatchSize(4).withPreprocessing(null).withIntraOpThreads(1).withExecutionProvider("cpu")
         .withGroupId("g").withTransactionalIdPrefix("t").withInstanceId("i").withPollTimeout(Duration.ofMillis(100))
         .withMaxPollRecords(10).withClientOverrides(Map.of("acks", "all"));
@@ -33,6 +38,8 @@ class WorkerSettingsTest {
     assertEquals(Duration.ofMillis(250), s.commitRetryBackoff());
     assertEquals(4, s.batchSize());
     assertEquals("t-i", s.transactionalId());
+    assertTrue(s.intraOpSpinning() && s.modelConfig().intraOpSpinning(), "spinning survives every copy into the model config");
+    assertEquals(1, s.modelConfig().intraOpThreads());
     assertEquals(0, WorkerSettings.defaults(MODEL).withCommitRetries(0).commitRetries(), "0 = no retry is allowed");
     assertEquals(Duration.ZERO, WorkerSettings.defaults(MODEL).withCommitRetryBackoff(Duration.ZERO).commitRetryBackoff());
     assertEquals(Duration.ofSeconds(1), WorkerSettings.defaults(MODEL).withCommitRetryBackoff(null).commitRetryBackoff());

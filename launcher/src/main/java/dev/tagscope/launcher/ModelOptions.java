@@ -38,6 +38,10 @@ public final class ModelOptions {
   @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (default: one per core).")
   int threads;
 
+  @Option(names = "--spin-wait", description = "Let ONNX Runtime's intra-op threads spin while they wait: faster when"
+      + " the worker has its cores to itself, slower when it shares them (as in the demo). Default off.")
+  boolean spinWait;
+
   @Option(names = "--execution-provider", defaultValue = "cpu", description = "cpu or cuda (cuda needs the onnxruntime_gpu build, CUDA 12, cuDNN 9).")
   String executionProvider;
 
@@ -77,7 +81,7 @@ public final class ModelOptions {
     java.util.Map<String, String> client = new java.util.LinkedHashMap<>();
     clientOverrides.forEach((k, v) -> client.put(k, String.valueOf(v)));
     return WorkerSettings.defaults(modelPath(home)).withLayers(layers).withBatchSize(batch).withPreprocessing(o)
-        .withIntraOpThreads(threads).withExecutionProvider(executionProvider).withClientOverrides(client);
+        .withIntraOpThreads(threads).withIntraOpSpinning(spinWait).withExecutionProvider(executionProvider).withClientOverrides(client);
   }
 
   /** @return the Tagscope installation folder: {@code -Dtagscope.home}, set by ./tagscope, else the working directory */

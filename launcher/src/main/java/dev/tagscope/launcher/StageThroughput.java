@@ -11,9 +11,12 @@ import java.util.Map;
  * Frames per second of each pipeline stage, read from the stages' own Micrometer counters
  * ({@code tagscope.producer.frames}, {@code tagscope.worker.frames}, {@code tagscope.spectral.frames}).
  *
- * <p>A stage's rate is its count divided by its active time: from the sample where its counter
- * first moved to the sample where it last moved, so a stage is not charged for the time it
- * waited for the one before it. Call {@link #sample()} periodically (every ~250 ms).
+ * <p>A stage's rate is its count divided by its active time, so a stage is not charged for the
+ * time it waited for the one before it. The active time runs from the last sample at which the
+ * stage had not yet moved to the sample at which it last moved: it can only be longer than the
+ * true active time, by at most one sampling period, so the rate errs low, never high, and a stage
+ * that did all its work between two samples still gets a rate. Call {@link #sample()}
+ * periodically (every ~250 ms).
  */
 final class StageThroughput {
   /** One stage: a display name, the counter to watch, and how many counter steps make one frame. */
@@ -21,26 +24,34 @@ final class StageThroughput {
 
   private final MeterRegistry registry;
   private final List<Stage> stages;
-  private final Map<String, long[]> firstLast = new LinkedHashMap<>(); // stage -> {firstNanos, lastNanos}
+  private final Map<String, long[]> firstLast = new LinkedHashMap<>(); // stage -> {activeFromNanos, lastMoveNanos}
   private final Map<String, Double> lastCount = new LinkedHashMap<>();
+  private long lastSampleNanos;
 
   StageThroughput(MeterRegistry registry, List<Stage> stages) {
     this.registry = registry;
     this.stages = List.copyOf(stages);
+    this.lastSampleNanos = System.nanoTime();
   }
 
   /** Records the current counts; call from one thread. */
   synchronized void sample() {
-    long now = System.nanoTime();
+    sample(System.nanoTime());
+  }
+
+  /** @param now the sample's time, {@link System#nanoTime()} scale (tests pass their own clock) */
+  synchronized void sample(long now) {
     for (Stage s : stages) {
       double c = count(s);
       double before = lastCount.getOrDefault(s.name(), 0.0);
       if (c > before) {
-        long[] fl = firstLast.computeIfAbsent(s.name(), k -> new long[] {now, now});
+        long idleUntil = lastSampleNanos;
+        long[] fl = firstLast.computeIfAbsent(s.name(), k -> new long[] {idleUntil, now});
         fl[1] = now;
         lastCount.put(s.name(), c);
       }
     }
+    lastSampleNanos = now;
   }
 
   /** @return frames processed by the stage so far */
@@ -49,7 +60,7 @@ final class StageThroughput {
   }
 
   /**
-   * @return frames per second over the stage's active time; NaN before it has moved twice
+   * @return frames per second over the stage's active time; NaN before it has moved
    */
   synchronized double framesPerSecond(Stage s) {
     long[] fl = firstLast.get(s.name());
@@ -68,7 +79,7 @@ final class StageThroughput {
     List<String> parts = new ArrayList<>();
     for (Stage s : stages) {
       double fps = framesPerSecond(s);
-      parts.add(s.name() + " " + (Double.isNaN(fps) ? "-" : String.format("%,.0f", fps)) + " f/s");
+      parts.add(s.name() + " " + (Double.isNaN(fps) ? "-" : String.format(java.util.Locale.ROOT, "%,.0f", fps)) + " f/s");
     }
     return String.join(" | ", parts);
   }
