@@ -85,12 +85,14 @@ import org.slf4j.LoggerFactory;
  *       completing), so the worker stops with a {@link CommitTimeoutException} and leaves the
  *       outcome to the transaction coordinator; offsets that still time out are aborted like any
  *       abortable error. After {@link #close()} a timed-out call is not retried;</li>
- *   <li><b>fatal</b> errors (fenced producer or instance, {@link InvalidProducerEpochException},
- *       out-of-order sequence, authorisation, unsupported version) stop the worker: another
- *       instance took over the same {@code transactional.id} or group generation, or the cluster
- *       refuses this one;</li>
- *   <li><b>abortable</b> errors (any other {@link KafkaException}) abort the transaction, seek
- *       the consumer back to the last committed offsets and retry the batch after a back-off.</li>
+ *   <li><b>fatal</b> errors (fenced producer or instance, out-of-order sequence, authorisation,
+ *       unsupported version) stop the worker: another instance took over the same
+ *       {@code transactional.id} or group generation, or the cluster refuses this one;</li>
+ *   <li><b>abortable</b> errors (any other {@link KafkaException}, including
+ *       {@link InvalidProducerEpochException}: the coordinator aborted a transaction that ran past
+ *       {@code transaction.timeout.ms} and bumped the epoch, and Kafka's answer is
+ *       {@code abortTransaction}) abort the transaction, seek the consumer back to the last
+ *       committed offsets and retry the batch after a back-off.</li>
  * </ul>
  * Records are processed on the poll thread between polls, so a rebalance callback never meets an
  * open transaction; should it, the transaction is aborted before the partitions go.
@@ -443,8 +445,11 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     } catch (CommitTimeoutException e) {
       inTransaction = false; // Kafka refuses abortTransaction after a commit timed out; the coordinator decides
       throw e;
-    } catch (ProducerFencedException | FencedInstanceIdException | InvalidProducerEpochException
+    } catch (ProducerFencedException | FencedInstanceIdException
              | OutOfOrderSequenceException | AuthorizationException | UnsupportedVersionException e) {
+      // InvalidProducerEpochException is deliberately not here: Kafka 4.3.1 keeps it an abortable
+      // error (the coordinator timed the transaction out and bumped the epoch; its Javadoc says to
+      // call abortTransaction, which re-initialises the producer), so it takes the abort path below.
       inTransaction = false;
       throw e; // fatal: the producer cannot go on
     } catch (WakeupException e) {

@@ -19,7 +19,10 @@ import dev.tagscope.schemas.Topics;
 import dev.tagscope.worker.internal.DeadLetterFitter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -614,6 +617,51 @@ class InferenceWorkerIntegrationTest {
       assertInstanceOf(IllegalStateException.class, f);
       assertTrue(f.getMessage().contains("max.message.bytes of " + Topics.DLQ.name()), f.getMessage());
       assertEquals(0, readCommitted(bs, Topics.DLQ.name(), 0).size());
+    }
+  }
+
+  /**
+   * A transaction that runs past {@code transaction.timeout.ms} is aborted by the coordinator, which
+   * bumps the producer epoch; the worker's next send is then refused with
+   * InvalidProducerEpochException. Kafka keeps that abortable (abortTransaction re-initialises the
+   * producer), so the worker must abort, rewind and commit the batch again, not stop.
+   */
+  @Test
+  void aTransactionTheCoordinatorTimedOutIsAbortedAndRetriedNotFatal() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(Files.createTempDirectory("tagscope-kafka-"), true,
+            Map.of("transaction.abort.timed.out.transaction.cleanup.interval.ms", "300"));
+         ActivationModel real = ActivationModel.load(settings("x").modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("e1", List.of(), Reduction.MEAN));
+        for (int i = 0; i < 6; i++) {
+          pub.frame(frame("e1", i, images[i], 1, 28, 28));
+        }
+      }
+      // The second model run (second frame of the first transaction, batch size 1) stalls well past
+      // the 1 s transaction timeout, as a GC pause or an overloaded host would.
+      AtomicInteger runs = new AtomicInteger();
+      ActivationModel slow = (ActivationModel) Proxy.newProxyInstance(ActivationModel.class.getClassLoader(),
+          new Class<?>[] {ActivationModel.class}, (proxy, method, args) -> {
+            if (method.getName().equals("run") && runs.incrementAndGet() == 2) {
+              Thread.sleep(4000);
+            }
+            try {
+              return method.invoke(real, args);
+            } catch (InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      WorkerSettings s = settings("epoch-bumped").withBatchSize(1)
+          .withClientOverrides(Map.of("transaction.timeout.ms", "1000"));
+      runUntil(new InferenceWorker(bs, s, slow, registry), bs, 6 * DEFAULT_TAPS, 0);
+
+      assertTrue(runs.get() > 6, "the timed-out batch was run again: " + runs.get() + " model runs");
+      assertEachFrameOnce(bs, "e1", 6);
+      assertEquals(6, registry.get("tagscope.worker.frames").counter().count(), "counted once, on commit");
     }
   }
 }
