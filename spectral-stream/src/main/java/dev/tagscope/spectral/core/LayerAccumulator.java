@@ -95,8 +95,8 @@ public final class LayerAccumulator {
    * @param t a tag response of this layer
    * @throws IllegalArgumentException when its filter count or signal bins differ from earlier
    *     windows, a filter index is outside {@code 0..C-1} or appears twice (the message names the
-   *     index), a filter's arrays are not as long as the signal bins, or its spectrum is not
-   *     {@code W/2+1} long
+   *     index), a filter's arrays are not as long as the signal bins, its spectrum is not
+   *     {@code W/2+1} long, or a signal bin lies above {@code W/2}
    */
   public void add(TagResponse t) {
     checkBins(t.getSignalBins());
@@ -107,6 +107,15 @@ public final class LayerAccumulator {
       paperHalf = half;
     }
     int s = bins.size();
+    // The paper score below reads spectrum[bin] of every signal bin: a window too short for the
+    // plan's bins would throw IndexOutOfBoundsException halfway through the filters, after some
+    // were added, so it is refused here, before anything is added.
+    for (SignalBin b : bins) {
+      if (b.getBin() > half) {
+        throw new IllegalArgumentException("signal bin " + b.getBin() + " (" + b.getLabel() + ") is above the " + (half + 1)
+            + "-bin spectrum of a " + t.getWindowFrames() + "-frame window");
+      }
+    }
     double maxAmp = 0;
     for (FilterResponse r : fr) {
       if (r.getAmplitude().size() != s || r.getBaseline().size() != s || r.getSnr().size() != s || r.getCorrected().size() != s) {

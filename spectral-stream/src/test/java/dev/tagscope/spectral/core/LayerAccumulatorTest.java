@@ -185,4 +185,23 @@ class LayerAccumulatorTest {
     assertEquals(2, acc.filters());
     assertEquals(1.0, acc.meanAmplitude()[0][WindowAnalyzerTest.indexOf(bins, "f1")], 1e-9);
   }
+
+  @Test
+  void aWindowTooShortForTheSignalBinsIsRefusedBeforeAnythingIsAdded() {
+    LayerAccumulator acc = new LayerAccumulator(bins);
+    acc.add(window2().toTagResponse("p", "m", "layer1", "img", 0));
+    List<FilterImportance> before = acc.importance();
+    // same signal bins, but windowFrames and spectra of a 20-frame window: the bins lie above its spectrum
+    TagResponse t = window1().toTagResponse("p", "m", "layer1", "img", 240);
+    List<FilterResponse> fs = new ArrayList<>();
+    for (FilterResponse r : t.getFilters()) {
+      fs.add(FilterResponse.newBuilder(r).setSpectrum(new ArrayList<>(r.getSpectrum().subList(0, 11))).build());
+    }
+    t.setFilters(fs);
+    t.setWindowFrames(20);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> acc.add(t));
+    assertTrue(e.getMessage().contains("20-frame window"), e.getMessage());
+    assertEquals(1, acc.windows());
+    assertEquals(before, acc.importance());
+  }
 }
