@@ -60,7 +60,10 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public static final int DEFAULT_BATCH_SIZE = 32;
   /**
    * Default retries of a timed-out transactional call: with Kafka's default {@code max.block.ms}
-   * of 60 s, four attempts stay within the default {@code max.poll.interval.ms} of 5 minutes.
+   * of 60 s, the four attempts of one call stay within the default {@code max.poll.interval.ms}
+   * of 5 minutes. Each call ({@code sendOffsetsToTransaction}, then the commit or the abort) has
+   * its own budget, so a batch whose calls all time out can wait longer and lose its partitions
+   * to a rebalance; Kafka then refuses its offsets, so nothing is committed twice.
    */
   public static final int DEFAULT_COMMIT_RETRIES = 3;
   /** Default wait before the first retry of a timed-out transactional call. */
