@@ -111,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
       // 3. The services, downstream first so nothing waits on an absent reader.
       try (SpectralService spectral = new SpectralService(bootstrap, clientOverrides, registry).start();
            InferenceWorker worker = new InferenceWorker(bootstrap, settings, activationModel, registry);
-           TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId())) {
+           TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
         if (!noDashboard) {
           dash = new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry).start();
           System.out.println("dashboard: " + dash.url());

@@ -11,6 +11,7 @@ import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
@@ -32,8 +33,11 @@ final class TagResponseCollector implements AutoCloseable {
    * @param bootstrapServers the cluster
    * @param clientOverrides extra consumer properties
    * @param probeId the probe whose windows to collect; others are ignored
+   * @param fromTimestampMs the probe's start time (epoch ms): tag responses carry stimulus time,
+   *     which never precedes it, so reading starts at each partition's first record at or after
+   *     it rather than at the beginning of a long-lived topic
    */
-  TagResponseCollector(String bootstrapServers, Map<String, Object> clientOverrides, String probeId) {
+  TagResponseCollector(String bootstrapServers, Map<String, Object> clientOverrides, String probeId, long fromTimestampMs) {
     Map<String, Object> props = new LinkedHashMap<>(clientOverrides);
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -46,7 +50,16 @@ final class TagResponseCollector implements AutoCloseable {
       parts.add(new TopicPartition(p.topic(), p.partition()));
     }
     consumer.assign(parts);
-    consumer.seekToBeginning(parts);
+    Map<TopicPartition, Long> query = new LinkedHashMap<>();
+    parts.forEach(tp -> query.put(tp, Math.max(0, fromTimestampMs)));
+    Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(query, Duration.ofSeconds(30));
+    // Where no record is that recent yet, start at today's end, resolved now: a lazy seekToEnd
+    // would be resolved at the first poll and could skip windows written before it.
+    Map<TopicPartition, Long> ends = consumer.endOffsets(parts, Duration.ofSeconds(30));
+    for (TopicPartition tp : parts) {
+      OffsetAndTimestamp at = found.get(tp);
+      consumer.seek(tp, at != null ? at.offset() : ends.get(tp));
+    }
   }
 
   /**
