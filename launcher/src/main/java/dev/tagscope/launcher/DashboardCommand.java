@@ -18,9 +18,11 @@ final class DashboardCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     MeterRegistry registry = metrics.registry();
-    try (DashboardService service = new DashboardService(kafka.required(), dashboard.settings(kafka.overrides()), registry).start()) {
+    // The lifecycle first, so Ctrl-C waits until the dashboard is closed.
+    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
+         DashboardService service = new DashboardService(kafka.required(), dashboard.settings(kafka.overrides()), registry).start()) {
       System.out.println("dashboard: " + service.url() + "  (Ctrl-C to stop)");
-      ServiceLifecycle.awaitShutdown(new CountDownLatch(1));
+      lifecycle.awaitShutdown(new CountDownLatch(1));
     } finally {
       metrics.close();
     }

@@ -92,6 +92,18 @@ final class DemoCommand implements Callable<Integer> {
     System.out.printf("probe %s: %d images from %s, %s, %s; %d frames, %d windows%n", plan.probeId(), images.size(),
         probe.imageSource(home), plan.layout(), describeRegions(plan), plan.totalFrames(), expectedWindows);
 
+    // From here on Ctrl-C (or SIGTERM) stops the probe and waits until everything below is closed:
+    // without it the JVM halted at once and left the embedded broker's log directory and the
+    // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
+    try (ServiceLifecycle lifecycle = ServiceLifecycle.install()) {
+      return runServices(started, lifecycle, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
+          expectedWindows);
+    }
+  }
+
+  private Integer runServices(long started, ServiceLifecycle lifecycle, MeterRegistry registry, Map<String, Object> clientOverrides,
+                              List<Image> images, WorkerSettings settings, ActivationModel activationModel,
+                              List<String> layerNames, ProbePlan plan, long expectedWindows) throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
     try {
@@ -134,7 +146,7 @@ final class DemoCommand implements Callable<Integer> {
             new StageThroughput.Stage("worker", "tagscope.worker.frames", 1),
             new StageThroughput.Stage("spectral", "tagscope.spectral.frames", layerNames.size())));
         try {
-          awaitWindows(collector, expectedWindows, throughput, worker, spectral, published);
+          awaitWindows(collector, expectedWindows, throughput, worker, spectral, published, lifecycle);
         } finally {
           publisher.stop();
           published.handle((s, e) -> null).join();
@@ -171,7 +183,7 @@ final class DemoCommand implements Callable<Integer> {
 
         if (serve && dash != null) {
           System.out.println("dashboard stays up at " + dash.url() + "  (Ctrl-C to stop)");
-          ServiceLifecycle.awaitShutdown(new CountDownLatch(1));
+          lifecycle.awaitShutdown(new CountDownLatch(1));
         }
       }
       return 0;
@@ -189,7 +201,7 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Waits for every window, showing progress and per-stage frames/s; fails fast when a stage fails or stalls. */
   private void awaitWindows(TagResponseCollector collector, long expected, StageThroughput throughput, InferenceWorker worker,
-                            SpectralService spectral, CompletableFuture<PublishSummary> published) {
+                            SpectralService spectral, CompletableFuture<PublishSummary> published, ServiceLifecycle lifecycle) {
     try (ProgressBar bar = new ProgressBarBuilder().setTaskName("windows").setInitialMax(expected)
         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build()) {
       long lastProgress = System.nanoTime();
@@ -202,6 +214,10 @@ final class DemoCommand implements Callable<Integer> {
         if (now > seen) {
           seen = now;
           lastProgress = System.nanoTime();
+        }
+        if (lifecycle.stopRequested()) {
+          throw new IllegalStateException("stopped (Ctrl-C) before the report: " + seen + " of " + expected
+              + " windows had arrived; closing the services");
         }
         if (published.isCompletedExceptionally()) {
           published.join(); // rethrows the producer's failure

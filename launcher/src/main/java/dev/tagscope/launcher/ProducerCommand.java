@@ -36,8 +36,11 @@ final class ProducerCommand implements Callable<Integer> {
         .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
     Map<String, Object> config = new HashMap<>(kafka.overrides());
     config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.required());
-    try (StimulusPublisher publisher = new StimulusPublisher(config, metrics.registry())) {
-      Runtime.getRuntime().addShutdownHook(new Thread(publisher::stop, "tagscope-producer-stop"));
+    // The lifecycle first: Ctrl-C stops the publisher, then waits until it has flushed and closed
+    // (a hook that only called stop() let the JVM halt mid-send, without the summary).
+    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
+         StimulusPublisher publisher = new StimulusPublisher(config, metrics.registry())) {
+      lifecycle.onStop(publisher::stop);
       System.out.println("producer: probe " + plan.probeId() + ", " + images.size() + " images, "
           + (plan.continuous() ? "continuous" : plan.totalFrames() + " frames") + (probe.paced ? ", paced at " + plan.fps() + " fps" : ""));
       PublishSummary s = publisher.publish(plan, images, probe.paced, (sent, total) -> { });

@@ -33,7 +33,9 @@ final class SpectralCommand implements Callable<Integer> {
       overrides.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
     }
     overrides.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
-    try (SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry()).start()) {
+    // The lifecycle first, so Ctrl-C waits until Streams has closed (and deleted a temporary state folder).
+    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
+         SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry()).start()) {
       if (!service.awaitRunning(Duration.ofMinutes(2))) {
         System.err.println("spectral: not running after 2 minutes (state " + service.state() + "); is the cluster reachable and are the topics created (tagscope topics)?");
         return 1;
@@ -52,7 +54,7 @@ final class SpectralCommand implements Callable<Integer> {
       }, "tagscope-spectral-watch");
       watch.setDaemon(true);
       watch.start();
-      ServiceLifecycle.awaitShutdown(stopped);
+      lifecycle.awaitShutdown(stopped);
       if (service.state() == KafkaStreams.State.ERROR) {
         System.err.println("spectral: stopped in state ERROR: " + service.failure().orElse("see the log above"));
         return 1;

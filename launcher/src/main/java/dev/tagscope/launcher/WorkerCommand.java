@@ -36,7 +36,9 @@ final class WorkerCommand implements Callable<Integer> {
     }
     WorkerSettings settings = model.settings(ModelOptions.home(), kafka.overrides()).withGroupId(groupId).withInstanceId(instanceId);
     String bootstrap = kafka.required();
-    try (InferenceWorker worker = new InferenceWorker(bootstrap, settings, metrics.registry())) {
+    // The lifecycle first, so Ctrl-C waits until the worker has closed (its transaction settled).
+    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
+         InferenceWorker worker = new InferenceWorker(bootstrap, settings, metrics.registry())) {
       CountDownLatch stopped = new CountDownLatch(1);
       Thread loop = new Thread(() -> {
         try {
@@ -48,7 +50,7 @@ final class WorkerCommand implements Callable<Integer> {
       loop.start();
       System.out.println("worker: model " + worker.model().name() + ", " + worker.model().tappedLayers().size()
           + " layers, consuming from " + bootstrap + "  (Ctrl-C to stop)");
-      ServiceLifecycle.awaitShutdown(stopped);
+      lifecycle.awaitShutdown(stopped);
       worker.close();
       loop.join();
       return worker.failure().map(t -> {
