@@ -68,6 +68,33 @@ class CommandLineTest {
   }
 
   @Test
+  void analyzeRefusesSeriesWithoutHeaderRow(@TempDir Path tmp) throws Exception {
+    // Without the check the first data row silently became the filter names ("3.000000"), and the
+    // lost frame left 479 frames: one window instead of two.
+    StringBuilder csv = new StringBuilder();
+    StringBuilder named = new StringBuilder("0,1\n");
+    for (int i = 0; i < 480; i++) {
+      String row = String.format(Locale.ROOT, "%.6f,%.6f%n", 3 + Math.sin(2 * Math.PI * 6 * i / 120.0),
+          3 + Math.sin(2 * Math.PI * 7.5 * i / 120.0));
+      csv.append(row);
+      named.append(row);
+    }
+    Path series = tmp.resolve("noheader.csv");
+    Files.writeString(series, csv);
+    Run r = run("analyze", "--series", series.toString(), "--fps", "120", "--freqs", "6,7.5", "--window", "240",
+        "--report", tmp.resolve("report.json").toString());
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("noheader.csv line 1") && r.err().contains("not a header"), r.err());
+
+    // Filter indices as names are a header, not data.
+    Path indexed = tmp.resolve("indexed.csv");
+    Files.writeString(indexed, named);
+    r = run("analyze", "--series", indexed.toString(), "--fps", "120", "--freqs", "6,7.5", "--window", "240",
+        "--report", tmp.resolve("report2.json").toString());
+    assertEquals(0, r.rc(), r.err());
+  }
+
+  @Test
   void offBinFrequencyIsRefusedNamingTheFieldBeforeAnythingStarts() {
     // 6.25 Hz is not on a 0.5 Hz bin (120 fps, W = 240): refused before the broker would start.
     Run r = run("demo", "--freqs", "6.25,7.5", "--images", ROOT.resolve("models/samples").toString(),
