@@ -74,6 +74,14 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--continuous: the demo ends with a report; for a probe without end run "
           + "`tagscope producer --continuous` against a cluster, or keep the demo's dashboard up with --serve");
     }
+    // Refused here, not after the broker and services have started: --serve with --no-dashboard was
+    // silently ignored, and a --stall-timeout below 1 s failed the run at its first poll (exit 1).
+    if (serve && noDashboard) {
+      throw new IllegalArgumentException("--serve keeps the dashboard up, but --no-dashboard turns it off; drop one of them");
+    }
+    if (stallTimeoutSeconds < 1) {
+      throw new IllegalArgumentException("--stall-timeout must be at least 1 second (default 180), got " + stallTimeoutSeconds);
+    }
     Path home = ModelOptions.home();
     MeterRegistry registry = metrics.registry();
     Map<String, Object> clientOverrides = kafka.overrides();

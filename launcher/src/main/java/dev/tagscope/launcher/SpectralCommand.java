@@ -28,6 +28,10 @@ final class SpectralCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (threads < 1) {
+      // Kafka Streams fails on a negative count with "/ by zero" and with 0 threads never reaches RUNNING.
+      throw new IllegalArgumentException("--threads must be at least 1 stream thread, got " + threads);
+    }
     Map<String, Object> overrides = new HashMap<>(kafka.overrides());
     if (stateDir != null) {
       overrides.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());

@@ -112,6 +112,21 @@ class CommandLineTest {
   }
 
   @Test
+  void contradictoryOrOutOfRangeServiceOptionsAreRefusedAtOnce() {
+    Run r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--threads", "0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--threads"), r.err());
+
+    r = run("demo", "--serve", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--serve") && r.err().contains("--no-dashboard"), r.err());
+
+    r = run("demo", "--stall-timeout", "0", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--stall-timeout"), r.err());
+  }
+
+  @Test
   void malformedInputSizeIsRefusedNamingTheOption() {
     Run r = run("demo", "--input-size", "224x224", "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
