@@ -40,7 +40,9 @@ public final class TagscopeCommand implements Runnable {
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       if (ex instanceof IllegalArgumentException || ex instanceof java.nio.file.NoSuchFileException) {
         // Bad plans, configurations and paths: the message names the field (or file) and the fix.
-        commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + ex.getMessage()));
+        // NoSuchFileException's message is the bare path ("tagscope: x.csv"), so say what is wrong with it.
+        String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage() : ex.getMessage();
+        commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + msg));
         return 2;
       }
       if (ex instanceof java.io.IOException || ex instanceof IllegalStateException) {

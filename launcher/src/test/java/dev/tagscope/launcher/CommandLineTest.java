@@ -86,6 +86,11 @@ class CommandLineTest {
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("noheader.csv line 1") && r.err().contains("not a header"), r.err());
 
+    r = run("analyze", "--series", tmp.resolve("missing.csv").toString(), "--fps", "120", "--freqs", "6,7.5",
+        "--window", "240", "--report", tmp.resolve("report.json").toString());
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("no such file: ") && r.err().contains("missing.csv"), r.err());
+
     // Filter indices as names are a header, not data.
     Path indexed = tmp.resolve("indexed.csv");
     Files.writeString(indexed, named);
