@@ -129,9 +129,10 @@ final class DemoCommand implements Callable<Integer> {
       }
 
       // 3. The services, downstream first so nothing waits on an absent reader.
-      try (SpectralService spectral = new SpectralService(bootstrap, clientOverrides, registry).start();
+      try (SpectralService spectral = new SpectralService(bootstrap, clientOverrides, registry);
            InferenceWorker worker = new InferenceWorker(bootstrap, settings, activationModel, registry);
            TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
+        spectral.start(); // not in the resource line, so a failed start still closes it (and its temporary state folder)
         if (!noDashboard) {
           dash = new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry).start();
           System.out.println("dashboard: " + dash.url());

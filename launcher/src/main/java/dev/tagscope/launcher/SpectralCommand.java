@@ -39,7 +39,10 @@ final class SpectralCommand implements Callable<Integer> {
     overrides.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
     // The lifecycle first, so Ctrl-C waits until Streams has closed (and deleted a temporary state folder).
     try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
-         SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry()).start()) {
+         SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry())) {
+      // Started here, not in the resource line: a start() that throws (a bad --kafka value) would
+      // otherwise leave the service unclosed and its temporary state folder in /tmp.
+      service.start();
       if (!service.awaitRunning(Duration.ofMinutes(2))) {
         System.err.println("spectral: not running after 2 minutes (state " + service.state() + "); is the cluster reachable and are the topics created (tagscope topics)?");
         return 1;

@@ -45,6 +45,11 @@ public final class TagscopeCommand implements Runnable {
         commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + msg));
         return 2;
       }
+      if (ex instanceof org.apache.kafka.common.config.ConfigException) {
+        // A bad --kafka KEY=VALUE: Kafka's message names the property and the allowed values.
+        commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: --kafka: " + ex.getMessage()));
+        return 2;
+      }
       if (ex instanceof java.io.IOException || ex instanceof IllegalStateException) {
         // A file that cannot be read or a stage that failed: say what, without a stack trace.
         commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + ex.getMessage()));

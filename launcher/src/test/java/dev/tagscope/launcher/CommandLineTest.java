@@ -122,6 +122,11 @@ class CommandLineTest {
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--threads"), r.err());
 
+    // A bad --kafka value was a ConfigException stack trace with exit 1.
+    r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--kafka", "security.protocol=BOGUS");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--kafka") && r.err().contains("security.protocol"), r.err());
+
     r = run("demo", "--serve", "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--serve") && r.err().contains("--no-dashboard"), r.err());
