@@ -112,6 +112,14 @@ import org.slf4j.LoggerFactory;
  * half that size, and so on down to {@value #MIN_DEAD_LETTER_BYTES} bytes; a broker that refuses
  * even that stops the worker, naming the setting to raise.
  *
+ * <h2>Several models on one cluster</h2>
+ * A frame whose probe names another model is skipped (counted in
+ * {@code tagscope.worker.frames.skipped{reason=other-model}}, its offset committed): a worker of
+ * that model answers it. For that to work each model's workers form their own consumer group:
+ * by default the group is {@code tagscope-inference-worker.<model name>}, and the transactional
+ * id prefix likewise, so two models' instances with one instance id do not fence each other
+ * (see {@link WorkerSettings#groupIdFor(String)}).
+ *
  * <h2>Meters</h2>
  * Counters {@code tagscope.worker.frames} (frames turned into activations),
  * {@code tagscope.worker.activations} (records written), {@code tagscope.dlq.records}
@@ -158,6 +166,8 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   private final Counter framesCounter;
   private final Counter activationsCounter;
   private final Counter dlqCounter;
+  private final Counter otherModelCounter;
+  private final Set<String> otherModelProbesLogged = new HashSet<>();
   private final Timer inferenceTimer;
 
   private final Map<String, Plan> plans = new HashMap<>();
@@ -264,6 +274,8 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
         .description("Activation records written (one per tapped layer per frame, committed)").register(registry);
     this.dlqCounter = Counter.builder("tagscope.dlq.records").tag("stage", STAGE)
         .description("Records sent to the dead-letter topic").register(registry);
+    this.otherModelCounter = Counter.builder("tagscope.worker.frames.skipped").tag("reason", "other-model")
+        .description("Frames of probes for another model, left to that model's workers (committed)").register(registry);
     this.inferenceTimer = Timer.builder("tagscope.worker.inference")
         .description("One model run over a batch of frames").register(registry);
     for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer), new KafkaClientMetrics(producer))) {
@@ -296,7 +308,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     if (grouped) {
-      p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
+      p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupIdFor(model.name()));
       p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
     }
     p.putAll(settings.clientOverrides());
@@ -310,7 +322,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
-    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalIdFor(model.name()));
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -381,7 +393,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
       consumer.subscribe(List.of(Topics.STIMULI.name()), new AbortOnRevoke());
       log.info("inference worker {} started: model {}, taps {}, group {}, transactional.id {}", settings.instanceId(),
           model.name(), model.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList()),
-          settings.groupId(), settings.transactionalId());
+          settings.groupIdFor(model.name()), settings.transactionalIdFor(model.name()));
       long backoffMs = 0;
       while (!closing) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
@@ -404,7 +416,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     } catch (ProducerFencedException | FencedInstanceIdException e) {
       failure = e;
       log.error("inference worker {} fenced by a newer instance with transactional.id {}; stopping",
-          settings.instanceId(), settings.transactionalId(), e);
+          settings.instanceId(), settings.transactionalIdFor(model.name()), e);
     } catch (CommitTimeoutException e) {
       if (closing) { // close() asked to stop; the coordinator settles the transaction, nothing is lost
         log.warn("inference worker {} closed while its last commit timed out: {}", settings.instanceId(), e.getMessage());
@@ -462,6 +474,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     framesCounter.increment(tally.frames);
     activationsCounter.increment(tally.activations);
     dlqCounter.increment(tally.deadLetters);
+    otherModelCounter.increment(tally.otherModel);
     return true;
   }
 
@@ -479,7 +492,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
           + " timed out " + e.attempts + " times" + (e.closing ? " (no more retries: closing)" : "")
           + "; whether it committed is up to the transaction coordinator (it commits if the request reached it,"
           + " else aborts after transaction.timeout.ms or when an instance with transactional.id "
-          + settings.transactionalId() + " starts), so no frame is lost or repeated. Check that the brokers answer,"
+          + settings.transactionalIdFor(model.name()) + " starts), so no frame is lost or repeated. Check that the brokers answer,"
           + " then restart the worker with instance id " + settings.instanceId()
           + "; raise commitRetries, commitRetryBackoff or the producer's max.block.ms to wait longer",
           e.attempts, e.getCause());
@@ -614,6 +627,7 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     long frames;
     long activations;
     long deadLetters;
+    long otherModel;
   }
 
   private void handle(ConsumerRecords<byte[], byte[]> records, Tally tally) {
@@ -662,6 +676,15 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     if (plan == null) {
       deadLetter(r, "unknown probe '" + probeId + "': no ProbeSpec with this probeId on " + Topics.PROBES.name()
           + "; publish the probe before its frames", tally);
+      return null;
+    }
+    if (!plan.spec.getModel().equals(model.name())) {
+      // Not bad input: the probe is for a worker of another model, in another consumer group.
+      if (otherModelProbesLogged.add(probeId)) {
+        log.info("probe {} is for model '{}'; this worker runs '{}' and skips its frames (a worker of '{}' answers them)",
+            probeId, plan.spec.getModel(), model.name(), plan.spec.getModel());
+      }
+      tally.otherModel++;
       return null;
     }
     if (plan.error != null) {
@@ -718,10 +741,6 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
   }
 
   private Plan resolve(ProbeSpec spec) {
-    if (!model.name().equals(spec.getModel())) {
-      log.warn("probe {} names model '{}' but this worker runs '{}'; its activations are labelled '{}'",
-          spec.getProbeId(), spec.getModel(), model.name(), spec.getModel());
-    }
     List<TappedLayer> taps = model.tappedLayers();
     List<String> requested = spec.getLayers() == null ? List.of() : spec.getLayers();
     if (requested.isEmpty()) {

@@ -24,10 +24,12 @@ import java.util.UUID;
  *     mean, std ({@link ModelOverrides#NONE} for none)
  * @param intraOpThreads ONNX Runtime intra-op threads (0 = one per core)
  * @param executionProvider {@code cpu} (default) or {@code cuda}
- * @param groupId consumer group of the stimuli consumer (default {@value #DEFAULT_GROUP_ID});
- *     instances with the same group share the partitions
- * @param transactionalIdPrefix prefix of the producer's {@code transactional.id} (default
- *     {@value #DEFAULT_TRANSACTIONAL_ID_PREFIX}); the id is {@code prefix + "-" + instanceId}
+ * @param groupId consumer group of the stimuli consumer; {@code null} (the default) for
+ *     {@value #DEFAULT_GROUP_ID}{@code .<model name>}, one group per model (see
+ *     {@link #groupIdFor(String)}); instances with the same group share the partitions
+ * @param transactionalIdPrefix prefix of the producer's {@code transactional.id}; {@code null}
+ *     (the default) for {@value #DEFAULT_TRANSACTIONAL_ID_PREFIX}{@code .<model name>}; the id is
+ *     {@code prefix + "-" + instanceId}
  * @param instanceId this instance's id, unique among running instances; give a stable id
  *     (e.g. the pod name) so that a restarted instance fences its predecessor at once. The
  *     default is random per process.
@@ -52,9 +54,9 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
                              int maxPollRecords, Map<String, String> clientOverrides,
                              int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning) {
 
-  /** Default consumer group. */
+  /** Default consumer group, followed by {@code .<model name>}. */
   public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
-  /** Default transactional id prefix. */
+  /** Default transactional id prefix, followed by {@code .<model name>}. */
   public static final String DEFAULT_TRANSACTIONAL_ID_PREFIX = "tagscope-inference-worker";
   /** Default frames per inference batch. */
   public static final int DEFAULT_BATCH_SIZE = 32;
@@ -84,8 +86,8 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
       throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime's default), got " + intraOpThreads);
     }
     executionProvider = executionProvider == null || executionProvider.isBlank() ? ModelConfig.CPU : executionProvider;
-    groupId = blankTo(groupId, DEFAULT_GROUP_ID);
-    transactionalIdPrefix = blankTo(transactionalIdPrefix, DEFAULT_TRANSACTIONAL_ID_PREFIX);
+    groupId = blankTo(groupId, null);
+    transactionalIdPrefix = blankTo(transactionalIdPrefix, null);
     instanceId = blankTo(instanceId, UUID.randomUUID().toString().substring(0, 8));
     pollTimeout = pollTimeout == null ? Duration.ofMillis(500) : pollTimeout;
     if (pollTimeout.isNegative() || pollTimeout.isZero()) {
@@ -139,7 +141,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   }
 
   /**
-   * Defaults: default taps, batch 32, no overrides, CPU, group {@value #DEFAULT_GROUP_ID}, random instance id,
+   * Defaults: default taps, batch 32, no overrides, CPU, one consumer group per model, random instance id,
    * {@value #DEFAULT_COMMIT_RETRIES} retries of a timed-out commit starting 1 s apart.
    *
    * @param modelPath the model file
@@ -147,7 +149,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public static WorkerSettings defaults(Path modelPath) {
     return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
-        DEFAULT_GROUP_ID, DEFAULT_TRANSACTIONAL_ID_PREFIX, null, Duration.ofMillis(500), 256, Map.of(),
+        null, null, null, Duration.ofMillis(500), 256, Map.of(),
         DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false);
   }
 
@@ -161,12 +163,27 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   }
 
   /**
-   * The producer's transactional id.
+   * The consumer group of the stimuli consumer. Frames of a probe for another model are skipped,
+   * so each model's workers need a group of their own, or they would take (and skip) each other's
+   * partitions.
    *
-   * @return {@code transactionalIdPrefix + "-" + instanceId}
+   * @param modelName the loaded model's name ({@link ActivationModel#name()})
+   * @return {@link #groupId()} when set, else {@value #DEFAULT_GROUP_ID}{@code .<modelName>}
    */
-  public String transactionalId() {
-    return transactionalIdPrefix + "-" + instanceId;
+  public String groupIdFor(String modelName) {
+    return groupId != null ? groupId : DEFAULT_GROUP_ID + "." + modelName;
+  }
+
+  /**
+   * The producer's transactional id, unique per model and instance.
+   *
+   * @param modelName the loaded model's name
+   * @return {@code prefix + "-" + instanceId}, the prefix being {@link #transactionalIdPrefix()}
+   *     when set, else {@value #DEFAULT_TRANSACTIONAL_ID_PREFIX}{@code .<modelName>}
+   */
+  public String transactionalIdFor(String modelName) {
+    String prefix = transactionalIdPrefix != null ? transactionalIdPrefix : DEFAULT_TRANSACTIONAL_ID_PREFIX + "." + modelName;
+    return prefix + "-" + instanceId;
   }
 
   /** @param v layer selection @return a copy with it replaced */

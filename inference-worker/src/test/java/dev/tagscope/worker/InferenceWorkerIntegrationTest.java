@@ -387,6 +387,77 @@ class InferenceWorkerIntegrationTest {
     }
   }
 
+  @Test
+  void twoModelsOnOneClusterEachAnswerOnlyTheirOwnProbesInTheirOwnGroups() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    // One file loaded under two names stands for two deployed models.
+    WorkerSettings first = settings("pod-1");
+    WorkerSettings second = settings("pod-1").withPreprocessing(ModelOverrides.NONE.withName("other-model"));
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+         ActivationModel a = ActivationModel.load(first.modelConfig());
+         ActivationModel b = ActivationModel.load(second.modelConfig())) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      ProbeSpec forB = ProbeSpec.newBuilder(probe("pb", List.of(), Reduction.MEAN)).setModel("other-model").build();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("pa", List.of(), Reduction.MEAN));
+        pub.probe(forB);
+        for (int i = 0; i < 4; i++) { // interleaved, so each worker skips frames inside its batches
+          pub.frame(frame("pa", i, images[i], 1, 28, 28));
+          if (i < 3) {
+            pub.frame(frame("pb", i, images[i], 1, 28, 28));
+          }
+        }
+      }
+      SimpleMeterRegistry metersA = new SimpleMeterRegistry();
+      SimpleMeterRegistry metersB = new SimpleMeterRegistry();
+      try (InferenceWorker wa = new InferenceWorker(bs, first, a, metersA);
+           InferenceWorker wb = new InferenceWorker(bs, second, b, metersB)) {
+        Thread ta = new Thread(wa, "worker-a");
+        Thread tb = new Thread(wb, "worker-b");
+        ta.start();
+        tb.start();
+        List<ConsumerRecord<byte[], byte[]>> acts = readCommitted(bs, Topics.ACTIVATIONS.name(), 7 * DEFAULT_TAPS);
+        Map<String, Set<Long>> framesByProbeAndModel = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : acts) {
+          ActivationFrame f = Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
+          if (f.getLayer().equals("layer2.0")) {
+            assertTrue(framesByProbeAndModel.computeIfAbsent(f.getProbeId() + "/" + f.getModel(), k -> new HashSet<>())
+                .add(f.getFrameIndex()), "frame answered twice: " + f.getProbeId() + "#" + f.getFrameIndex());
+          }
+        }
+        assertEquals(Map.of("pa/fmnist-resnet32", Set.of(0L, 1L, 2L, 3L), "pb/other-model", Set.of(0L, 1L, 2L)),
+            framesByProbeAndModel);
+        assertEquals(7 * DEFAULT_TAPS, acts.size());
+        // Each group commits past the frames it skipped, so neither lags behind the other's probes.
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bs))) {
+          TopicPartition tp = new TopicPartition(Topics.STIMULI.name(), 0);
+          for (String group : List.of(first.groupIdFor(a.name()), second.groupIdFor(b.name()))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            long committed = -1;
+            while (committed < 7 && System.nanoTime() < deadline) {
+              var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+              committed = offsets.containsKey(tp) ? offsets.get(tp).offset() : -1;
+              Thread.sleep(100);
+            }
+            assertEquals(7, committed, "committed offset of " + group);
+          }
+        }
+        wa.close();
+        wb.close();
+        ta.join(30_000);
+        tb.join(30_000);
+        assertTrue(wa.failure().isEmpty() && wb.failure().isEmpty(), () -> wa.failure() + " / " + wb.failure());
+        assertEquals(3.0, metersA.get("tagscope.worker.frames.skipped").tag("reason", "other-model").counter().count());
+        assertEquals(4.0, metersB.get("tagscope.worker.frames.skipped").tag("reason", "other-model").counter().count());
+        assertEquals(4.0, metersA.get("tagscope.worker.frames").counter().count());
+        assertEquals(3.0, metersB.get("tagscope.worker.frames").counter().count());
+        assertEquals(0.0, metersA.get("tagscope.dlq.records").counter().count() + metersB.get("tagscope.dlq.records").counter().count(),
+            "a probe for another model is not bad input");
+      }
+    }
+  }
+
   /** Runs a worker until {@code activations} records are committed, then closes it; it must not have failed. */
   private static void runUntil(InferenceWorker worker, String bs, int activations, int deadLetters) throws Exception {
     try {

@@ -37,7 +37,8 @@ class WorkerSettingsTest {
     assertEquals(7, s.commitRetries());
     assertEquals(Duration.ofMillis(250), s.commitRetryBackoff());
     assertEquals(4, s.batchSize());
-    assertEquals("t-i", s.transactionalId());
+    assertEquals("t-i", s.transactionalIdFor("m"), "an explicit prefix is kept whatever the model");
+    assertEquals("g", s.groupIdFor("m"));
     assertTrue(s.intraOpSpinning() && s.modelConfig().intraOpSpinning(), "spinning survives every copy into the model config");
     assertEquals(1, s.modelConfig().intraOpThreads());
     assertEquals(0, WorkerSettings.defaults(MODEL).withCommitRetries(0).commitRetries(), "0 = no retry is allowed");
@@ -53,5 +54,16 @@ class WorkerSettingsTest {
     IllegalArgumentException b = assertThrows(IllegalArgumentException.class,
         () -> WorkerSettings.defaults(MODEL).withCommitRetryBackoff(Duration.ofMillis(-5)));
     assertTrue(b.getMessage().contains("commitRetryBackoff"), b.getMessage());
+  }
+
+  @Test
+  void byDefaultEachModelHasItsOwnGroupAndTransactionalIds() {
+    WorkerSettings d = WorkerSettings.defaults(MODEL).withInstanceId("pod-1");
+    assertEquals("tagscope-inference-worker.fmnist-resnet32", d.groupIdFor("fmnist-resnet32"));
+    assertEquals("tagscope-inference-worker.resnet50", d.groupIdFor("resnet50"));
+    assertEquals("tagscope-inference-worker.fmnist-resnet32-pod-1", d.transactionalIdFor("fmnist-resnet32"));
+    assertEquals("tagscope-inference-worker.resnet50-pod-1", d.transactionalIdFor("resnet50"),
+        "one instance id under two models must not fence each other");
+    assertEquals("tagscope-inference-worker.m", d.withGroupId("  ").groupIdFor("m"), "blank means the default");
   }
 }

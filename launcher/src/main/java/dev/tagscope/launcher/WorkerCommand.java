@@ -21,8 +21,9 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--list-layers", description = "Print the tappable layers of --model (defaults marked *) and exit.")
   boolean listLayers;
 
-  @Option(names = "--group-id", defaultValue = WorkerSettings.DEFAULT_GROUP_ID,
-      description = "Consumer group; instances in one group share the stimuli partitions (default ${DEFAULT-VALUE}).")
+  @Option(names = "--group-id",
+      description = "Consumer group; instances in one group share the stimuli partitions (default: "
+          + WorkerSettings.DEFAULT_GROUP_ID + ".<model name>, one group per model, since a worker skips other models' probes).")
   String groupId;
 
   @Option(names = "--instance-id", description = "Stable id of this instance (e.g. the pod name), so a restart fences its predecessor at once (default: random).")
