@@ -24,6 +24,24 @@ public final class TagscopeCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "name a command, e.g. `tagscope demo`");
   }
 
+  /** The command-line option that sets each plan field a {@link dev.tagscope.spectral.core.PlanException} can name. */
+  static final java.util.Map<String, String> OPTION_OF_PLAN_FIELD = java.util.Map.ofEntries(
+      java.util.Map.entry("baselineBins", "--baseline-bins"),
+      java.util.Map.entry("fps", "--fps"),
+      java.util.Map.entry("framesPerImage", "--frames-per-image"),
+      java.util.Map.entry("frequencies", "--freqs"),
+      java.util.Map.entry("hopFrames", "--hop"),
+      java.util.Map.entry("imageCount", "--count"),
+      java.util.Map.entry("layers", "--layers"),
+      java.util.Map.entry("layout", "--layout"),
+      java.util.Map.entry("maxHarmonic", "--harmonics"),
+      java.util.Map.entry("maxImOrder", "--im-order"),
+      java.util.Map.entry("model", "--model-name"),
+      java.util.Map.entry("phases", "--phases"),
+      java.util.Map.entry("probeId", "--probe-id"),
+      java.util.Map.entry("reduction", "--reduction"),
+      java.util.Map.entry("windowFrames", "--window"));
+
   /**
    * Entry point.
    *
@@ -42,6 +60,9 @@ public final class TagscopeCommand implements Runnable {
         // Bad plans, configurations and paths: the message names the field (or file) and the fix.
         // NoSuchFileException's message is the bare path ("tagscope: x.csv"), so say what is wrong with it.
         String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage() : ex.getMessage();
+        if (ex instanceof dev.tagscope.spectral.core.PlanException pe && OPTION_OF_PLAN_FIELD.containsKey(pe.field())) {
+          msg = OPTION_OF_PLAN_FIELD.get(pe.field()) + " (" + msg + ")"; // the plan's field name, then the option to change
+        }
         commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + msg));
         return 2;
       }

@@ -107,6 +107,14 @@ class CommandLineTest {
     assertEquals(2, r.rc(), r.err());
     // W = 240 frames at 120 fps gives 0.5 Hz bins; the refusal names the window and the fix.
     assertTrue(r.err().contains("windowFrames") && r.err().contains("multiple of 96 frames"), r.err());
+    assertTrue(r.err().contains("tagscope: --window (windowFrames:"), "the option to change comes first: " + r.err());
+  }
+
+  @Test
+  void everyPlanFieldNamedInARefusalMapsToAnOptionTheDemoHas() {
+    var demo = TagscopeCommand.commandLine().getSubcommands().get("demo").getCommandSpec();
+    TagscopeCommand.OPTION_OF_PLAN_FIELD.forEach((field, option) ->
+        assertTrue(demo.findOption(option) != null, field + " -> " + option + " is not a demo option"));
   }
 
   @Test
