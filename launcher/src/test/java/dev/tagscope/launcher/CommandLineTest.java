@@ -111,6 +111,13 @@ class CommandLineTest {
   }
 
   @Test
+  void topBelowOneIsAUsageError() {
+    Run r = run("analyze", "--series", "x.csv", "--fps", "120", "--freqs", "6,7.5", "--window", "240", "--top", "0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--top must be at least 1, got 0"), r.err());
+  }
+
+  @Test
   void everyPlanFieldNamedInARefusalMapsToAnOptionTheDemoHas() {
     var demo = TagscopeCommand.commandLine().getSubcommands().get("demo").getCommandSpec();
     TagscopeCommand.OPTION_OF_PLAN_FIELD.forEach((field, option) ->

@@ -47,7 +47,7 @@ public final class SeriesCsv {
    * @param csv the file
    * @return the series
    * @throws IOException when the file cannot be read
-   * @throws IllegalArgumentException when the content is malformed: no header, a row with a
+   * @throws IllegalArgumentException when the content is malformed: no header, two columns of one name, a row with a
    *     different number of values than the header (ragged), a value that is not a number, NaN or
    *     infinite; the message gives the file name, line number and column (filter name)
    */
@@ -91,6 +91,12 @@ public final class SeriesCsv {
           if (n.isEmpty()) {
             throw new IllegalArgumentException(source + " line " + lineNo + ": column " + (i + 1)
                 + " has no filter name; the first row must name every column");
+          }
+          int first = names.indexOf(n);
+          if (first >= 0) {
+            // the report keys filters by name, so two columns of one name would be merged or lost
+            throw new IllegalArgumentException(source + " line " + lineNo + ": columns " + (first + 1) + " and " + (i + 1)
+                + " are both named '" + n + "'; give every filter column its own name");
           }
           names.add(n);
         }

@@ -77,6 +77,13 @@ class SeriesCsvTest {
   }
 
   @Test
+  void twoColumnsOfOneNameAreRefusedNamingBoth() {
+    IllegalArgumentException dup = assertThrows(IllegalArgumentException.class,
+        () -> SeriesCsv.parse(new StringReader("a,b,\"a\"\n1,2,3\n"), "s.csv"));
+    assertTrue(dup.getMessage().contains("s.csv line 1: columns 1 and 3 are both named 'a'"), dup.getMessage());
+  }
+
+  @Test
   void parsesFilterMajor() throws Exception {
     SeriesCsv.Series s = SeriesCsv.parse(new StringReader("\uFEFFx, y\r\n1,2\r\n3,4.5\r\n"), "s.csv");
     assertEquals(java.util.List.of("x", "y"), s.names());
