@@ -47,7 +47,7 @@ public final class SeriesCsv {
    * @param csv the file
    * @return the series
    * @throws IOException when the file cannot be read
-   * @throws IllegalArgumentException when the content is malformed: no header, two columns of one name, a row with a
+   * @throws IllegalArgumentException when the content is malformed: no header (a first row of numbers), two columns of one name, a row with a
    *     different number of values than the header (ragged), a value that is not a number, NaN or
    *     infinite; the message gives the file name, line number and column (filter name)
    */
@@ -82,6 +82,12 @@ public final class SeriesCsv {
       }
       String[] cells = line.split(",", -1);
       if (names == null) {
+        if (looksLikeData(cells)) {
+          // A file without a header would lose its first frame (shifting every window) and name
+          // its filters after the values ("3.000000").
+          throw new IllegalArgumentException(source + " line " + lineNo + ": '" + abbreviate(line)
+              + "' is a row of numbers, not a header; the first row must name the filters, e.g. filter_0,filter_1,...");
+        }
         names = new ArrayList<>(cells.length);
         for (int i = 0; i < cells.length; i++) {
           String n = cells[i].trim();
@@ -193,5 +199,27 @@ public final class SeriesCsv {
       acc.add(an.analyze(window));
     }
     return SpectralReport.builder(plan).model(model).layer(layer, acc, series.names()).build();
+  }
+
+  /**
+   * @return whether a first row is data rather than names: numbers only, one of them not a plain
+   *     integer (integer names such as {@code 0,1,2}, filter indices, stay allowed)
+   */
+  private static boolean looksLikeData(String[] cells) {
+    boolean anyNonInteger = false;
+    for (String cell : cells) {
+      String c = cell.trim();
+      try {
+        Double.parseDouble(c);
+      } catch (NumberFormatException e) {
+        return false;
+      }
+      anyNonInteger |= !c.matches("[0-9]+");
+    }
+    return anyNonInteger;
+  }
+
+  private static String abbreviate(String line) {
+    return line.length() <= 60 ? line : line.substring(0, 57) + "...";
   }
 }

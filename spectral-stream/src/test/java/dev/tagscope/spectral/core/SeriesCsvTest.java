@@ -77,6 +77,14 @@ class SeriesCsvTest {
   }
 
   @Test
+  void aFirstRowOfNumbersIsRefusedAsNoHeaderButIntegerNamesStay() throws Exception {
+    IllegalArgumentException data = assertThrows(IllegalArgumentException.class,
+        () -> SeriesCsv.parse(new StringReader("\n3.0,2\n1,2\n"), "s.csv"));
+    assertTrue(data.getMessage().contains("s.csv line 2: '3.0,2' is a row of numbers, not a header"), data.getMessage());
+    assertEquals(java.util.List.of("0", "1"), SeriesCsv.parse(new StringReader("0,1\n1.5,2\n"), "s.csv").names());
+  }
+
+  @Test
   void twoColumnsOfOneNameAreRefusedNamingBoth() {
     IllegalArgumentException dup = assertThrows(IllegalArgumentException.class,
         () -> SeriesCsv.parse(new StringReader("a,b,\"a\"\n1,2,3\n"), "s.csv"));
