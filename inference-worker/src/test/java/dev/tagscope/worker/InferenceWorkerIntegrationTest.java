@@ -116,6 +116,16 @@ class InferenceWorkerIntegrationTest {
     }
   }
 
+  /** Publishes probe {@code probeId} (default taps, MEAN) and its frames {@code 0..frames-1} of {@code images}. */
+  private static void publishProbeAndFrames(String bs, String probeId, int frames, byte[][] images) {
+    try (Publisher pub = new Publisher(bs)) {
+      pub.probe(probe(probeId, List.of(), Reduction.MEAN));
+      for (int i = 0; i < frames; i++) {
+        pub.frame(frame(probeId, i, images[i], 1, 28, 28));
+      }
+    }
+  }
+
   /** Every committed record of a topic from the beginning, waiting until at least {@code atLeast} arrived. */
   private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic, int atLeast) {
     return read(bootstrap, topic, atLeast, "read_committed");
@@ -286,12 +296,7 @@ class InferenceWorkerIntegrationTest {
          ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (Publisher pub = new Publisher(bs)) {
-        pub.probe(probe("r1", List.of(), Reduction.MEAN));
-        for (int i = 0; i < 6; i++) {
-          pub.frame(frame("r1", i, images[i], 1, 28, 28));
-        }
-      }
+      publishProbeAndFrames(bs, "r1", 6, images);
       for (int round = 0; round < 2; round++) {
         int framesSoFar = round == 0 ? 6 : 11;
         InferenceWorker worker = new InferenceWorker(bs, settings("restart"), model, new SimpleMeterRegistry());
@@ -333,12 +338,7 @@ class InferenceWorkerIntegrationTest {
          ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (Publisher pub = new Publisher(bs)) {
-        pub.probe(probe("a1", List.of(), Reduction.MEAN));
-        for (int i = 0; i < 7; i++) {
-          pub.frame(frame("a1", i, images[i], 1, 28, 28));
-        }
-      }
+      publishProbeAndFrames(bs, "a1", 7, images);
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       AtomicInteger commits = new AtomicInteger();
       InferenceWorker worker = new InferenceWorker(bs, settings("abort"), model, registry);
@@ -481,12 +481,7 @@ class InferenceWorkerIntegrationTest {
          ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (Publisher pub = new Publisher(bs)) {
-        pub.probe(probe("t1", List.of(), Reduction.MEAN));
-        for (int i = 0; i < 6; i++) {
-          pub.frame(frame("t1", i, images[i], 1, 28, 28));
-        }
-      }
+      publishProbeAndFrames(bs, "t1", 6, images);
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       AtomicReference<TimeoutInjectingProducer> producer = new AtomicReference<>();
       WorkerSettings s = settings("commit-retry").withCommitRetries(3).withCommitRetryBackoff(Duration.ofMillis(10));
@@ -514,12 +509,7 @@ class InferenceWorkerIntegrationTest {
          ActivationModel model = ActivationModel.load(settings("x").modelConfig())) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (Publisher pub = new Publisher(bs)) {
-        pub.probe(probe("t2", List.of(), Reduction.MEAN));
-        for (int i = 0; i < 6; i++) {
-          pub.frame(frame("t2", i, images[i], 1, 28, 28));
-        }
-      }
+      publishProbeAndFrames(bs, "t2", 6, images);
       WorkerSettings s = settings("commit-stuck").withCommitRetries(2).withCommitRetryBackoff(Duration.ofMillis(10));
       AtomicReference<TimeoutInjectingProducer> producer = new AtomicReference<>();
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -705,12 +695,7 @@ class InferenceWorkerIntegrationTest {
          ActivationModel real = ActivationModel.load(settings("x").modelConfig())) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (Publisher pub = new Publisher(bs)) {
-        pub.probe(probe("e1", List.of(), Reduction.MEAN));
-        for (int i = 0; i < 6; i++) {
-          pub.frame(frame("e1", i, images[i], 1, 28, 28));
-        }
-      }
+      publishProbeAndFrames(bs, "e1", 6, images);
       // The second model run (second frame of the first transaction, batch size 1) stalls well past
       // the 1 s transaction timeout, as a GC pause or an overloaded host would.
       AtomicInteger runs = new AtomicInteger();
