@@ -30,12 +30,16 @@ public final class Topics {
   /** Running per-filter importance, compacted, key model/layer. */
   public static final TopicSpec<String, LayerImportance> IMPORTANCE =
       new TopicSpec<>("tagscope.importance", Serdes.String(), AvroSerde.of(LayerImportance.class), true);
+  /** Ranking validation per model/layer, written by {@code tagscope validate} (compacted; layer {@code *} = whole network). */
+  public static final TopicSpec<String, LayerValidation> VALIDATION =
+      new TopicSpec<>("tagscope.validation", Serdes.String(), AvroSerde.of(LayerValidation.class), true);
+
   /** Records a stage could not process, key = the original key bytes. */
   public static final TopicSpec<byte[], DeadLetter> DLQ =
       new TopicSpec<>("tagscope.dlq", Serdes.ByteArray(), AvroSerde.of(DeadLetter.class), false);
 
   /** All topics, in data-flow order. */
-  public static final List<TopicSpec<?, ?>> ALL = List.of(PROBES, STIMULI, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, DLQ);
+  public static final List<TopicSpec<?, ?>> ALL = List.of(PROBES, STIMULI, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, VALIDATION, DLQ);
 
   /**
    * Key of the activations and tag-responses topics.
