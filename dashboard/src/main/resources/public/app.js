@@ -17,15 +17,25 @@
     spectrum: '#64748b',
   };
   const KIND_NAMES = { FUNDAMENTAL: 'fundamental', HARMONIC: 'harmonic', INTERMODULATION: 'IM' };
+  // The cheap criteria a frequency-tag ranking has to beat to be worth its probe, in table order.
+  const BASELINES = ['mean-activation', 'weight-l1', 'class-selectivity', 'random'];
+  const CURVE_COLORS = {
+    'mean-activation': '#ea580c',
+    'weight-l1': '#16a34a',
+    'class-selectivity': '#9333ea',
+    random: '#64748b',
+  };
+  const OTHER_CURVE_COLORS = ['#0891b2', '#db2777', '#ca8a04', '#4b5563', '#7c3aed', '#059669'];
 
   const state = {
     layers: [],
     layerKey: null,       // JSON [model, layer] of the selected layer
     importance: null,     // last /api/importance answer
+    validation: null,     // last /api/validation answer for the selected layer, null when none
     filter: null,         // selected filter index
     probe: null,          // probe whose spectrum is shown
     userPickedProbe: false,
-    dirty: { probes: true, layers: true, importance: false, spectrum: false },
+    dirty: { probes: true, layers: true, importance: false, spectrum: false, validation: false },
     timer: null,
     lastRun: 0,
     running: false,
@@ -124,6 +134,7 @@
       state.importance = null;
       state.userPickedProbe = false;
       state.dirty.importance = state.layerKey !== null;
+      state.dirty.validation = true;
     }
     clear(select);
     layers.forEach((l, i) => {
@@ -428,6 +439,187 @@
     }
   }
 
+  // ------------------------------------------------------------------ validation
+
+  let pruningChart = null;
+
+  function pct(x, digits) {
+    return x === null || x === undefined ? fmt(null) : fmt(x * 100, digits);
+  }
+
+  function criterionLabel(name, def) {
+    return name === def ? name + ' (this ranking)' : name;
+  }
+
+  // The verdict compares intervals, not just point values: with a few dozen filters a rho
+  // difference of 0.1 is often chance, and the panel should not claim more than the data shows.
+  function verdict(def, baselines) {
+    if (!def || def.rho === null) {
+      return ['warn', 'The validation could not define \u03c1 for this ranking (a constant criterion?).'];
+    }
+    const beaten = baselines.filter((b) => b.rho !== null && b.rho >= def.rho);
+    if (beaten.length) {
+      return ['warn', 'No better than ' + beaten.map((b) => b.criterion).join(', ')
+        + ': a cheaper criterion predicts the damage at least as well.'];
+    }
+    if (def.rhoLow !== null && def.rhoLow <= 0) {
+      return ['warn', 'The interval includes 0: on this layer the ranking may be no better than chance.'];
+    }
+    const overlapping = baselines.filter((b) => def.rhoLow === null || b.rhoHigh === null || b.rhoHigh >= def.rhoLow);
+    if (overlapping.length) {
+      return ['', 'Above the cheap baselines, but its interval overlaps '
+        + overlapping.map((b) => b.criterion).join(', ') + ': the lead may be chance.'];
+    }
+    if (!baselines.length) return ['', 'No cheap baseline was measured to compare with.'];
+    return ['good', 'Clearly above every cheap baseline: its interval lies above theirs.'];
+  }
+
+  function ciBar(c) {
+    const track = el('span', null, 'ci-track');
+    track.appendChild(el('span', null, 'ci-zero'));
+    if (c.rhoLow !== null && c.rhoHigh !== null) {
+      const range = el('span', null, 'ci-range');
+      const lo = (Math.max(-1, Math.min(1, c.rhoLow)) + 1) / 2;
+      const hi = (Math.max(-1, Math.min(1, c.rhoHigh)) + 1) / 2;
+      // Positions through the CSSOM (allowed by the CSP), not through style attributes.
+      range.style.left = (lo * 100).toFixed(1) + '%';
+      range.style.width = (Math.max(0, hi - lo) * 100).toFixed(1) + '%';
+      track.appendChild(range);
+    }
+    if (c.rho !== null) {
+      const dot = el('span', null, 'ci-dot');
+      dot.style.left = (((Math.max(-1, Math.min(1, c.rho)) + 1) / 2) * 100).toFixed(1) + '%';
+      track.appendChild(dot);
+    }
+    return track;
+  }
+
+  function renderValidation(v) {
+    state.validation = v;
+    const tbody = $('criteria-table').querySelector('tbody');
+    clear(tbody);
+    $('trust').hidden = !selectedLayer();
+    $('trust-meta').textContent = '';
+    if (!v) {
+      $('trust-empty').hidden = false;
+      $('trust-body').hidden = true;
+      if (pruningChart) {
+        pruningChart.destroy();
+        pruningChart = null;
+      }
+      return;
+    }
+    $('trust-empty').hidden = true;
+    $('trust-body').hidden = false;
+    const defName = v.defaultCriterion || 'tag';
+    const byName = new Map(v.criteria.map((c) => [c.criterion, c]));
+    const def = byName.get(defName) || null;
+    const baselines = BASELINES.filter((n) => n !== defName && byName.has(n)).map((n) => byName.get(n));
+
+    $('trust-meta').textContent = v.images + ' images per filter ablation, ' + v.curveImages
+      + ' per pruning point, ' + v.probeImages + ' probe images \u00b7 base accuracy ' + pct(v.baseAccuracy, 1)
+      + ' % \u00b7 validated ' + new Date(v.generatedAtMs).toLocaleString();
+
+    const head = $('trust-headline');
+    clear(head);
+    head.appendChild(el('span', '\u03c1(' + defName + ') = ' + fmt(def ? def.rho : null, 2), 'rho'));
+    if (def) {
+      head.appendChild(el('span', ' [' + fmt(def.rhoLow, 2) + ', ' + fmt(def.rhoHigh, 2) + ']', 'ci'));
+    }
+    head.appendChild(el('span', ' 95 % interval over ' + v.filters + ' filters', 'muted'));
+    const [tone, text] = verdict(def, baselines);
+    $('trust-verdict').textContent = text;
+    $('trust-verdict').className = 'trust-verdict' + (tone ? ' ' + tone : '');
+
+    const auc = new Map(v.pruning.map((p) => [p.criterion, p.auc]));
+    const ordered = [];
+    if (def) ordered.push(def);
+    for (const b of baselines) ordered.push(b);
+    for (const c of v.criteria) if (!ordered.includes(c)) ordered.push(c);
+    for (const c of ordered) {
+      const tr = document.createElement('tr');
+      if (c === def) tr.className = 'default';
+      const name = el('td', c.criterion, 'nowrap');
+      if (c === def) name.appendChild(el('span', 'ranking', 'badge ranking'));
+      else if (BASELINES.includes(c.criterion)) name.appendChild(el('span', 'baseline', 'badge'));
+      tr.appendChild(name);
+      tr.appendChild(el('td', fmt(c.rho, 2) + ' [' + fmt(c.rhoLow, 2) + ', ' + fmt(c.rhoHigh, 2) + ']', 'num'));
+      const ci = el('td', null, 'ci-col');
+      ci.appendChild(ciBar(c));
+      tr.appendChild(ci);
+      tr.appendChild(el('td', fmt(c.rhoAccuracy, 2), 'num'));
+      tr.appendChild(el('td', auc.has(c.criterion) && auc.get(c.criterion) !== null ? pct(auc.get(c.criterion), 1) + ' %' : '\u2013', 'num'));
+      tbody.appendChild(tr);
+    }
+    renderPruning(v, defName);
+  }
+
+  function renderPruning(v, defName) {
+    const datasets = [];
+    let other = 0;
+    // The ranking's own curve first, so it leads the legend; 'order' draws it on top and the
+    // bands underneath everything.
+    const curves = [...v.pruning.filter((c) => c.criterion === defName), ...v.pruning.filter((c) => c.criterion !== defName)];
+    for (const c of curves) {
+      const pts = (get) => c.fractions.map((f, i) => ({ x: f === null ? null : f * 100, y: get(i) }));
+      const acc = (i) => (c.accuracy[i] === null ? null : c.accuracy[i] * 100);
+      const isDef = c.criterion === defName;
+      const color = isDef ? COLORS.FUNDAMENTAL
+        : CURVE_COLORS[c.criterion] || OTHER_CURVE_COLORS[other++ % OTHER_CURVE_COLORS.length];
+      if (c.spread.length === c.fractions.length && c.spread.length) {
+        const band = (sign) => (i) => (c.accuracy[i] === null || c.spread[i] === null ? null
+          : (c.accuracy[i] + sign * c.spread[i]) * 100);
+        datasets.push({ label: c.criterion + ' \u2212 1 s.d.', band: true, data: pts(band(-1)), borderWidth: 0,
+          pointRadius: 0, fill: false, order: 2 });
+        datasets.push({ label: c.criterion + ' + 1 s.d.', band: true, data: pts(band(1)), borderWidth: 0,
+          pointRadius: 0, fill: '-1', backgroundColor: color + '33', order: 2 });
+      }
+      datasets.push({
+        label: criterionLabel(c.criterion, defName),
+        data: pts(acc),
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: isDef ? 3 : 1.5,
+        borderDash: c.criterion === 'random' ? [5, 4] : [],
+        pointRadius: isDef ? 2.5 : 1.5,
+        fill: false,
+        order: isDef ? 0 : 1,
+      });
+    }
+    if (pruningChart) {
+      pruningChart.data.datasets = datasets;
+      pruningChart.update('none');
+      return;
+    }
+    pruningChart = new Chart($('pruning-chart'), {
+      type: 'line',
+      data: { datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        parsing: false,
+        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+        plugins: {
+          legend: {
+            position: 'bottom',
+            labels: { boxHeight: 8, boxWidth: 18, filter: (item, data) => !data.datasets[item.datasetIndex].band },
+          },
+          tooltip: {
+            filter: (item) => !item.dataset.band,
+            callbacks: {
+              title: (items) => fmt(items[0].parsed.x, 1) + ' % of filters zeroed',
+              label: (item) => item.dataset.label + ': ' + fmt(item.parsed.y, 1) + ' % accuracy',
+            },
+          },
+        },
+        scales: {
+          x: { type: 'linear', min: 0, max: 100, title: { display: true, text: 'filters zeroed (%), least important first' } },
+          y: { min: 0, max: 100, title: { display: true, text: 'accuracy (%)' } },
+        },
+      },
+    });
+  }
+
   // ------------------------------------------------------------------ refresh loop
 
   function schedule(soon) {
@@ -459,6 +651,23 @@
         const l = selectedLayer();
         renderImportance(l ? await getJson('/api/importance', { model: l.model, layer: l.layer }) : null);
       }
+      if (d.validation) {
+        d.validation = false;
+        const l = selectedLayer();
+        if (!l) {
+          renderValidation(null);
+        } else {
+          let v = null;
+          try {
+            v = await getJson('/api/validation', { model: l.model, layer: l.layer });
+          } catch (e) {
+            if (e.status !== 404) throw e; // 404: not validated yet, the panel says how to
+          }
+          const now = selectedLayer();
+          if (now && now.model === l.model && now.layer === l.layer) renderValidation(v);
+          else d.validation = true; // the layer changed while fetching
+        }
+      }
       if (d.spectrum) {
         d.spectrum = false;
         const l = selectedLayer();
@@ -481,7 +690,7 @@
       d.layers = true; // try again on the next event or tick
     } finally {
       state.running = false;
-      if (d.probes || d.layers || d.importance || d.spectrum) schedule(false);
+      if (d.probes || d.layers || d.importance || d.spectrum || d.validation) schedule(false);
     }
   }
 
@@ -498,6 +707,7 @@
       setLive(true, 'live');
       // Anything may have changed while disconnected.
       state.dirty.probes = state.dirty.layers = state.dirty.importance = state.dirty.spectrum = true;
+      state.dirty.validation = true;
       schedule(false);
     };
     es.onerror = () => setLive(false, 'reconnecting\u2026');
@@ -514,6 +724,14 @@
       const l = selectedLayer();
       if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.importance = true;
       schedule(false);
+    });
+    es.addEventListener('validation', (ev) => {
+      const c = parse(ev);
+      const l = selectedLayer();
+      if (c && l && c.model === l.model && c.layer === l.layer) {
+        state.dirty.validation = true;
+        schedule(false);
+      }
     });
     es.addEventListener('tag-response', (ev) => {
       const c = parse(ev);
@@ -540,6 +758,7 @@
       state.importance = null;
       state.userPickedProbe = false;
       state.dirty.importance = true;
+      state.dirty.validation = true;
       renderLayerMeta();
       renderProbeChoice();
       renderSpectrum(null);

@@ -20,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The live dashboard: reads the importance, tag-response and probe topics into memory and
- * serves a web page and a JSON API over them (DESIGN.md section 2, last stage).
+ * The live dashboard: reads the importance, tag-response, probe and validation topics into
+ * memory and serves a web page and a JSON API over them (DESIGN.md section 2, last stage).
  *
  * <pre>{@code
  * try (DashboardService d = new DashboardService("localhost:9092",
@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance} and
- * {@code tagscope.probes} (compacted, read from the beginning) and of
- * {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
+ * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance},
+ * {@code tagscope.probes} and {@code tagscope.validation} (compacted, read from the beginning)
+ * and of {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
  * no consumer group and no commits, so any number of dashboards can run side by side and each
  * rebuilds its view at start. Topics created later are picked up within seconds. The consumer
  * never creates topics.
@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * <p>Meters (all registered in the registry passed in):
  * <ul>
  *   <li>{@code tagscope.dashboard.updates} (counter, tag {@code type} = probe | importance |
- *       tag-response): records taken into the view;
+ *       tag-response | validation): records taken into the view;
  *   <li>{@code tagscope.dashboard.skipped} (counter, tag {@code topic}): records skipped as
  *       undecodable or inconsistent;
  *   <li>{@code tagscope.dashboard.sse.clients} (gauge): browsers connected to

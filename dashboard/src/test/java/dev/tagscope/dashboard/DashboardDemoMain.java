@@ -2,10 +2,13 @@ package dev.tagscope.dashboard;
 
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.ComponentKind;
+import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.PruningCurve;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
@@ -58,6 +61,7 @@ public final class DashboardDemoMain {
       for (Map.Entry<String, Integer> l : layers.entrySet()) {
         publish(p, rnd, bins, l.getKey(), l.getValue(), windows.merge(l.getKey(), 4L, Long::sum));
       }
+      publishValidations(p, layers);
       p.flush();
       DashboardService d = new DashboardService(broker.bootstrapServers(),
           DashboardSettings.defaults().withPort(port), new SimpleMeterRegistry()).start();
@@ -69,6 +73,77 @@ public final class DashboardDemoMain {
         publish(p, rnd, bins, layer, layers.get(layer), windows.merge(layer, 1L, Long::sum));
       }
     }
+  }
+
+  /**
+   * Plausible validations: the tag ranking clearly ahead in the first layer, ahead within the
+   * intervals in the second, behind mean activation in the third, and none for the hostile
+   * layer name (the panel's "not validated" line). Rho values are {tag, tag-fundamental,
+   * mean-activation, weight-l1, class-selectivity, random}, each with a half-width for the interval.
+   */
+  private static void publishValidations(KafkaProducer<byte[], byte[]> p, Map<String, Integer> layers) {
+    double[][] rhos = {
+        {0.74, 0.69, 0.41, 0.28, 0.47, 0.03},
+        {0.58, 0.52, 0.49, 0.31, Double.NaN, -0.06},
+        {0.43, 0.40, 0.51, 0.22, 0.36, 0.02},
+    };
+    String[] names = {"tag", "tag-fundamental", "mean-activation", "weight-l1", "class-selectivity", "random"};
+    int li = 0;
+    for (Map.Entry<String, Integer> l : layers.entrySet()) {
+      if (li >= rhos.length) {
+        break;
+      }
+      int filters = l.getValue();
+      double half = 1.1 / Math.sqrt(filters); // bootstrap intervals narrow as filters grow
+      List<CriterionAgreement> criteria = new ArrayList<>();
+      List<PruningCurve> curves = new ArrayList<>();
+      for (int c = 0; c < names.length; c++) {
+        double rho = rhos[li][c];
+        criteria.add(CriterionAgreement.newBuilder().setCriterion(names[c]).setRho(rho)
+            .setRhoLow(Math.max(-1, rho - half)).setRhoHigh(Math.min(1, rho + half * 0.8))
+            .setRhoAccuracy(Double.isNaN(rho) ? Double.NaN : rho * 0.85).build());
+        if (c != 1 && c != 4) {
+          curves.add(curve(names[c], Double.isNaN(rho) ? 0 : rho, names[c].equals("random")));
+        }
+      }
+      publishValidation(p, l.getKey(), filters, criteria, curves);
+      li++;
+    }
+    List<PruningCurve> network = List.of(curve("tag", 0.6, false), curve("mean-activation", 0.45, false),
+        curve("random", 0, true));
+    publishValidation(p, "*", 112, List.of(), network);
+  }
+
+  private static void publishValidation(KafkaProducer<byte[], byte[]> p, String layer, int filters,
+      List<CriterionAgreement> criteria, List<PruningCurve> curves) {
+    LayerValidation v = LayerValidation.newBuilder().setModel(MODEL).setLayer(layer)
+        .setGeneratedAtMs(System.currentTimeMillis() - 3_600_000L).setImages(1000).setCurveImages(500).setProbeImages(16)
+        .setFilters(filters).setBaseAccuracy(0.9277).setBaseCrossEntropy(0.214).setDefaultCriterion("tag")
+        .setCriteria(criteria).setPruning(curves).build();
+    p.send(new ProducerRecord<>(Topics.VALIDATION.name(), Topics.modelLayerKey(MODEL, layer).getBytes(),
+        Topics.VALIDATION.valueSerde().serializer().serialize("", v)));
+  }
+
+  /** Accuracy from 0.9277 down to chance (0.1) as filters go; a better criterion holds on longer. */
+  private static PruningCurve curve(String criterion, double quality, boolean random) {
+    List<Double> fractions = new ArrayList<>();
+    List<Double> accuracy = new ArrayList<>();
+    List<Double> spread = new ArrayList<>();
+    double auc = 0;
+    for (int i = 0; i <= 10; i++) {
+      double f = i / 10.0;
+      double a = 0.1 + (0.9277 - 0.1) * (1 - Math.pow(f, 1 + 3 * Math.max(0, quality)));
+      if (i > 0) {
+        auc += (accuracy.get(i - 1) + a) / 2 * 0.1;
+      }
+      fractions.add(f);
+      accuracy.add(a);
+      if (random) {
+        spread.add(0.06 * Math.sin(Math.PI * f));
+      }
+    }
+    return PruningCurve.newBuilder().setCriterion(criterion).setFractions(fractions).setAccuracy(accuracy)
+        .setSpread(spread).setAuc(auc).build();
   }
 
   private static SignalBin bin(String label, ComponentKind kind, double hz, int order) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
@@ -62,6 +63,10 @@ class DashboardServiceIntegrationTest {
         Fixtures.filter(0, 3, 0.25, 0.125, 0.0625, 0.0625),
         Fixtures.filter(1, 1, 1.0, 0.5, 0.25, 0.25),
         Fixtures.filter(2, 2, 0.5, 0.25, 0.125, 0.125)))));
+    // And on the validation topic a garbage record before a real validation of layer1.
+    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "layer1"), new byte[] {0x7F, 0x00, 0x01});
+    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "layer1"),
+        validationBytes(Fixtures.validation("fmnist-resnet20", "layer1")));
     for (int i = 1; i <= 5; i++) {
       send(Topics.TAG_RESPONSES.name(), Topics.probeLayerKey("probe-1", "layer1"),
           responseBytes(Fixtures.tagResponse("probe-1", "fmnist-resnet20", "layer1", "img-" + i, 3)));
@@ -163,6 +168,118 @@ class DashboardServiceIntegrationTest {
     assertEquals(404, get("/api/spectrum?probe=probe-1&layer=layer1&filter=9").statusCode());
     assertEquals(404, get("/api/spectrum?probe=nobody&layer=layer1&filter=0").statusCode());
     assertEquals(400, get("/api/spectrum?probe=probe-1&layer=layer1&filter=x").statusCode());
+  }
+
+  @Test
+  void validationComesBackExactlyWithAnUndefinedRhoAsNull() throws Exception {
+    HttpResponse<String> r = get("/api/validation?model=fmnist-resnet20&layer=layer1");
+    assertEquals(200, r.statusCode(), r.body());
+    assertFalse(r.body().contains("NaN"), r.body());
+    JsonNode v = MAPPER.readTree(r.body());
+    assertEquals("fmnist-resnet20", v.get("model").asText());
+    assertEquals("layer1", v.get("layer").asText());
+    assertEquals("2023-11-14T22:13:23Z", v.get("generatedAt").asText());
+    assertEquals(1_700_000_003_000L, v.get("generatedAtMs").asLong());
+    assertEquals(512, v.get("images").asInt());
+    assertEquals(256, v.get("curveImages").asInt());
+    assertEquals(16, v.get("probeImages").asInt());
+    assertEquals(32, v.get("filters").asInt());
+    assertEquals(0.875, v.get("baseAccuracy").asDouble());
+    assertEquals(0.375, v.get("baseCrossEntropy").asDouble());
+    assertEquals("tag", v.get("defaultCriterion").asText());
+
+    LayerValidation expected = Fixtures.validation("fmnist-resnet20", "layer1");
+    JsonNode criteria = v.get("criteria");
+    assertEquals(expected.getCriteria().size(), criteria.size());
+    for (int i = 0; i < criteria.size(); i++) {
+      var c = expected.getCriteria().get(i);
+      JsonNode got = criteria.get(i);
+      assertEquals(c.getCriterion().toString(), got.get("criterion").asText());
+      for (var field : Map.of("rho", c.getRho(), "rhoLow", c.getRhoLow(), "rhoHigh", c.getRhoHigh(),
+          "rhoAccuracy", c.getRhoAccuracy()).entrySet()) {
+        if (Double.isNaN(field.getValue())) {
+          assertTrue(got.get(field.getKey()).isNull(), c.getCriterion() + "." + field.getKey() + " is NaN, so null");
+        } else {
+          assertEquals(field.getValue(), got.get(field.getKey()).asDouble(), c.getCriterion() + "." + field.getKey());
+        }
+      }
+    }
+    assertTrue(criteria.get(3).get("rho").isNull(), "class-selectivity's NaN rho");
+    JsonNode pruning = v.get("pruning");
+    assertEquals(2, pruning.size());
+    for (int i = 0; i < 2; i++) {
+      var c = expected.getPruning().get(i);
+      JsonNode got = pruning.get(i);
+      assertEquals(c.getCriterion().toString(), got.get("criterion").asText());
+      assertEquals(c.getFractions(), doubles(got.get("fractions")));
+      assertEquals(c.getAccuracy(), doubles(got.get("accuracy")));
+      assertEquals(c.getSpread(), doubles(got.get("spread")));
+      assertEquals(c.getAuc(), got.get("auc").asDouble());
+    }
+    assertEquals(List.of(0.0, 0.0625, 0.125, 0.0625, 0.0), doubles(pruning.get(1).get("spread")));
+  }
+
+  @Test
+  void undecodableValidationIsSkippedAndCountedAndLaterOnesStillArrive() throws Exception {
+    double skippedBefore = skipped(Topics.VALIDATION.name());
+    assertTrue(skippedBefore >= 1, "the garbage validation published before start was counted");
+    String key = Topics.modelLayerKey("fmnist-resnet20", "layer2");
+    send(Topics.VALIDATION.name(), key, "still not avro".getBytes(StandardCharsets.UTF_8));
+    send(Topics.VALIDATION.name(), key, validationBytes(LayerValidation.newBuilder(Fixtures.validation("fmnist-resnet20", "layer2"))
+        .setBaseAccuracy(0.9375).build()));
+
+    JsonNode v = awaitJson("/api/validation?model=fmnist-resnet20&layer=layer2");
+    assertEquals(0.9375, v.get("baseAccuracy").asDouble());
+    assertEquals(skippedBefore + 1, skipped(Topics.VALIDATION.name()));
+    assertTrue(registry.get("tagscope.dashboard.updates").tag("type", "validation").counter().count() >= 2);
+    JsonNode all = json("/api/validation?model=fmnist-resnet20");
+    assertTrue(all.size() >= 2, all.toString());
+  }
+
+  @Test
+  void sseDeliversAnEventWhenAValidationIsPublished() throws Exception {
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/events"))
+        .header("Accept", "text/event-stream").build();
+    CompletableFuture<HttpResponse<Stream<String>>> pending = HTTP.sendAsync(req, HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<Stream<String>> resp = pending.get(10, TimeUnit.SECONDS);
+    Thread pump = new Thread(() -> {
+      try {
+        resp.body().forEach(lines::add);
+      } catch (java.io.UncheckedIOException closedByTheTest) {
+        // the stream ends when the test cancels the request
+      }
+    }, "sse-test-reader-validation");
+    pump.setDaemon(true);
+    pump.start();
+    try {
+      assertNotNull(awaitLine(lines, l -> l.startsWith(": connected")), "no greeting on the event stream");
+      send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "sse-validated"),
+          validationBytes(Fixtures.validation("fmnist-resnet20", "sse-validated")));
+
+      String data = null;
+      String event = null;
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (data == null && System.nanoTime() < deadline) {
+        String line = lines.poll(1, TimeUnit.SECONDS);
+        if (line == null) {
+          continue;
+        }
+        if (line.startsWith("event:")) {
+          event = line.substring(6).trim();
+        } else if (line.startsWith("data:") && "validation".equals(event) && line.contains("sse-validated")) {
+          data = line.substring(5).trim();
+        }
+      }
+      assertNotNull(data, "no validation event for sse-validated");
+      JsonNode e = MAPPER.readTree(data);
+      assertEquals("validation", e.get("type").asText());
+      assertEquals("fmnist-resnet20", e.get("model").asText());
+      assertEquals("sse-validated", e.get("layer").asText());
+    } finally {
+      pending.cancel(true);
+      resp.body().close();
+    }
   }
 
   @Test
@@ -295,6 +412,16 @@ class DashboardServiceIntegrationTest {
 
   private static byte[] responseBytes(TagResponse r) {
     return Topics.TAG_RESPONSES.valueSerde().serializer().serialize(Topics.TAG_RESPONSES.name(), r);
+  }
+
+  private static byte[] validationBytes(LayerValidation v) {
+    return Topics.VALIDATION.valueSerde().serializer().serialize(Topics.VALIDATION.name(), v);
+  }
+
+  private static List<Double> doubles(JsonNode array) {
+    List<Double> out = new java.util.ArrayList<>();
+    array.forEach(n -> out.add(n.asDouble()));
+    return out;
   }
 
   static byte[] probeBytes(ProbeSpec p) {

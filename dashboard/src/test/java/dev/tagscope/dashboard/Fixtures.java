@@ -1,10 +1,13 @@
 package dev.tagscope.dashboard;
 
 import dev.tagscope.schemas.ComponentKind;
+import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.PruningCurve;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
@@ -80,6 +83,41 @@ public final class Fixtures {
    */
   public static float spectrumValue(int f, int b) {
     return b == 0 ? 0f : (float) ((f + 1) * b / 1024.0);
+  }
+
+  public static CriterionAgreement criterion(String name, double rho, double low, double high, double rhoAccuracy) {
+    return CriterionAgreement.newBuilder().setCriterion(name).setRho(rho).setRhoLow(low).setRhoHigh(high)
+        .setRhoAccuracy(rhoAccuracy).build();
+  }
+
+  public static PruningCurve curve(String criterion, List<Double> fractions, List<Double> accuracy, List<Double> spread,
+      double auc) {
+    return PruningCurve.newBuilder().setCriterion(criterion).setFractions(fractions).setAccuracy(accuracy)
+        .setSpread(spread).setAuc(auc).build();
+  }
+
+  /**
+   * A validation of one layer with dyadic values (exact through Avro and JSON): tag rho 0.625
+   * [0.5, 0.75], three cheap baselines below it, class-selectivity undefined (NaN, as for a
+   * constant criterion), and a tag and a random pruning curve over fractions 0, 1/4 .. 1.
+   */
+  public static LayerValidation validation(String model, String layer) {
+    List<Double> fractions = List.of(0.0, 0.25, 0.5, 0.75, 1.0);
+    return LayerValidation.newBuilder()
+        .setModel(model).setLayer(layer).setGeneratedAtMs(1_700_000_003_000L)
+        .setImages(512).setCurveImages(256).setProbeImages(16).setFilters(32)
+        .setBaseAccuracy(0.875).setBaseCrossEntropy(0.375).setDefaultCriterion("tag")
+        .setCriteria(List.of(
+            criterion("tag", 0.625, 0.5, 0.75, 0.5),
+            criterion("mean-activation", 0.25, 0.125, 0.375, 0.1875),
+            criterion("weight-l1", 0.125, -0.0625, 0.3125, 0.0625),
+            criterion("class-selectivity", Double.NaN, Double.NaN, Double.NaN, Double.NaN),
+            criterion("random", -0.03125, -0.25, 0.1875, 0.0)))
+        .setPruning(List.of(
+            curve("tag", fractions, List.of(0.875, 0.875, 0.75, 0.5, 0.125), List.of(), 0.65625),
+            curve("random", fractions, List.of(0.875, 0.75, 0.5, 0.25, 0.125), List.of(0.0, 0.0625, 0.125, 0.0625, 0.0),
+                0.5)))
+        .build();
   }
 
   public static TagResponse tagResponse(String probe, String model, String layer, String imageId, int filters) {

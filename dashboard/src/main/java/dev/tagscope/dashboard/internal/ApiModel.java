@@ -84,11 +84,57 @@ public final class ApiModel {
       double[] frequencyHz, List<Float> amplitude, List<SpectrumBin> signalBins) {}
 
   /**
+   * How well one importance criterion predicts the damage of zeroing each filter of a layer
+   * (Spearman rank correlation over the layer's filters; DESIGN.md section 2, validation topic).
+   * A null rho is one the validation could not define (a constant criterion, say).
+   *
+   * @param criterion e.g. {@code tag}, {@code mean-activation}, {@code weight-l1}, {@code random}
+   * @param rho Spearman rho against the mean cross-entropy increase, -1..1
+   * @param rhoLow lower end of the 95 % percentile bootstrap interval over filters
+   * @param rhoHigh upper end of that interval
+   * @param rhoAccuracy Spearman rho against the accuracy drop
+   */
+  public record CriterionRow(String criterion, Double rho, Double rhoLow, Double rhoHigh, Double rhoAccuracy) {}
+
+  /**
+   * Cumulative ablation: filters zeroed in order of increasing importance by one criterion, the
+   * accuracy after each step. The three lists run parallel; {@code spread} is empty except for
+   * {@code random}.
+   *
+   * @param fractions fraction of the filters zeroed at each point, 0..1
+   * @param accuracy accuracy at each point, 0..1; the first point is the unablated accuracy
+   * @param spread standard deviation over random seeds at each point, accuracy units
+   * @param auc area under accuracy(fraction) divided by the fraction range (a mean accuracy, 0..1)
+   */
+  public record PruningCurveView(
+      String criterion, List<Double> fractions, List<Double> accuracy, List<Double> spread, Double auc) {}
+
+  /**
+   * The latest validation of one layer (layer {@code *}: the whole network, pruning curves only).
+   *
+   * @param generatedAt wall-clock time the validation finished, ISO-8601 UTC
+   * @param generatedAtMs the same, epoch milliseconds
+   * @param images labelled images each single-filter ablation was measured on
+   * @param curveImages labelled images each point of a pruning curve was measured on
+   * @param probeImages images the tag scores were probed with
+   * @param filters filters (channels) of the layer; for {@code *} all tapped filters
+   * @param baseAccuracy accuracy of the unablated model, 0..1
+   * @param baseCrossEntropy mean cross-entropy of the unablated model, nats
+   * @param defaultCriterion the criterion the dashboard's ranking uses, normally {@code tag}
+   * @param criteria one row per criterion, in the order of the record
+   * @param pruning one curve per criterion, in the order of the record
+   */
+  public record ValidationView(
+      String model, String layer, String generatedAt, long generatedAtMs, int images, int curveImages,
+      int probeImages, int filters, Double baseAccuracy, Double baseCrossEntropy, String defaultCriterion,
+      List<CriterionRow> criteria, List<PruningCurveView> pruning) {}
+
+  /**
    * The small payload of one server-sent event.
    *
-   * @param type {@code probe}, {@code importance} or {@code tag-response}
+   * @param type {@code probe}, {@code importance}, {@code tag-response} or {@code validation}
    * @param windowsSeen for importance: windows folded in; for a tag response: responses seen for
-   *     that probe and layer; for a probe: 0
+   *     that probe and layer; for a probe or a validation: 0
    */
   public record ChangeEvent(String type, String model, String layer, String probe, long windowsSeen) {}
 
@@ -100,5 +146,17 @@ public final class ApiModel {
    */
   static Double finite(double v) {
     return Double.isFinite(v) ? v : null;
+  }
+
+  /**
+   * @return {@code values} with every non-finite or null item as null, as an unmodifiable list
+   *     (JSON has no NaN or Infinity; {@code List.copyOf} would refuse the nulls)
+   */
+  static List<Double> finite(List<Double> values) {
+    List<Double> out = new java.util.ArrayList<>(values.size());
+    for (Double v : values) {
+      out.add(v == null ? null : finite(v));
+    }
+    return java.util.Collections.unmodifiableList(out);
   }
 }

@@ -1,18 +1,24 @@
 package dev.tagscope.dashboard.internal;
 
 import dev.tagscope.dashboard.internal.ApiModel.ChangeEvent;
+import dev.tagscope.dashboard.internal.ApiModel.CriterionRow;
 import dev.tagscope.dashboard.internal.ApiModel.FilterRow;
 import dev.tagscope.dashboard.internal.ApiModel.ImportanceView;
 import dev.tagscope.dashboard.internal.ApiModel.LayerSummary;
 import dev.tagscope.dashboard.internal.ApiModel.ProbeSummary;
+import dev.tagscope.dashboard.internal.ApiModel.PruningCurveView;
 import dev.tagscope.dashboard.internal.ApiModel.RegionSummary;
 import dev.tagscope.dashboard.internal.ApiModel.SignalBinSummary;
 import dev.tagscope.dashboard.internal.ApiModel.SpectrumBin;
 import dev.tagscope.dashboard.internal.ApiModel.SpectrumView;
+import dev.tagscope.dashboard.internal.ApiModel.ValidationView;
+import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.PruningCurve;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
@@ -32,8 +38,10 @@ import java.util.function.Consumer;
  * The dashboard's in-memory picture of the topics: every probe seen (the compacted
  * {@code tagscope.probes}), per model and layer the latest {@link LayerImportance} (the
  * compacted {@code tagscope.importance}), and per probe and layer the latest
- * {@link TagResponse} (for spectra). The latest record wins, in the order the reader hands
- * them over, which is offset order within a key's partition.
+ * {@link TagResponse} (for spectra), and per model and layer the latest
+ * {@link LayerValidation} (the compacted {@code tagscope.validation}: how far the ranking
+ * predicts ablation damage). The latest record wins, in the order the reader hands them over,
+ * which is offset order within a key's partition.
  *
  * <p>Thread-safe: one reader thread writes, HTTP threads read. Readers get immutable
  * {@link ApiModel} documents. Each accepted change is passed to the listeners on the writing
@@ -42,8 +50,8 @@ import java.util.function.Consumer;
  * <p>Memory: one {@code TagResponse} per probe and layer, i.e. filters x (W/2 + 1) floats plus
  * the signal-bin measures, for at most {@link #DEFAULT_MAX_RESPONSE_PROBES} probes (the ones
  * most recently heard from; an older probe's spectra are forgotten, so a long campaign with
- * many probes does not grow the heap without bound); one {@code LayerImportance} per model and
- * layer.
+ * many probes does not grow the heap without bound); one {@code LayerImportance} and at most
+ * one {@code LayerValidation} per model and layer.
  */
 public final class DashboardView {
 
@@ -72,6 +80,9 @@ public final class DashboardView {
   /** Importance topic key to the (model, layer) it last carried, so a tombstone can remove it. */
   private final Map<String, ModelLayer> importanceKeys = new ConcurrentHashMap<>();
   private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
+  private final Map<ModelLayer, LayerValidation> validation = new ConcurrentHashMap<>();
+  /** Validation topic key to the (model, layer) it last carried, so a tombstone can remove it. */
+  private final Map<String, ModelLayer> validationKeys = new ConcurrentHashMap<>();
   private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
 
   /** A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes. */
@@ -183,6 +194,43 @@ public final class DashboardView {
           (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
     }
     fire(new ChangeEvent("tag-response", value.getModel(), value.getLayer(), value.getProbeId(), e.count()));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.validation}; the latest record per model and layer wins
+   * (layer {@code *} is the whole network).
+   *
+   * @param key the record key (model/layer)
+   * @param value the validation, or null for a tombstone (the validation is forgotten)
+   * @throws IllegalArgumentException when the record names no model or layer, or a pruning
+   *     curve's lists do not run parallel (fractions, accuracy, and spread when not empty); the
+   *     caller counts it as skipped
+   */
+  public void acceptValidation(String key, LayerValidation value) {
+    if (value == null) {
+      ModelLayer gone = key == null ? null : validationKeys.remove(key);
+      if (gone != null && validation.remove(gone) != null) {
+        fire(new ChangeEvent("validation", gone.model(), gone.layer(), null, 0));
+      }
+      return;
+    }
+    if (value.getModel() == null || value.getModel().isEmpty() || value.getLayer() == null || value.getLayer().isEmpty()) {
+      throw new IllegalArgumentException("validation record names no model or layer");
+    }
+    for (PruningCurve c : value.getPruning()) {
+      int n = c.getFractions().size();
+      if (c.getAccuracy().size() != n || !(c.getSpread().isEmpty() || c.getSpread().size() == n)) {
+        throw new IllegalArgumentException("pruning curve '" + c.getCriterion() + "' of " + value.getModel() + "/"
+            + value.getLayer() + " has " + n + " fractions, " + c.getAccuracy().size() + " accuracies and "
+            + c.getSpread().size() + " spreads; accuracy must match fractions, spread must match or be empty");
+      }
+    }
+    ModelLayer ml = new ModelLayer(value.getModel(), value.getLayer());
+    if (key != null) {
+      validationKeys.put(key, ml);
+    }
+    validation.put(ml, value);
+    fire(new ChangeEvent("validation", ml.model(), ml.layer(), null, 0));
   }
 
   private static void validate(TagResponse r) {
@@ -347,6 +395,59 @@ public final class DashboardView {
     }
     return new SpectrumView(r.getProbeId(), r.getModel(), r.getLayer(), filter, r.getImageId(), r.getWindowStartFrame(),
         w, ApiModel.finite(fps), ApiModel.finite(r.getBinWidthHz()), e.count(), freq, amp, bins);
+  }
+
+  /**
+   * Every validation of one model, sorted by layer (the whole-network {@code *} first).
+   *
+   * @param model model name
+   * @return the validations, empty when {@code tagscope validate} has not been run for the model
+   */
+  public List<ValidationView> validations(String model) {
+    List<ValidationView> out = new ArrayList<>();
+    for (LayerValidation v : validation.values()) {
+      if (v.getModel().equals(model)) {
+        out.add(validationView(v));
+      }
+    }
+    out.sort(Comparator.comparing(ValidationView::layer));
+    return out;
+  }
+
+  /**
+   * The latest validation of one layer: per criterion its Spearman rho against the ablation
+   * damage with a 95 % interval, and the pruning curves. Non-finite numbers (an undefined rho)
+   * come back as null.
+   *
+   * @param model model name
+   * @param layer layer name, or {@code *} for the whole-network pruning curves
+   * @return the validation
+   * @throws NotFoundException when no validation is known for that model and layer (the message
+   *     names the command that writes one)
+   */
+  public ValidationView validation(String model, String layer) {
+    LayerValidation v = validation.get(new ModelLayer(model, layer));
+    if (v == null) {
+      throw new NotFoundException("no validation of layer '" + layer + "' of model '" + model
+          + "'; ./tagscope validate writes one");
+    }
+    return validationView(v);
+  }
+
+  private static ValidationView validationView(LayerValidation v) {
+    List<CriterionRow> criteria = new ArrayList<>(v.getCriteria().size());
+    for (CriterionAgreement c : v.getCriteria()) {
+      criteria.add(new CriterionRow(c.getCriterion(), ApiModel.finite(c.getRho()), ApiModel.finite(c.getRhoLow()),
+          ApiModel.finite(c.getRhoHigh()), ApiModel.finite(c.getRhoAccuracy())));
+    }
+    List<PruningCurveView> curves = new ArrayList<>(v.getPruning().size());
+    for (PruningCurve c : v.getPruning()) {
+      curves.add(new PruningCurveView(c.getCriterion(), ApiModel.finite(c.getFractions()),
+          ApiModel.finite(c.getAccuracy()), ApiModel.finite(c.getSpread()), ApiModel.finite(c.getAuc())));
+    }
+    return new ValidationView(v.getModel(), v.getLayer(), iso(v.getGeneratedAtMs()), v.getGeneratedAtMs(),
+        v.getImages(), v.getCurveImages(), v.getProbeImages(), v.getFilters(), ApiModel.finite(v.getBaseAccuracy()),
+        ApiModel.finite(v.getBaseCrossEntropy()), v.getDefaultCriterion(), List.copyOf(criteria), List.copyOf(curves));
   }
 
   /**

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * <p>Changes are gathered for one coalescing interval; within it, changes of one type to one
  * (model, layer, probe) collapse into one event carrying the newest {@code windowsSeen}. A
  * dedicated thread writes the events, so a slow browser never holds up the Kafka reader. Each
- * event's name is its type ({@code probe}, {@code importance}, {@code tag-response}) and its
+ * event's name is its type ({@code probe}, {@code importance}, {@code tag-response},
+ * {@code validation}) and its
  * data a small {@link ChangeEvent} JSON object. A comment line ({@code : keep-alive}) goes to
  * every client each keep-alive interval so proxies do not close idle connections and closed
  * browsers are noticed.

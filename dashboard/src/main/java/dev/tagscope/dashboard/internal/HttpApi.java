@@ -17,6 +17,11 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code GET /api/layers} - model, layer, windowsSeen, filters, updatedAt per layer;
  *   <li>{@code GET /api/importance?model=&layer=} - ranked filters;
  *   <li>{@code GET /api/spectrum?probe=&layer=&filter=} - latest window of one filter;
+ *   <li>{@code GET /api/validation?model=&layer=} - how far the layer's ranking predicts
+ *       ablation damage: per criterion Spearman rho with its 95 % interval, pruning curves
+ *       ({@code layer=*}: the whole network); 404 until {@code tagscope validate} has written one;
+ *   <li>{@code GET /api/validation?model=} - every validation of the model, sorted by layer
+ *       ({@code []} when none);
  *   <li>{@code GET /api/events} - server-sent events, see {@link EventHub};
  *   <li>{@code GET /healthz} - {@code {"status":"ok","caughtUp":..,"sseClients":..}};
  *   <li>{@code /} - the page ({@code src/main/resources/public}), Chart.js from its webjar under
@@ -24,7 +29,8 @@ import java.util.function.BooleanSupplier;
  * </ul>
  *
  * <p>Errors are JSON ({@link ErrorBody}): 400 for a missing or malformed parameter, 404 for an
- * unknown model, layer, probe or filter (and for unknown {@code /api} paths). Every response
+ * unknown model, layer, probe or filter, or a layer with no validation (and for unknown
+ * {@code /api} paths). Every response
  * carries a Content-Security-Policy that allows scripts, styles and connections from the
  * dashboard's own origin only ({@code script-src 'self'}, no inline script), plus
  * {@code X-Content-Type-Options: nosniff}.
@@ -104,6 +110,11 @@ public final class HttpApi {
     app.get("/api/importance", ctx -> json(ctx, view.importance(required(ctx, "model"), required(ctx, "layer"))));
     app.get("/api/spectrum", ctx -> json(ctx,
         view.spectrum(required(ctx, "probe"), required(ctx, "layer"), filterIndex(required(ctx, "filter")))));
+    app.get("/api/validation", ctx -> {
+      String model = required(ctx, "model");
+      String layer = ctx.queryParam("layer");
+      json(ctx, layer == null ? view.validations(model) : view.validation(model, nonEmpty(layer, "layer")));
+    });
     app.get("/healthz", ctx -> {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("status", "ok");
@@ -158,6 +169,13 @@ public final class HttpApi {
       throw new BadRequestException("query parameter '" + name + "' is required");
     }
     return v;
+  }
+
+  private static String nonEmpty(String value, String name) {
+    if (value.isEmpty()) {
+      throw new BadRequestException("query parameter '" + name + "' must not be empty; leave it out for every layer");
+    }
+    return value;
   }
 
   private static int filterIndex(String raw) {

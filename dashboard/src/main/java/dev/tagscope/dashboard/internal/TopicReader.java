@@ -1,6 +1,7 @@
 package dev.tagscope.dashboard.internal;
 
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
@@ -27,12 +28,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads {@code tagscope.probes}, {@code tagscope.importance} and {@code tagscope.tag-responses}
- * into a {@link DashboardView} on one thread, with a plain consumer assigned to every partition:
- * no consumer group, no committed offsets.
+ * Reads {@code tagscope.probes}, {@code tagscope.importance}, {@code tagscope.tag-responses} and
+ * {@code tagscope.validation} into a {@link DashboardView} on one thread, with a plain consumer
+ * assigned to every partition: no consumer group, no committed offsets.
  *
- * <p>Start positions: the compacted probes and importance topics from the beginning (their
- * latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
+ * <p>Start positions: the compacted probes, importance and validation topics from the beginning
+ * (their latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
  * per partition. Partitions that appear later (a topic created after the dashboard started, or
  * partitions added) are picked up on the next metadata check (every second while a topic is
  * missing, every 10 s after) with the same rule.
@@ -48,7 +49,10 @@ import org.slf4j.LoggerFactory;
 public final class TopicReader implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
-  /** Metadata check interval while a topic is missing, and once all three exist. */
+  /** The topics read, in the order their partitions are looked up. */
+  private static final List<String> TOPICS = List.of(
+      Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name(), Topics.VALIDATION.name());
+  /** Metadata check interval while a topic is missing, and once all four exist. */
   private static final long METADATA_CHECK_MISSING_MS = 1_000;
   private static final long METADATA_CHECK_MS = 10_000;
 
@@ -58,6 +62,7 @@ public final class TopicReader implements Runnable {
   private final Counter skippedProbes;
   private final Counter skippedImportance;
   private final Counter skippedResponses;
+  private final Counter skippedValidation;
   private final Map<String, Counter> updates = new HashMap<>();
   private final Set<TopicPartition> assigned = new HashSet<>();
   /** End offsets at the time each partition was assigned; removed once reached. */
@@ -81,7 +86,8 @@ public final class TopicReader implements Runnable {
     this.skippedProbes = skipped(registry, Topics.PROBES.name());
     this.skippedImportance = skipped(registry, Topics.IMPORTANCE.name());
     this.skippedResponses = skipped(registry, Topics.TAG_RESPONSES.name());
-    for (String type : List.of("probe", "importance", "tag-response")) {
+    this.skippedValidation = skipped(registry, Topics.VALIDATION.name());
+    for (String type : List.of("probe", "importance", "tag-response", "validation")) {
       updates.put(type, Counter.builder("tagscope.dashboard.updates")
           .description("Records taken into the dashboard's in-memory view")
           .tag("type", type).register(registry));
@@ -164,11 +170,11 @@ public final class TopicReader implements Runnable {
     return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** @return whether all three topics exist */
+  /** @return whether all four topics exist */
   private boolean refreshAssignment() {
     List<TopicPartition> fresh = new ArrayList<>();
     boolean allPresent = true;
-    for (String topic : List.of(Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name())) {
+    for (String topic : TOPICS) {
       List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
       if (infos == null || infos.isEmpty()) {
         if (!initialAssignmentDone) {
@@ -237,6 +243,11 @@ public final class TopicReader implements Runnable {
         ProbeSpec v = Topics.PROBES.valueSerde().deserializer().deserialize(topic, r.value());
         view.acceptProbe(key, v);
         updates.get("probe").increment();
+      } else if (topic.equals(Topics.VALIDATION.name())) {
+        String key = Topics.VALIDATION.keySerde().deserializer().deserialize(topic, r.key());
+        LayerValidation v = Topics.VALIDATION.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptValidation(key, v);
+        updates.get("validation").increment();
       }
     } catch (RuntimeException e) {
       counterFor(topic).increment();
@@ -250,6 +261,9 @@ public final class TopicReader implements Runnable {
     }
     if (topic.equals(Topics.PROBES.name())) {
       return skippedProbes;
+    }
+    if (topic.equals(Topics.VALIDATION.name())) {
+      return skippedValidation;
     }
     return skippedResponses;
   }

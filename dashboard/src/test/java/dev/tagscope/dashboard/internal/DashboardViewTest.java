@@ -13,7 +13,10 @@ import dev.tagscope.dashboard.internal.ApiModel.LayerSummary;
 import dev.tagscope.dashboard.internal.ApiModel.ProbeSummary;
 import dev.tagscope.dashboard.internal.ApiModel.SpectrumBin;
 import dev.tagscope.dashboard.internal.ApiModel.SpectrumView;
+import dev.tagscope.dashboard.internal.ApiModel.ValidationView;
 import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.LayerValidation;
+import dev.tagscope.schemas.PruningCurve;
 import dev.tagscope.schemas.TagResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -229,6 +232,51 @@ class DashboardViewTest {
     }
     assertEquals(List.of("q998", "q999"), small.layers().get(0).probes());
     assertThrows(IllegalArgumentException.class, () -> new DashboardView(0));
+  }
+
+  @Test
+  void validationComesBackPerLayerWithUndefinedNumbersAsNull() {
+    List<ChangeEvent> heard = new ArrayList<>();
+    view.addListener(heard::add);
+    view.acceptValidation("m/l", Fixtures.validation("m", "l"));
+    view.acceptValidation("m/*", LayerValidation.newBuilder(Fixtures.validation("m", "*")).setCriteria(List.of()).build());
+    view.acceptValidation("other/l", Fixtures.validation("other", "l"));
+
+    ValidationView v = view.validation("m", "l");
+    assertEquals("tag", v.defaultCriterion());
+    assertEquals(0.875, v.baseAccuracy());
+    assertEquals(0.375, v.baseCrossEntropy());
+    assertEquals("2023-11-14T22:13:23Z", v.generatedAt());
+    assertEquals(List.of(512, 256, 16, 32), List.of(v.images(), v.curveImages(), v.probeImages(), v.filters()));
+    assertEquals(new ApiModel.CriterionRow("tag", 0.625, 0.5, 0.75, 0.5), v.criteria().get(0));
+    assertEquals(new ApiModel.CriterionRow("class-selectivity", null, null, null, null), v.criteria().get(3));
+    assertEquals(List.of("tag", "random"), v.pruning().stream().map(ApiModel.PruningCurveView::criterion).toList());
+    assertEquals(List.of(0.0, 0.0625, 0.125, 0.0625, 0.0), v.pruning().get(1).spread());
+    assertEquals(0.65625, v.pruning().get(0).auc());
+    // The whole network ('*') sorts first; other models stay out.
+    assertEquals(List.of("*", "l"), view.validations("m").stream().map(ValidationView::layer).toList());
+    assertTrue(view.validations("nobody").isEmpty());
+    assertEquals(new ChangeEvent("validation", "m", "l", null, 0), heard.get(0));
+
+    view.acceptValidation("m/l", null);
+    assertEquals("no validation of layer 'l' of model 'm'; ./tagscope validate writes one",
+        assertThrows(DashboardView.NotFoundException.class, () -> view.validation("m", "l")).getMessage());
+    assertEquals(new ChangeEvent("validation", "m", "l", null, 0), heard.get(heard.size() - 1));
+  }
+
+  @Test
+  void validationWithRaggedPruningCurveIsRefusedAndLeavesTheViewAlone() {
+    view.acceptValidation("m/l", Fixtures.validation("m", "l"));
+    LayerValidation good = Fixtures.validation("m", "l");
+    PruningCurve ragged = PruningCurve.newBuilder(good.getPruning().get(1)).setSpread(List.of(0.5)).build();
+    LayerValidation bad = LayerValidation.newBuilder(good).setGeneratedAtMs(1).setPruning(List.of(ragged)).build();
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> view.acceptValidation("m/l", bad));
+    assertEquals("pruning curve 'random' of m/l has 5 fractions, 5 accuracies and 1 spreads; accuracy must match"
+        + " fractions, spread must match or be empty", e.getMessage());
+    assertEquals(1_700_000_003_000L, view.validation("m", "l").generatedAtMs());
+    assertThrows(IllegalArgumentException.class, () -> view.acceptValidation("m/", LayerValidation.newBuilder(good)
+        .setLayer("").build()));
   }
 
   @Test

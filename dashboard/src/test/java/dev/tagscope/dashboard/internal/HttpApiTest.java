@@ -40,6 +40,8 @@ class HttpApiTest {
         Fixtures.filter(0, 2, 0.5, 0.25, 0.125, 0.125), Fixtures.filter(1, 1, 1.0, 0.5, 0.25, 0.25))));
     view.acceptImportance("m/" + NASTY, Fixtures.importance("m", NASTY, 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))));
     view.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l1", "img-7", 2));
+    view.acceptValidation("m/l1", Fixtures.validation("m", "l1"));
+    view.acceptValidation("m/*", Fixtures.validation("m", "*"));
     hub = new EventHub(Duration.ofMillis(50), Duration.ofMillis(300));
     view.addListener(hub);
     app = HttpApi.create(view, hub, () -> true).start("127.0.0.1", 0);
@@ -70,8 +72,50 @@ class HttpApiTest {
   }
 
   @Test
+  void validationOfALayerIsJsonWithUndefinedRhoAsNull() throws Exception {
+    HttpResponse<String> r = get("/api/validation?model=m&layer=l1");
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+    assertFalse(r.body().contains("NaN"), r.body());
+    JsonNode v = MAPPER.readTree(r.body());
+    assertEquals("m", v.get("model").asText());
+    assertEquals("l1", v.get("layer").asText());
+    assertEquals("tag", v.get("defaultCriterion").asText());
+    assertEquals(1_700_000_003_000L, v.get("generatedAtMs").asLong());
+    JsonNode tag = v.get("criteria").get(0);
+    assertEquals("tag", tag.get("criterion").asText());
+    assertEquals(0.625, tag.get("rho").asDouble());
+    assertEquals(0.5, tag.get("rhoLow").asDouble());
+    assertEquals(0.75, tag.get("rhoHigh").asDouble());
+    assertEquals(0.5, tag.get("rhoAccuracy").asDouble());
+    assertTrue(v.get("criteria").get(3).get("rho").isNull(), "NaN rho of class-selectivity");
+    JsonNode random = v.get("pruning").get(1);
+    assertEquals("random", random.get("criterion").asText());
+    assertEquals(0.25, random.get("fractions").get(1).asDouble());
+    assertEquals(0.75, random.get("accuracy").get(1).asDouble());
+    assertEquals(0.0625, random.get("spread").get(1).asDouble());
+    assertEquals(0.5, random.get("auc").asDouble());
+
+    JsonNode all = MAPPER.readTree(get("/api/validation?model=m").body());
+    assertEquals(2, all.size());
+    assertEquals("*", all.get(0).get("layer").asText());
+    assertEquals("l1", all.get(1).get("layer").asText());
+    assertEquals("[]", get("/api/validation?model=nobody").body());
+  }
+
+  @Test
+  void missingValidationIs404NamingTheCommand() throws Exception {
+    HttpResponse<String> r = get("/api/validation?model=m&layer=" + java.net.URLEncoder.encode(NASTY, StandardCharsets.UTF_8));
+    assertEquals(404, r.statusCode());
+    assertFalse(r.body().contains("<script>"), r.body());
+    assertEquals("no validation of layer '" + NASTY + "' of model 'm'; ./tagscope validate writes one",
+        MAPPER.readTree(r.body()).get("error").asText());
+  }
+
+  @Test
   void missingOrMalformedParametersAre400() throws Exception {
-    for (String q : List.of("/api/importance?model=m", "/api/importance?layer=l1", "/api/spectrum?probe=p1&layer=l1",
+    for (String q : List.of("/api/validation", "/api/validation?layer=l1", "/api/validation?model=m&layer=",
+        "/api/importance?model=m", "/api/importance?layer=l1", "/api/spectrum?probe=p1&layer=l1",
         "/api/spectrum?probe=p1&layer=l1&filter=abc", "/api/spectrum?probe=p1&layer=l1&filter=-1")) {
       HttpResponse<String> r = get(q);
       assertEquals(400, r.statusCode(), q);

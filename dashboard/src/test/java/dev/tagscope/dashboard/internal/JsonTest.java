@@ -21,6 +21,23 @@ class JsonTest {
   }
 
   @Test
+  void undefinedValidationNumbersBecomeNullInsideListsToo() throws Exception {
+    DashboardView view = new DashboardView();
+    dev.tagscope.schemas.LayerValidation v = Fixtures.validation("m", "l");
+    v.getPruning().get(1).setSpread(List.of(0.0, Double.NaN, 0.125, Double.POSITIVE_INFINITY, 0.0));
+    view.acceptValidation("m/l", v);
+
+    String json = Json.write(view.validation("m", "l"));
+
+    assertFalse(json.contains("Infinity") || json.contains("NaN"), json);
+    JsonNode body = Json.createMapper().readTree(json);
+    assertEquals(true, body.get("criteria").get(3).get("rho").isNull());
+    assertEquals(true, body.get("pruning").get(1).get("spread").get(1).isNull());
+    assertEquals(true, body.get("pruning").get(1).get("spread").get(3).isNull());
+    assertEquals(0.125, body.get("pruning").get(1).get("spread").get(2).asDouble());
+  }
+
+  @Test
   void nonFiniteNumbersBecomeNull() throws Exception {
     DashboardView view = new DashboardView();
     FilterImportance f = FilterImportance.newBuilder(Fixtures.filter(0, 1, 1.0, 1, 0, 0))

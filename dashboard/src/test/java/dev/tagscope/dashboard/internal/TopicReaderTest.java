@@ -66,25 +66,44 @@ class TopicReaderTest {
   }
 
   @Test
+  void undecodableValidationIsSkippedAndCountedAndLaterOnesArrive() {
+    byte[] garbage = "not avro either".getBytes(StandardCharsets.UTF_8);
+    reader.handle(record(Topics.VALIDATION.name(), 0, 0, "m/l", garbage));
+    reader.handle(record(Topics.VALIDATION.name(), 0, 1, "m/l",
+        Topics.VALIDATION.valueSerde().serializer().serialize("", Fixtures.validation("m", "l"))));
+
+    assertEquals(1, skipped(Topics.VALIDATION.name()));
+    assertEquals(0, skipped(Topics.IMPORTANCE.name()));
+    assertEquals(1, updates("validation"));
+    assertEquals(0.625, view.validation("m", "l").criteria().get(0).rho());
+
+    reader.handle(record(Topics.VALIDATION.name(), 0, 2, "m/l", null)); // a tombstone forgets it
+    assertEquals(2, updates("validation"));
+    assertTrue(view.validations("m").isEmpty());
+  }
+
+  @Test
   void compactedTopicsStartAtTheBeginningAndTagResponsesReplayTheLastRecords() throws Exception {
     TopicPartition probes = new TopicPartition(Topics.PROBES.name(), 0);
     TopicPartition importance = new TopicPartition(Topics.IMPORTANCE.name(), 0);
     TopicPartition tr0 = new TopicPartition(Topics.TAG_RESPONSES.name(), 0);
     TopicPartition tr1 = new TopicPartition(Topics.TAG_RESPONSES.name(), 1);
+    TopicPartition validation = new TopicPartition(Topics.VALIDATION.name(), 0);
     Node node = new Node(1, "127.0.0.1", 9092);
-    for (String topic : List.of(Topics.PROBES.name(), Topics.IMPORTANCE.name())) {
+    for (String topic : List.of(Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.VALIDATION.name())) {
       consumer.updatePartitions(topic, List.of(new PartitionInfo(topic, 0, node, new Node[] {node}, new Node[] {node})));
     }
     consumer.updatePartitions(Topics.TAG_RESPONSES.name(), List.of(
         new PartitionInfo(Topics.TAG_RESPONSES.name(), 0, node, new Node[] {node}, new Node[] {node}),
         new PartitionInfo(Topics.TAG_RESPONSES.name(), 1, node, new Node[] {node}, new Node[] {node})));
-    // importance: compaction removed offsets 0..1; tr0 holds 10 records, tr1 only 2 (< replay 3).
-    consumer.updateBeginningOffsets(Map.of(probes, 0L, importance, 2L, tr0, 0L, tr1, 0L));
-    consumer.updateEndOffsets(Map.of(probes, 1L, importance, 3L, tr0, 10L, tr1, 2L));
+    // importance and validation: compaction removed their first offsets; tr0 holds 10 records,
+    // tr1 only 2 (< replay 3).
+    consumer.updateBeginningOffsets(Map.of(probes, 0L, importance, 2L, tr0, 0L, tr1, 0L, validation, 4L));
+    consumer.updateEndOffsets(Map.of(probes, 1L, importance, 3L, tr0, 10L, tr1, 2L, validation, 5L));
 
     Map<TopicPartition, Long> startPositions = new ConcurrentHashMap<>();
     consumer.schedulePollTask(() -> {
-      for (TopicPartition tp : List.of(probes, importance, tr0, tr1)) {
+      for (TopicPartition tp : List.of(probes, importance, tr0, tr1, validation)) {
         startPositions.put(tp, consumer.position(tp));
       }
       byte[] response = Topics.TAG_RESPONSES.valueSerde().serializer().serialize("",
@@ -93,6 +112,8 @@ class TopicReaderTest {
           Fixtures.probe("p", "m"))));
       consumer.addRecord(record(importance.topic(), 0, 2, "m/l", Topics.IMPORTANCE.valueSerde().serializer().serialize("",
           Fixtures.importance("m", "l", 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))))));
+      consumer.addRecord(record(validation.topic(), 0, 4, "m/l", Topics.VALIDATION.valueSerde().serializer().serialize("",
+          Fixtures.validation("m", "l"))));
       for (long o = 7; o < 10; o++) {
         consumer.addRecord(record(tr0.topic(), 0, o, "p/l", response));
       }
@@ -110,7 +131,9 @@ class TopicReaderTest {
       t.join(10_000);
     }
 
-    assertEquals(Map.of(probes, 0L, importance, 2L, tr0, 7L, tr1, 0L), startPositions);
+    assertEquals(Map.of(probes, 0L, importance, 2L, tr0, 7L, tr1, 0L, validation, 4L), startPositions);
+    assertEquals(1, updates("validation"), "the reader catches up with the validation topic too");
+    assertEquals("tag", view.validation("m", "l").defaultCriterion());
     assertEquals(5, updates("tag-response"));
     assertEquals(3, view.spectrum("p", "l", 0).responsesSeen());
     assertEquals(2, view.spectrum("q", "l", 0).responsesSeen());
