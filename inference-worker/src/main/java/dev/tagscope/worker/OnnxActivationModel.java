@@ -131,7 +131,33 @@ public final class OnnxActivationModel implements ActivationModel {
     byte[] rewritten = graph.withExtraOutputs(tapNames);
 
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    OrtSession session;
+    OrtSession session = createSession(env, rewritten, config);
+    List<TappedLayer> taps;
+    try {
+      taps = probeTaps(env, session, inputName, pre, selected, Math.max(1, fixedBatch));
+    } catch (RuntimeException e) {
+      closeQuietly(session);
+      throw e;
+    }
+    log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
+        inputName, channels, height, width, graph.layers().size(),
+        taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
+    return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
+        graph.outputNames(), fixedBatch);
+  }
+
+  /**
+   * Creates an ONNX Runtime session for (possibly rewritten) model bytes with the configuration's
+   * optimisation level, threads, spinning and execution provider; shared by every session
+   * Tagscope makes of a model, so they all run alike.
+   *
+   * @param env the ONNX Runtime environment
+   * @param bytes serialised {@code ModelProto}
+   * @param config threads, spinning, execution provider; {@code modelPath} names the model in messages
+   * @return the session
+   * @throws IllegalArgumentException when ONNX Runtime refuses the model or CUDA is unavailable
+   */
+  static OrtSession createSession(OrtEnvironment env, byte[] bytes, ModelConfig config) {
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
       opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       if (config.intraOpThreads() > 0) {
@@ -148,22 +174,10 @@ public final class OnnxActivationModel implements ActivationModel {
               + " and CUDA 12 with cuDNN 9 on the host; use executionProvider=cpu otherwise (" + e.getMessage() + ")", e);
         }
       }
-      session = env.createSession(rewritten, opts);
+      return env.createSession(bytes, opts);
     } catch (OrtException e) {
-      throw new IllegalArgumentException("ONNX Runtime cannot load " + path + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException("ONNX Runtime cannot load " + config.modelPath() + ": " + e.getMessage(), e);
     }
-    List<TappedLayer> taps;
-    try {
-      taps = probeTaps(env, session, inputName, pre, selected, Math.max(1, fixedBatch));
-    } catch (RuntimeException e) {
-      closeQuietly(session);
-      throw e;
-    }
-    log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
-        inputName, channels, height, width, graph.layers().size(),
-        taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
-    return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
-        graph.outputNames(), fixedBatch);
   }
 
   /**
@@ -177,7 +191,7 @@ public final class OnnxActivationModel implements ActivationModel {
     return OnnxGraph.parse(readModel(path), path.toString()).layers();
   }
 
-  private static byte[] readModel(Path path) {
+  static byte[] readModel(Path path) {
     if (!Files.isRegularFile(path)) {
       throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist; pass the path of an"
           + " .onnx file (the bundled default is models/fmnist-resnet32.onnx)");
@@ -246,6 +260,11 @@ public final class OnnxActivationModel implements ActivationModel {
   @Override
   public List<TappedLayer> tappedLayers() {
     return taps;
+  }
+
+  /** @return the model's fixed batch size, or 0 when the batch dimension is dynamic */
+  int fixedBatch() {
+    return fixedBatch;
   }
 
   /**

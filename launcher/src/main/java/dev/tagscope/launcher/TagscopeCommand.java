@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
 @Command(name = "tagscope", mixinStandardHelpOptions = true, versionProvider = TagscopeCommand.Version.class,
     description = "Frequency tagging of convolutional networks, streamed on Kafka.",
     subcommands = {DemoCommand.class, ProducerCommand.class, WorkerCommand.class, SpectralCommand.class,
-        DashboardCommand.class, AnalyzeCommand.class, TopicsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        DashboardCommand.class, AnalyzeCommand.class, ValidateCommand.class, TopicsCommand.class, BenchCommand.class,
+        CommandLine.HelpCommand.class})
 public final class TagscopeCommand implements Runnable {
 
   @CommandLine.Spec

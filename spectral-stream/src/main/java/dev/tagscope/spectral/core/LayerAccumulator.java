@@ -43,6 +43,47 @@ public final class LayerAccumulator {
     this.bins = List.copyOf(signalBins);
   }
 
+  /**
+   * An independent copy with the same windows added so far (to keep a snapshot while adding more).
+   *
+   * @return the copy
+   */
+  public LayerAccumulator copy() {
+    LayerAccumulator c = new LayerAccumulator(bins);
+    c.filters = filters;
+    c.windows = windows;
+    if (filters >= 0) {
+      c.amplitude = deep(amplitude);
+      c.baseline = deep(baseline);
+      c.snr = deep(snr);
+      c.corrected = deep(corrected);
+      c.fundamental = fundamental.clone();
+      c.harmonic = harmonic.clone();
+      c.intermodulation = intermodulation.clone();
+      c.meanSnr = meanSnr.clone();
+      c.paperSnrDb = paperSnrDb.clone();
+    }
+    c.paperHalf = paperHalf;
+    c.paperBins = paperBins == null ? null : deep(paperBins);
+    return c;
+  }
+
+  private static double[][] deep(double[][] a) {
+    double[][] out = new double[a.length][];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = a[i].clone();
+    }
+    return out;
+  }
+
+  private static int[][] deep(int[][] a) {
+    int[][] out = new int[a.length][];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = a[i].clone();
+    }
+    return out;
+  }
+
   /** @return the signal bins, in the order of the per-bin means */
   public List<SignalBin> signalBins() {
     return bins;

@@ -1,0 +1,174 @@
+package dev.tagscope.launcher;
+
+import dev.tagscope.producer.Image;
+import dev.tagscope.producer.ImageLoader;
+import dev.tagscope.producer.ProbePlan;
+import dev.tagscope.validation.Agreement;
+import dev.tagscope.validation.Criteria;
+import dev.tagscope.validation.PruningCurve;
+import dev.tagscope.validation.ValidationRecords;
+import dev.tagscope.validation.ValidationReport;
+import dev.tagscope.validation.ValidationResult;
+import dev.tagscope.validation.ValidationSettings;
+import dev.tagscope.validation.Validator;
+import dev.tagscope.worker.AblationModel;
+import dev.tagscope.worker.TappedLayer;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.apache.kafka.clients.CommonClientConfigs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tagscope validate}: does the tag ranking predict what matters? Ablates every filter of
+ * every tapped layer on labelled images (Morcos et al., ICLR 2018), probes the same model offline
+ * with the tag plan, and reports per layer the Spearman rho of each criterion against the damage
+ * with a bootstrap interval, and pruning curves (see {@link Validator}). Writes the report folder
+ * and, with {@code --bootstrap-servers}, publishes to {@code tagscope.validation} for the dashboard.
+ */
+@Command(name = "validate", mixinStandardHelpOptions = true,
+    description = "Validate the tag ranking against filter ablation: rho per layer for tag importance and cheap criteria, pruning curves.")
+final class ValidateCommand implements Callable<Integer> {
+  @Mixin ModelOptions model;
+  @Mixin PlanOptions plan;
+
+  @Option(names = "--images", paramLabel = "PATH",
+      description = "Labelled images: IDX images file with its labels file beside it, or a folder with one sub-folder per class"
+          + " index. Default: the Fashion-MNIST test set when the Debian package is installed, else the bundled models/samples (512).")
+  Path images;
+
+  @Option(names = "--count", defaultValue = "2000", description = "Images each single-filter ablation is measured on (default ${DEFAULT-VALUE}, or all the set has).")
+  int count;
+
+  @Option(names = "--curve-count", defaultValue = "300", description = "Images each pruning-curve point is measured on (default ${DEFAULT-VALUE}).")
+  int curveCount;
+
+  @Option(names = "--probe-count", defaultValue = "16", description = "Images the tag scores are probed with (default ${DEFAULT-VALUE}, as the demo).")
+  int probeCount;
+
+  @Option(names = "--probe-snapshots", split = ",", paramLabel = "N,...",
+      description = "Also compare tag scores from the first N probe images (e.g. 4,8), to see how long a probe must be.")
+  List<Integer> probeSnapshots = List.of();
+
+  @Option(names = "--bootstrap", defaultValue = "1000", description = "Bootstrap resamples for each rho's 95 % interval (default ${DEFAULT-VALUE}).")
+  int bootstrap;
+
+  @Option(names = "--random-seeds", defaultValue = "5", description = "Random orders averaged in the pruning curves (default ${DEFAULT-VALUE}).")
+  int randomSeeds;
+
+  @Option(names = "--out", defaultValue = "tagscope-validation", description = "Folder for validation.json, CSV files and PNG charts (default ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Mixin KafkaOptions kafka;
+
+  @Override
+  public Integer call() throws Exception {
+    Path home = ModelOptions.home();
+    // Validation runs alone, so ONNX Runtime's threads may spin (see ModelConfig#intraOpSpinning).
+    var config = model.settings(home, Map.of()).modelConfig().withIntraOpSpinning(true);
+    Path source = images != null ? images
+        : Files.exists(ProbeOptions.DEBIAN_FASHION_MNIST) ? ProbeOptions.DEBIAN_FASHION_MNIST : home.resolve("models/samples");
+    int needed = Math.max(count, probeCount);
+    List<Image> set = ImageLoader.builder().limit(needed).build().load(source);
+    ValidationSettings settings = ValidationSettings.defaults().withImages(Math.min(count, set.size()))
+        .withCurveImages(Math.min(curveCount, Math.min(count, set.size())))
+        .withProbe(Math.min(probeCount, set.size()), probeSnapshots)
+        .withStatistics(randomSeeds, bootstrap);
+    PrintStream o = System.out;
+    try (AblationModel m = AblationModel.load(config)) {
+      List<String> layerNames = m.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList());
+      Image first = set.get(0);
+      ProbePlan probePlan = plan.planBuilder().model(m.activations().name()).layers(layerNames)
+          .imageShape(first.channels(), first.height(), first.width()).imageCount(settings.probeImages()).build();
+      int filters = m.tappedLayers().stream().mapToInt(TappedLayer::channels).sum();
+      o.printf("validating %s: %d layers, %d filters; ablation on %d images from %s, curves on %d, tag probe on %d%n",
+          m.activations().name(), layerNames.size(), filters, settings.images(), source, settings.curveImages(),
+          settings.probeImages());
+      ValidationResult r;
+      try (BarProgress progress = new BarProgress()) {
+        r = new Validator(m, probePlan, settings, progress).run(set, set, source.toString());
+      }
+      List<Path> files = ValidationReport.write(r, out);
+      print(o, r);
+      o.printf("wrote %d files to %s (validation.json, filters.csv, agreement.csv, pruning.csv, *.png)%n", files.size(), out);
+      if (kafka.bootstrapServers != null) {
+        Map<String, Object> props = new LinkedHashMap<>(kafka.overrides());
+        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers);
+        int n = ValidationRecords.publish(r, props);
+        o.printf("published %d records to tagscope.validation%n", n);
+      }
+    }
+    return 0;
+  }
+
+  /** The console summary: per layer rho of tag importance and of the cheap criteria, and the curves' areas. */
+  static void print(PrintStream o, ValidationResult r) {
+    o.printf(Locale.ROOT, "%nunablated accuracy %.4f, mean cross-entropy %.4f nats on %d images%n", r.baseAccuracy(),
+        r.baseCrossEntropy(), r.images());
+    o.printf(Locale.ROOT, "Spearman rho with the cross-entropy increase of ablating each filter [95 %% bootstrap interval]%n");
+    List<String> cols = List.of(Criteria.TAG, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1, Criteria.CLASS_SELECTIVITY, Criteria.RANDOM);
+    o.printf("%-10s", "layer");
+    cols.forEach(c -> o.printf(" %-21s", c));
+    o.printf(" %s%n", "pruning AUC tag / random / damage");
+    for (ValidationResult.LayerResult l : r.layers()) {
+      o.printf("%-10s", l.layer());
+      for (String c : cols) {
+        Agreement a = l.agreement().get(c);
+        o.printf(" %-21s", a == null ? "n/a" : String.format(Locale.ROOT, "%+.2f [%+.2f,%+.2f]", a.rho(), a.low(), a.high()));
+      }
+      o.printf(" %s%n", aucs(l.curves()));
+    }
+    Map<String, Double> mean = ValidationReport.meanRho(r);
+    o.printf("%-10s", "mean");
+    cols.forEach(c -> o.printf(" %-21s", mean.containsKey(c) ? String.format(Locale.ROOT, "%+.2f", mean.get(c)) : "n/a"));
+    o.printf(" %s%n", "network: " + aucs(r.network()));
+    List<String> beats = ValidationReport.layersWhereTagBeatsCheap(r);
+    o.printf("tag importance beats every cheap criterion in %d of %d layers%n", beats.size(), r.layers().size());
+    o.printf(Locale.ROOT, "ablation rate %.0f filter-evaluations/s (filters x images per second); wall time %.0f s%n",
+        r.filterEvaluationsPerSecond(), r.seconds().get("total"));
+  }
+
+  private static String aucs(List<PruningCurve> curves) {
+    Map<String, Double> a = curves.stream().collect(Collectors.toMap(PruningCurve::criterion, PruningCurve::auc, (x, y) -> x, LinkedHashMap::new));
+    return String.format(Locale.ROOT, "%.3f / %.3f / %.3f", a.getOrDefault(Criteria.TAG, Double.NaN),
+        a.getOrDefault(Criteria.RANDOM, Double.NaN), a.getOrDefault(Criteria.DAMAGE, Double.NaN));
+  }
+
+  /** A console progress bar per phase, with rate and ETA (me.tongfei progressbar). */
+  static final class BarProgress implements Validator.Progress, AutoCloseable {
+    private ProgressBar bar;
+
+    @Override
+    public void phase(String name, long total, String unit) {
+      close();
+      bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(total).setUnit(" " + unit, 1)
+          .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).showSpeed().build();
+    }
+
+    @Override
+    public void advance(long units) {
+      if (bar != null) {
+        bar.stepBy(units);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (bar != null) {
+        bar.close();
+        bar = null;
+      }
+    }
+  }
+}
