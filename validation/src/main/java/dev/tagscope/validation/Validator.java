@@ -292,6 +292,35 @@ public final class Validator {
         total / ablationSeconds);
   }
 
+  /**
+   * Accuracy and mean cross-entropy of the unablated model through the validation path (the
+   * upstream pass of {@link AblationModel}, the same arg-max and loss as {@link #run}).
+   *
+   * @param model the model
+   * @param images labelled images
+   * @param chunk images per pass
+   * @return {@code [accuracy (0..1), mean cross-entropy (nats)]}
+   * @throws IllegalArgumentException when an image has no label or one outside the model's classes
+   */
+  public static double[] unablated(AblationModel model, List<Image> images, int chunk) {
+    Preprocessor pre = new Preprocessor(model.activations().preprocessing());
+    int[] labels = labels(images);
+    long correct = 0;
+    double ce = 0;
+    for (int start = 0; start < images.size(); start += chunk) {
+      int n = Math.min(chunk, images.size() - start);
+      float[][] logits = model.upstream(preprocess(pre, images, start, n), n).logits();
+      if (start == 0) {
+        checkLabels(labels, logits[0].length);
+      }
+      for (int i = 0; i < n; i++) {
+        ce += crossEntropy(logits[i], labels[start + i]);
+        correct += argmax(logits[i]) == labels[start + i] ? 1 : 0;
+      }
+    }
+    return new double[] {(double) correct / images.size(), ce / images.size()};
+  }
+
   private List<Reduction> reductions() {
     List<Reduction> out = new ArrayList<>(settings.reductions());
     Reduction r = plan.spec().getReduction();
