@@ -8,6 +8,7 @@ import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.core.PlanInfo;
 import dev.tagscope.spectral.core.WindowAnalyzer;
+import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.Preprocessing;
 import dev.tagscope.worker.TappedLayer;
@@ -31,6 +32,8 @@ import picocli.CommandLine.Option;
  *   <li>frame synthesis: contrast-modulated frames per second ({@link FrameSynthesizer}) at the model's
  *       input size and at 3x224x224;</li>
  *   <li>inference: frames per second through the model with every default tap reduced, per batch size;</li>
+ *   <li>ablation: filter-evaluations (filters x images) per second through the cut graphs of
+ *       {@code tagscope validate};</li>
  *   <li>Avro: ActivationFrame records encoded and decoded per second.</li>
  * </ul>
  */
@@ -92,6 +95,8 @@ final class BenchCommand implements Callable<Integer> {
       print("  filters reduced per frame", filters, "filters");
     }
 
+    benchAblation();
+
     Serde<ActivationFrame> serde = Topics.ACTIVATIONS.valueSerde();
     List<Float> values = new ArrayList<>();
     for (int k = 0; k < 64; k++) {
@@ -107,6 +112,45 @@ final class BenchCommand implements Callable<Integer> {
     Runtime rt = Runtime.getRuntime();
     print("JVM heap in use after the run", (rt.totalMemory() - rt.freeMemory()) / (1024.0 * 1024.0), "MiB");
     return 0;
+  }
+
+  /**
+   * Ablation rate as {@code tagscope validate} runs it: every filter of every tapped layer ablated
+   * on one chunk of 64 images (masks stacked 4 to a call), in filter-evaluations (filters x images)
+   * per second; the median of {@code rounds} full sweeps after one warm-up sweep.
+   */
+  private void benchAblation() {
+    var config = model.settings(ModelOptions.home(), java.util.Map.of()).modelConfig().withIntraOpSpinning(true);
+    try (AblationModel m = AblationModel.load(config)) {
+      int n = 64;
+      float[] input = new float[n * m.activations().preprocessing().inputLength()];
+      for (int i = 0; i < input.length; i++) {
+        input[i] = (float) random.nextGaussian();
+      }
+      AblationModel.Upstream up = m.upstream(input, n);
+      int filters = m.tappedLayers().stream().mapToInt(TappedLayer::channels).sum();
+      double[] rates = new double[rounds];
+      for (int r = -1; r < rounds; r++) {
+        long start = System.nanoTime();
+        for (TappedLayer t : m.tappedLayers()) {
+          for (int k0 = 0; k0 < t.channels(); k0 += 4) {
+            int g = Math.min(4, t.channels() - k0);
+            float[][] masks = new float[g][t.channels()];
+            for (int j = 0; j < g; j++) {
+              java.util.Arrays.fill(masks[j], 1f);
+              masks[j][k0 + j] = 0f;
+            }
+            m.ablateLayer(up, t.name(), masks);
+          }
+        }
+        if (r >= 0) {
+          rates[r] = (double) filters * n / ((System.nanoTime() - start) / 1e9);
+        }
+      }
+      java.util.Arrays.sort(rates);
+      print("ablation, " + filters + " filters x " + n + " images", rates[rounds / 2], "filter-evaluations/s");
+      print("  all " + filters + " filters x 2,000 images would take", (double) filters * 2000 / rates[rounds / 2], "s");
+    }
   }
 
   /** Calls per second: the median of {@code rounds} timed rounds of {@code roundSeconds}, after one warm-up round. */

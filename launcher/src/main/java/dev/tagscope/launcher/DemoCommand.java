@@ -64,6 +64,18 @@ final class DemoCommand implements Callable<Integer> {
   boolean noDashboard;
 
 
+  @Option(names = "--validate", description = "After the probe, validate the ranking against filter ablation (as"
+      + " `tagscope validate`, on --validate-count labelled images) and publish it, so the dashboard shows beside each"
+      + " ranking how far to trust it.")
+  boolean validate;
+
+  @Option(names = "--validate-count", defaultValue = "500",
+      description = "Labelled images for --validate's ablations (default ${DEFAULT-VALUE}; `tagscope validate` uses 2,000).")
+  int validateCount;
+
+  @Option(names = "--validate-out", defaultValue = "tagscope-validation", description = "Report folder of --validate (default ${DEFAULT-VALUE}).")
+  Path validateOut;
+
   @Option(names = "--stall-timeout", defaultValue = "180", description = "Give up when no window arrives for this many seconds (default ${DEFAULT-VALUE}).")
   int stallTimeoutSeconds;
 
@@ -190,6 +202,10 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, output.report.toAbsolutePath());
 
+        if (validate) {
+          validateAndPublish(bootstrap, clientOverrides, settings, images);
+        }
+
         if (serve && dash != null) {
           System.out.println("dashboard stays up at " + dash.url() + "  (Ctrl-C to stop)");
           lifecycle.awaitShutdown(new CountDownLatch(1));
@@ -206,6 +222,26 @@ final class DemoCommand implements Callable<Integer> {
       }
       metrics.close();
     }
+  }
+
+  /**
+   * {@code --validate}: the probe's images and plan, labelled images for the ablations, the report
+   * folder, and the records on the validation topic of the demo's cluster.
+   */
+  private void validateAndPublish(String bootstrap, Map<String, Object> clientOverrides, WorkerSettings settings,
+                                  List<Image> probeImages) throws Exception {
+    Path home = ModelOptions.home();
+    Path source = ValidateCommand.labelledSource(null, home);
+    List<Image> labelled = dev.tagscope.producer.ImageLoader.builder().limit(validateCount).build().load(source);
+    dev.tagscope.validation.ValidationSettings vs = dev.tagscope.validation.ValidationSettings.defaults()
+        .withImages(Math.min(validateCount, labelled.size())).withProbe(probeImages.size(), List.of());
+    System.out.println();
+    dev.tagscope.validation.ValidationResult r = ValidateCommand.run(settings.modelConfig().withIntraOpSpinning(true),
+        probeImages, labelled, source, vs, probe.plan.planBuilder(), validateOut, System.out);
+    Map<String, Object> props = new HashMap<>(clientOverrides);
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    int n = dev.tagscope.validation.ValidationRecords.publish(r, props);
+    System.out.printf("validation report: %s; %d records on %s%n", validateOut.toAbsolutePath(), n, Topics.VALIDATION.name());
   }
 
   /** Waits for every window, showing progress and per-stage frames/s; fails fast when a stage fails or stalls. */

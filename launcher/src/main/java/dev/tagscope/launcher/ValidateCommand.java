@@ -77,8 +77,7 @@ final class ValidateCommand implements Callable<Integer> {
     Path home = ModelOptions.home();
     // Validation runs alone, so ONNX Runtime's threads may spin (see ModelConfig#intraOpSpinning).
     var config = model.settings(home, Map.of()).modelConfig().withIntraOpSpinning(true);
-    Path source = images != null ? images
-        : Files.exists(ProbeOptions.DEBIAN_FASHION_MNIST) ? ProbeOptions.DEBIAN_FASHION_MNIST : home.resolve("models/samples");
+    Path source = labelledSource(images, home);
     int needed = Math.max(count, probeCount);
     List<Image> set = ImageLoader.builder().limit(needed).build().load(source);
     ValidationSettings settings = ValidationSettings.defaults().withImages(Math.min(count, set.size()))
@@ -86,10 +85,39 @@ final class ValidateCommand implements Callable<Integer> {
         .withProbe(Math.min(probeCount, set.size()), probeSnapshots)
         .withStatistics(randomSeeds, bootstrap);
     PrintStream o = System.out;
+    ValidationResult r = run(config, set, set, source, settings, plan.planBuilder(), out, o);
+    if (kafka.bootstrapServers != null) {
+      Map<String, Object> props = new LinkedHashMap<>(kafka.overrides());
+      props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers);
+      int n = ValidationRecords.publish(r, props);
+      o.printf("published %d records to tagscope.validation%n", n);
+    }
+    return 0;
+  }
+
+  /**
+   * Validates a model, writes the report folder and prints the summary; shared by
+   * {@code tagscope validate} and {@code tagscope demo --validate}.
+   *
+   * @param config the model to validate
+   * @param probeImages images for the tag probe (the first {@code settings.probeImages()})
+   * @param set labelled images for the ablations
+   * @param source where they came from, for the report
+   * @param settings counts and statistics
+   * @param planBuilder the probe plan's options; model, layers and image shape are added here
+   * @param out the report folder
+   * @param o where the summary goes
+   * @return the result
+   * @throws java.io.IOException when the report cannot be written
+   * @throws IllegalArgumentException when the model, plan or images are refused (the message names the fix)
+   */
+  static ValidationResult run(dev.tagscope.worker.ModelConfig config, List<Image> probeImages, List<Image> set, Path source,
+                              ValidationSettings settings,
+                              ProbePlan.Builder planBuilder, Path out, PrintStream o) throws java.io.IOException {
     try (AblationModel m = AblationModel.load(config)) {
       List<String> layerNames = m.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList());
       Image first = set.get(0);
-      ProbePlan probePlan = plan.planBuilder().model(m.activations().name()).layers(layerNames)
+      ProbePlan probePlan = planBuilder.model(m.activations().name()).layers(layerNames)
           .imageShape(first.channels(), first.height(), first.width()).imageCount(settings.probeImages()).build();
       int filters = m.tappedLayers().stream().mapToInt(TappedLayer::channels).sum();
       o.printf("validating %s: %d layers, %d filters; ablation on %d images from %s, curves on %d, tag probe on %d%n",
@@ -97,19 +125,27 @@ final class ValidateCommand implements Callable<Integer> {
           settings.probeImages());
       ValidationResult r;
       try (BarProgress progress = new BarProgress()) {
-        r = new Validator(m, probePlan, settings, progress).run(set, set, source.toString());
+        r = new Validator(m, probePlan, settings, progress).run(probeImages, set, source.toString());
       }
       List<Path> files = ValidationReport.write(r, out);
       print(o, r);
-      o.printf("wrote %d files to %s (validation.json, filters.csv, agreement.csv, pruning.csv, *.png)%n", files.size(), out);
-      if (kafka.bootstrapServers != null) {
-        Map<String, Object> props = new LinkedHashMap<>(kafka.overrides());
-        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers);
-        int n = ValidationRecords.publish(r, props);
-        o.printf("published %d records to tagscope.validation%n", n);
-      }
+      o.printf("wrote %d files to %s (validation.json, filters.csv, agreement.csv, pruning.csv, *.png)%n", files.size(),
+          out.toAbsolutePath());
+      return r;
     }
-    return 0;
+  }
+
+  /**
+   * The labelled images a validation uses by default: the Fashion-MNIST test set when the Debian
+   * package is installed, else the bundled samples.
+   *
+   * @param images the {@code --images} value, or null
+   * @param home the Tagscope installation folder
+   * @return the path
+   */
+  static Path labelledSource(Path images, Path home) {
+    return images != null ? images
+        : Files.exists(ProbeOptions.DEBIAN_FASHION_MNIST) ? ProbeOptions.DEBIAN_FASHION_MNIST : home.resolve("models/samples");
   }
 
   /** The console summary: per layer rho of tag importance and of the cheap criteria, and the curves' areas. */

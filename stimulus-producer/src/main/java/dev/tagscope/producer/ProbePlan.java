@@ -187,7 +187,10 @@ public final class ProbePlan {
     private int baselineBins = 10;
     private int baselineSkip = 1;
     private List<String> layers = List.of();
-    private Reduction reduction = Reduction.MEAN;
+    // L2 by evidence: on the bundled model its tag score predicts single-filter ablation damage best
+    // (mean Spearman rho over the 16 layers 0.435, MEAN 0.383, MEAN_ABS 0.388, MAX 0.376; `tagscope validate`,
+    // README "Validation").
+    private Reduction reduction = Reduction.L2;
     private int channels;
     private int height;
     private int width;
