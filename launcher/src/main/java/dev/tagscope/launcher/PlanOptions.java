@@ -43,8 +43,8 @@ public final class PlanOptions {
   @Option(names = "--baseline-bins", defaultValue = "10", description = "Baseline bins K on each side (default ${DEFAULT-VALUE}).")
   int baselineBins;
 
-  @Option(names = "--reduction", defaultValue = "L2",
-      description = "Filter map to one number per frame: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}, chosen by `tagscope validate`: its tag score predicts ablation damage best on the bundled model).")
+  @Option(names = "--reduction", defaultValue = "MEAN",
+      description = "Filter map to one number per frame: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}; L2 ranks by ablation damage better but adds harmonics and IM of its own, see the README).")
   Reduction reduction;
 
   /**
