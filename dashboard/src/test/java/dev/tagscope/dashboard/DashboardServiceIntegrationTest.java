@@ -238,52 +238,34 @@ class DashboardServiceIntegrationTest {
 
   @Test
   void sseDeliversAnEventWhenAValidationIsPublished() throws Exception {
-    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/events"))
-        .header("Accept", "text/event-stream").build();
-    CompletableFuture<HttpResponse<Stream<String>>> pending = HTTP.sendAsync(req, HttpResponse.BodyHandlers.ofLines());
-    HttpResponse<Stream<String>> resp = pending.get(10, TimeUnit.SECONDS);
-    Thread pump = new Thread(() -> {
-      try {
-        resp.body().forEach(lines::add);
-      } catch (java.io.UncheckedIOException closedByTheTest) {
-        // the stream ends when the test cancels the request
-      }
-    }, "sse-test-reader-validation");
-    pump.setDaemon(true);
-    pump.start();
-    try {
-      assertNotNull(awaitLine(lines, l -> l.startsWith(": connected")), "no greeting on the event stream");
-      send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "sse-validated"),
-          validationBytes(Fixtures.validation("fmnist-resnet20", "sse-validated")));
-
-      String data = null;
-      String event = null;
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (data == null && System.nanoTime() < deadline) {
-        String line = lines.poll(1, TimeUnit.SECONDS);
-        if (line == null) {
-          continue;
-        }
-        if (line.startsWith("event:")) {
-          event = line.substring(6).trim();
-        } else if (line.startsWith("data:") && "validation".equals(event) && line.contains("sse-validated")) {
-          data = line.substring(5).trim();
-        }
-      }
-      assertNotNull(data, "no validation event for sse-validated");
-      JsonNode e = MAPPER.readTree(data);
-      assertEquals("validation", e.get("type").asText());
-      assertEquals("fmnist-resnet20", e.get("model").asText());
-      assertEquals("sse-validated", e.get("layer").asText());
-    } finally {
-      pending.cancel(true);
-      resp.body().close();
-    }
+    JsonNode e = publishAndAwaitEvent("validation", "sse-validated", () -> send(Topics.VALIDATION.name(),
+        Topics.modelLayerKey("fmnist-resnet20", "sse-validated"), validationBytes(Fixtures.validation("fmnist-resnet20", "sse-validated"))));
+    assertEquals("validation", e.get("type").asText());
+    assertEquals("fmnist-resnet20", e.get("model").asText());
+    assertEquals("sse-validated", e.get("layer").asText());
   }
 
   @Test
   void sseDeliversAnEventWhenANewImportanceIsPublished() throws Exception {
+    JsonNode e = publishAndAwaitEvent("importance", "sse-layer", () -> send(Topics.IMPORTANCE.name(), "fmnist-resnet20/sse-layer",
+        importanceBytes(Fixtures.importance("fmnist-resnet20", "sse-layer", 42, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))))));
+    assertEquals("importance", e.get("type").asText());
+    assertEquals("fmnist-resnet20", e.get("model").asText());
+    assertEquals("sse-layer", e.get("layer").asText());
+    assertEquals("probe-1", e.get("probe").asText());
+    assertEquals(42, e.get("windowsSeen").asLong());
+  }
+
+  /** Something to publish while the event stream is open. */
+  private interface Publish {
+    void run() throws Exception;
+  }
+
+  /**
+   * Opens {@code /api/events}, waits for its greeting, publishes, and returns the data of the first
+   * event of {@code type} whose data contains {@code marker}.
+   */
+  private static JsonNode publishAndAwaitEvent(String type, String marker, Publish publish) throws Exception {
     BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/events"))
         .header("Accept", "text/event-stream").build();
@@ -297,15 +279,12 @@ class DashboardServiceIntegrationTest {
       } catch (java.io.UncheckedIOException closedByTheTest) {
         // the stream ends when the test cancels the request
       }
-    }, "sse-test-reader");
+    }, "sse-test-reader-" + type);
     pump.setDaemon(true);
     pump.start();
     try {
       assertNotNull(awaitLine(lines, l -> l.startsWith(": connected")), "no greeting on the event stream");
-
-      send(Topics.IMPORTANCE.name(), "fmnist-resnet20/sse-layer", importanceBytes(
-          Fixtures.importance("fmnist-resnet20", "sse-layer", 42, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0)))));
-
+      publish.run();
       String data = null;
       String event = null;
       long deadline = System.nanoTime() + WAIT.toNanos();
@@ -316,17 +295,12 @@ class DashboardServiceIntegrationTest {
         }
         if (line.startsWith("event:")) {
           event = line.substring(6).trim();
-        } else if (line.startsWith("data:") && "importance".equals(event) && line.contains("sse-layer")) {
+        } else if (line.startsWith("data:") && type.equals(event) && line.contains(marker)) {
           data = line.substring(5).trim();
         }
       }
-      assertNotNull(data, "no importance event for sse-layer");
-      JsonNode e = MAPPER.readTree(data);
-      assertEquals("importance", e.get("type").asText());
-      assertEquals("fmnist-resnet20", e.get("model").asText());
-      assertEquals("sse-layer", e.get("layer").asText());
-      assertEquals("probe-1", e.get("probe").asText());
-      assertEquals(42, e.get("windowsSeen").asLong());
+      assertNotNull(data, "no " + type + " event for " + marker);
+      return MAPPER.readTree(data);
     } finally {
       pending.cancel(true);
       resp.body().close();

@@ -76,13 +76,9 @@ public final class DashboardView {
   /** Probes with kept tag responses, least recently updated first; guarded by itself. */
   private final LinkedHashMap<String, Boolean> responseProbes = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<String, ProbeSpec> probes = new ConcurrentHashMap<>();
-  private final Map<ModelLayer, LayerImportance> importance = new ConcurrentHashMap<>();
-  /** Importance topic key to the (model, layer) it last carried, so a tombstone can remove it. */
-  private final Map<String, ModelLayer> importanceKeys = new ConcurrentHashMap<>();
+  private final LatestPerLayer<LayerImportance> importanceTopic = new LatestPerLayer<>();
   private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
-  private final Map<ModelLayer, LayerValidation> validation = new ConcurrentHashMap<>();
-  /** Validation topic key to the (model, layer) it last carried, so a tombstone can remove it. */
-  private final Map<String, ModelLayer> validationKeys = new ConcurrentHashMap<>();
+  private final LatestPerLayer<LayerValidation> validationTopic = new LatestPerLayer<>();
   private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
 
   /** A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes. */
@@ -148,20 +144,11 @@ public final class DashboardView {
    */
   public void acceptImportance(String key, LayerImportance value) {
     if (value == null) {
-      ModelLayer gone = key == null ? null : importanceKeys.remove(key);
-      if (gone != null && importance.remove(gone) != null) {
-        fire(new ChangeEvent("importance", gone.model(), gone.layer(), null, 0));
-      }
+      importanceTopic.forget(key).ifPresent(gone -> fire(new ChangeEvent("importance", gone.model(), gone.layer(), null, 0)));
       return;
     }
-    if (value.getModel() == null || value.getModel().isEmpty() || value.getLayer() == null || value.getLayer().isEmpty()) {
-      throw new IllegalArgumentException("importance record names no model or layer");
-    }
-    ModelLayer ml = new ModelLayer(value.getModel(), value.getLayer());
-    if (key != null) {
-      importanceKeys.put(key, ml);
-    }
-    importance.put(ml, value);
+    ModelLayer ml = LatestPerLayer.named(value.getModel(), value.getLayer(), "importance");
+    importanceTopic.put(key, ml, value);
     fire(new ChangeEvent("importance", ml.model(), ml.layer(), value.getLastProbeId(), value.getWindowsSeen()));
   }
 
@@ -208,15 +195,10 @@ public final class DashboardView {
    */
   public void acceptValidation(String key, LayerValidation value) {
     if (value == null) {
-      ModelLayer gone = key == null ? null : validationKeys.remove(key);
-      if (gone != null && validation.remove(gone) != null) {
-        fire(new ChangeEvent("validation", gone.model(), gone.layer(), null, 0));
-      }
+      validationTopic.forget(key).ifPresent(gone -> fire(new ChangeEvent("validation", gone.model(), gone.layer(), null, 0)));
       return;
     }
-    if (value.getModel() == null || value.getModel().isEmpty() || value.getLayer() == null || value.getLayer().isEmpty()) {
-      throw new IllegalArgumentException("validation record names no model or layer");
-    }
+    ModelLayer ml = LatestPerLayer.named(value.getModel(), value.getLayer(), "validation");
     for (PruningCurve c : value.getPruning()) {
       int n = c.getFractions().size();
       if (c.getAccuracy().size() != n || !(c.getSpread().isEmpty() || c.getSpread().size() == n)) {
@@ -225,12 +207,42 @@ public final class DashboardView {
             + c.getSpread().size() + " spreads; accuracy must match fractions, spread must match or be empty");
       }
     }
-    ModelLayer ml = new ModelLayer(value.getModel(), value.getLayer());
-    if (key != null) {
-      validationKeys.put(key, ml);
-    }
-    validation.put(ml, value);
+    validationTopic.put(key, ml, value);
     fire(new ChangeEvent("validation", ml.model(), ml.layer(), null, 0));
+  }
+
+  /**
+   * The latest record per (model, layer) of a compacted topic keyed model/layer, with the key each
+   * (model, layer) last came under, so a tombstone (which carries only the key) can remove it.
+   */
+  private static final class LatestPerLayer<V> {
+    final Map<ModelLayer, V> values = new ConcurrentHashMap<>();
+    private final Map<String, ModelLayer> keys = new ConcurrentHashMap<>();
+
+    /** @return the (model, layer) a tombstone's key removed, if it held one */
+    java.util.Optional<ModelLayer> forget(String key) {
+      ModelLayer gone = key == null ? null : keys.remove(key);
+      return gone != null && values.remove(gone) != null ? java.util.Optional.of(gone) : java.util.Optional.empty();
+    }
+
+    /** Keeps {@code value} as the latest of {@code ml}, remembering the key it came under. */
+    void put(String key, ModelLayer ml, V value) {
+      if (key != null) {
+        keys.put(key, ml);
+      }
+      values.put(ml, value);
+    }
+
+    /**
+     * @return the record's (model, layer)
+     * @throws IllegalArgumentException when the record names no model or layer
+     */
+    static ModelLayer named(String model, String layer, String what) {
+      if (model == null || model.isEmpty() || layer == null || layer.isEmpty()) {
+        throw new IllegalArgumentException(what + " record names no model or layer");
+      }
+      return new ModelLayer(model, layer);
+    }
   }
 
   private static void validate(TagResponse r) {
@@ -305,7 +317,7 @@ public final class DashboardView {
       probesByLayer.computeIfAbsent(new ModelLayer(r.getModel(), r.getLayer()), k -> new TreeSet<>()).add(r.getProbeId());
     }
     List<LayerSummary> out = new ArrayList<>();
-    for (Map.Entry<ModelLayer, LayerImportance> e : importance.entrySet()) {
+    for (Map.Entry<ModelLayer, LayerImportance> e : importanceTopic.values.entrySet()) {
       LayerImportance li = e.getValue();
       TreeSet<String> ps = probesByLayer.getOrDefault(e.getKey(), new TreeSet<>());
       out.add(new LayerSummary(li.getModel(), li.getLayer(), li.getWindowsSeen(), li.getFilters().size(),
@@ -325,9 +337,9 @@ public final class DashboardView {
    * @throws NotFoundException when no importance is known for that model and layer
    */
   public ImportanceView importance(String model, String layer) {
-    LayerImportance li = importance.get(new ModelLayer(model, layer));
+    LayerImportance li = importanceTopic.values.get(new ModelLayer(model, layer));
     if (li == null) {
-      boolean modelKnown = importance.keySet().stream().anyMatch(k -> k.model().equals(model));
+      boolean modelKnown = importanceTopic.values.keySet().stream().anyMatch(k -> k.model().equals(model));
       throw new NotFoundException(modelKnown ? "unknown layer '" + layer + "' of model '" + model + "'"
           : "unknown model '" + model + "'");
     }
@@ -405,7 +417,7 @@ public final class DashboardView {
    */
   public List<ValidationView> validations(String model) {
     List<ValidationView> out = new ArrayList<>();
-    for (LayerValidation v : validation.values()) {
+    for (LayerValidation v : validationTopic.values.values()) {
       if (v.getModel().equals(model)) {
         out.add(validationView(v));
       }
@@ -426,7 +438,7 @@ public final class DashboardView {
    *     names the command that writes one)
    */
   public ValidationView validation(String model, String layer) {
-    LayerValidation v = validation.get(new ModelLayer(model, layer));
+    LayerValidation v = validationTopic.values.get(new ModelLayer(model, layer));
     if (v == null) {
       throw new NotFoundException("no validation of layer '" + layer + "' of model '" + model
           + "'; ./tagscope validate writes one");
