@@ -1,6 +1,7 @@
 package dev.tagscope.worker;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -85,7 +86,7 @@ public final class AblationModel implements AutoCloseable {
       opened.add(upstreamSession);
       this.networkSession = OnnxActivationModel.createSession(env, AblationGraph.maskedNetwork(proto, networkMasks), config);
     } catch (RuntimeException e) {
-      opened.forEach(AblationModel::closeQuietly);
+      opened.forEach(OnnxActivationModel::closeQuietly);
       throw e;
     }
   }
@@ -227,7 +228,7 @@ public final class AblationModel implements AutoCloseable {
    * @throws IllegalStateException when the engine fails
    */
   public Upstream upstream(float[] input, int n) {
-    checkInput(input, n);
+    base.checkInput(input, n);
     Preprocessing p = base.preprocessing();
     long[] shape = {n, p.channels(), p.height(), p.width()};
     try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(input, 0, n * p.inputLength()).slice(), shape);
@@ -296,7 +297,7 @@ public final class AblationModel implements AutoCloseable {
    * @throws IllegalStateException when the engine fails
    */
   public float[][] ablateNetwork(float[] input, int n, Map<String, float[]> masks) {
-    checkInput(input, n);
+    base.checkInput(input, n);
     for (String l : masks.keySet()) {
       session(l);
     }
@@ -354,29 +355,16 @@ public final class AblationModel implements AutoCloseable {
     return OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
   }
 
-  private void checkInput(float[] input, int n) {
-    if (n < 1) {
-      throw new IllegalArgumentException("batch size must be >= 1, got " + n);
-    }
-    long need = (long) n * base.preprocessing().inputLength();
-    if (input.length < need) {
-      throw new IllegalArgumentException("input of " + input.length + " floats is shorter than N*C*H*W = " + need);
-    }
-  }
-
   private static FloatTensor tensor(OnnxValue v, String name) {
     if (!(v instanceof OnnxTensor) || !(v.getInfo() instanceof TensorInfo)) {
       throw new IllegalStateException("tensor " + name + " is not a tensor: " + v.getInfo());
     }
     OnnxTensor t = (OnnxTensor) v;
-    FloatBuffer b = t.getFloatBuffer();
-    if (b == null) {
+    if (t.getInfo().type != OnnxJavaType.FLOAT) {
       throw new IllegalStateException("tensor " + name + " is not float32: " + t.getInfo()
           + "; ablation cuts need float tensors above the tap");
     }
-    float[] data = new float[b.remaining()];
-    b.get(data);
-    return new FloatTensor(((TensorInfo) t.getInfo()).getShape(), data);
+    return new FloatTensor(t.getInfo().getShape(), OnnxActivationModel.floats(t));
   }
 
   private static float[][] rows(FloatTensor t) {
@@ -392,21 +380,11 @@ public final class AblationModel implements AutoCloseable {
   @Override
   public void close() {
     for (LayerSession s : layers.values()) {
-      closeQuietly(s.session());
+      OnnxActivationModel.closeQuietly(s.session());
     }
-    closeQuietly(upstreamSession);
-    closeQuietly(networkSession);
+    OnnxActivationModel.closeQuietly(upstreamSession);
+    OnnxActivationModel.closeQuietly(networkSession);
     base.close();
-  }
-
-  private static void closeQuietly(OrtSession s) {
-    try {
-      if (s != null) {
-        s.close();
-      }
-    } catch (OrtException | RuntimeException e) {
-      // closing frees native memory only; nothing to recover
-    }
   }
 
   @Override

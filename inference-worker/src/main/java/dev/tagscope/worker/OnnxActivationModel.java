@@ -332,7 +332,7 @@ public final class OnnxActivationModel implements ActivationModel {
     return new Forward(layerOut, modelOut);
   }
 
-  private void checkInput(float[] input, int n) {
+  void checkInput(float[] input, int n) {
     if (n < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + n);
     }
@@ -377,7 +377,7 @@ public final class OnnxActivationModel implements ActivationModel {
     }
   }
 
-  private static float[] floats(OnnxTensor t) {
+  static float[] floats(OnnxTensor t) {
     FloatBuffer b = t.getFloatBuffer();
     if (b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.array().length == b.remaining()) {
       return b.array();
@@ -392,7 +392,7 @@ public final class OnnxActivationModel implements ActivationModel {
     closeQuietly(session);
   }
 
-  private static void closeQuietly(OrtSession s) {
+  static void closeQuietly(OrtSession s) {
     try {
       s.close();
     } catch (OrtException | RuntimeException e) {
