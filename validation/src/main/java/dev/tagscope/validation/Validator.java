@@ -131,7 +131,9 @@ public final class Validator {
     Map<String, double[][]> classRectified = new LinkedHashMap<>();
     int[] classCount = null;
     long total = 0;
+    Map<String, float[][]> singleMasks = new LinkedHashMap<>();
     for (TappedLayer t : taps) {
+      singleMasks.put(t.name(), singleFilterMasks(t.channels()));
       ceSum.put(t.name(), new double[t.channels()]);
       correct.put(t.name(), new long[t.channels()]);
       meanActivation.put(t.name(), new double[t.channels()]);
@@ -163,28 +165,16 @@ public final class Validator {
       }
       for (TappedLayer t : taps) {
         activations(up.tapped(t), t.channels(), labels, start, meanActivation.get(t.name()), classRectified.get(t.name()));
-        int c = t.channels();
-        int group = Math.max(1, settings.rowsPerCall() / n);
-        for (int k0 = 0; k0 < c; k0 += group) {
-          int g = Math.min(group, c - k0);
-          float[][] masks = new float[g][c];
-          for (int m = 0; m < g; m++) {
-            Arrays.fill(masks[m], 1f);
-            masks[m][k0 + m] = 0f;
+        double[] ce = ceSum.get(t.name());
+        long[] ok = correct.get(t.name());
+        int first = start;
+        ablateChunk(up, t.name(), singleMasks.get(t.name()), (k, i, z) -> {
+          int label = labels[first + i];
+          ce[k] += crossEntropy(z, label);
+          if (argmax(z) == label) {
+            ok[k]++;
           }
-          float[][] logits = model.ablateLayer(up, t.name(), masks);
-          for (int m = 0; m < g; m++) {
-            for (int i = 0; i < n; i++) {
-              int label = labels[start + i];
-              float[] z = logits[m * n + i];
-              ceSum.get(t.name())[k0 + m] += crossEntropy(z, label);
-              if (argmax(z) == label) {
-                correct.get(t.name())[k0 + m]++;
-              }
-            }
-          }
-          progress.advance((long) g * n);
-        }
+        });
       }
     }
     double ablationSeconds = (System.nanoTime() - t1) / 1e9;
@@ -224,12 +214,23 @@ public final class Validator {
 
     // 4. Pruning curves per layer, on the first curveCount images.
     long t2 = System.nanoTime();
-    Map<String, Map<String, int[]>> orders = new LinkedHashMap<>();
+    int steps = settings.fractions().length - 1;
+    // Per layer, every curve's masks in one list (steps consecutive masks per order), built once.
+    Map<String, float[][]> curveMasks = new LinkedHashMap<>();
+    Map<String, List<String>> curveOwners = new LinkedHashMap<>();
     long curveWork = 0;
     for (TappedLayer t : taps) {
-      Map<String, int[]> o = curveOrders(criteria.get(t.name()), damageCe.get(t.name()), t.name().hashCode());
-      orders.put(t.name(), o);
-      curveWork += (long) o.size() * (settings.fractions().length - 1) * curveCount;
+      List<float[]> all = new ArrayList<>();
+      List<String> owner = new ArrayList<>();
+      curveOrders(criteria.get(t.name()), damageCe.get(t.name()), t.name().hashCode()).forEach((name, order) -> {
+        for (float[] m : PruningCurve.masks(order, settings.fractions())) {
+          all.add(m);
+          owner.add(name);
+        }
+      });
+      curveMasks.put(t.name(), all.toArray(new float[0][]));
+      curveOwners.put(t.name(), owner);
+      curveWork += (long) all.size() * curveCount;
     }
     Map<String, Map<String, long[]>> curveCorrect = new LinkedHashMap<>();
     progress.phase("pruning curves", curveWork, "mask-images");
@@ -237,32 +238,15 @@ public final class Validator {
       int n = Math.min(settings.chunkImages(), curveCount - start);
       AblationModel.Upstream up = model.upstream(preprocess(pre, images, start, n), n);
       for (TappedLayer t : taps) {
-        List<float[]> all = new ArrayList<>();
-        List<String> owner = new ArrayList<>();
-        for (Map.Entry<String, int[]> e : orders.get(t.name()).entrySet()) {
-          for (float[] m : PruningCurve.masks(e.getValue(), settings.fractions())) {
-            all.add(m);
-            owner.add(e.getKey());
-          }
-        }
         Map<String, long[]> cc = curveCorrect.computeIfAbsent(t.name(), k -> new LinkedHashMap<>());
-        int group = Math.max(1, settings.rowsPerCall() / n);
-        int steps = settings.fractions().length - 1;
-        for (int m0 = 0; m0 < all.size(); m0 += group) {
-          int g = Math.min(group, all.size() - m0);
-          float[][] logits = model.ablateLayer(up, t.name(), all.subList(m0, m0 + g).toArray(new float[0][]));
-          for (int m = 0; m < g; m++) {
-            int idx = m0 + m;
-            long[] counts = cc.computeIfAbsent(owner.get(idx), k -> new long[steps]);
-            int step = idx % steps;
-            for (int i = 0; i < n; i++) {
-              if (argmax(logits[m * n + i]) == labels[start + i]) {
-                counts[step]++;
-              }
-            }
+        List<String> owner = curveOwners.get(t.name());
+        int first = start;
+        ablateChunk(up, t.name(), curveMasks.get(t.name()), (idx, i, z) -> {
+          long[] counts = cc.computeIfAbsent(owner.get(idx), k -> new long[steps]); // every order gets a curve, in order
+          if (argmax(z) == labels[first + i]) {
+            counts[idx % steps]++;
           }
-          progress.advance((long) g * n);
-        }
+        });
       }
     }
     double curveBase = (double) curveBaseCorrect / curveCount;
@@ -319,6 +303,40 @@ public final class Validator {
       }
     }
     return new double[] {(double) correct / images.size(), ce / images.size()};
+  }
+
+  /** One row of an ablation call: the mask's index, the image's index in the chunk, and that row's logits. */
+  private interface RowVisitor {
+    void accept(int mask, int image, float[] logits);
+  }
+
+  /**
+   * Runs every mask over one chunk of images, {@link ValidationSettings#rowsPerCall()} rows (images
+   * x masks) to an engine call, visits each row, and reports the progress in mask-images.
+   */
+  private void ablateChunk(AblationModel.Upstream up, String layer, float[][] masks, RowVisitor visit) {
+    int n = up.n();
+    int group = Math.max(1, settings.rowsPerCall() / n);
+    for (int m0 = 0; m0 < masks.length; m0 += group) {
+      int g = Math.min(group, masks.length - m0);
+      float[][] logits = model.ablateLayer(up, layer, Arrays.copyOfRange(masks, m0, m0 + g));
+      for (int m = 0; m < g; m++) {
+        for (int i = 0; i < n; i++) {
+          visit.accept(m0 + m, i, logits[m * n + i]);
+        }
+      }
+      progress.advance((long) g * n);
+    }
+  }
+
+  /** {@code [C][C]}: mask k ablates filter k alone. */
+  private static float[][] singleFilterMasks(int c) {
+    float[][] masks = new float[c][c];
+    for (int k = 0; k < c; k++) {
+      Arrays.fill(masks[k], 1f);
+      masks[k][k] = 0f;
+    }
+    return masks;
   }
 
   private List<Reduction> reductions() {
@@ -409,23 +427,30 @@ public final class Validator {
       global.put(Criteria.RANDOM + "#" + s, Criteria.random(totalFilters, settings.seed() + 104729L * (s + 1)));
     }
     int steps = settings.fractions().length - 1;
-    Map<String, float[][]> masks = new LinkedHashMap<>();
-    global.forEach((name, v) -> masks.put(name, PruningCurve.masks(PruningCurve.ascendingOrder(v), settings.fractions())));
+    // Per order and step, the global mask split into one mask per layer, built once for every chunk.
+    Map<String, List<Map<String, float[]>>> masks = new LinkedHashMap<>();
+    global.forEach((name, v) -> {
+      List<Map<String, float[]>> perStep = new ArrayList<>();
+      for (float[] m : PruningCurve.masks(PruningCurve.ascendingOrder(v), settings.fractions())) {
+        Map<String, float[]> perLayer = new LinkedHashMap<>();
+        int off = 0;
+        for (ValidationResult.LayerResult l : layers) {
+          perLayer.put(l.layer(), Arrays.copyOfRange(m, off, off + l.filters()));
+          off += l.filters();
+        }
+        perStep.add(perLayer);
+      }
+      masks.put(name, perStep);
+    });
     Map<String, long[]> correct = new LinkedHashMap<>();
     progress.phase("network curves", (long) masks.size() * steps * curveCount, "mask-images");
     for (int start = 0; start < curveCount; start += settings.chunkImages()) {
       int n = Math.min(settings.chunkImages(), curveCount - start);
       float[] input = preprocess(pre, images, start, n);
-      for (Map.Entry<String, float[][]> e : masks.entrySet()) {
+      for (Map.Entry<String, List<Map<String, float[]>>> e : masks.entrySet()) {
         long[] counts = correct.computeIfAbsent(e.getKey(), k -> new long[steps]);
         for (int s = 0; s < steps; s++) {
-          Map<String, float[]> perLayer = new LinkedHashMap<>();
-          int off = 0;
-          for (ValidationResult.LayerResult l : layers) {
-            perLayer.put(l.layer(), Arrays.copyOfRange(e.getValue()[s], off, off + l.filters()));
-            off += l.filters();
-          }
-          float[][] logits = model.ablateNetwork(input, n, perLayer);
+          float[][] logits = model.ablateNetwork(input, n, e.getValue().get(s));
           for (int i = 0; i < n; i++) {
             if (argmax(logits[i]) == labels[start + i]) {
               counts[s]++;
