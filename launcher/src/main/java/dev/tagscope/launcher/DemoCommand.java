@@ -91,6 +91,9 @@ final class DemoCommand implements Callable<Integer> {
     if (serve && noDashboard) {
       throw new IllegalArgumentException("--serve keeps the dashboard up, but --no-dashboard turns it off; drop one of them");
     }
+    if (validate && validateCount < 1) {
+      throw new IllegalArgumentException("--validate-count must be at least 1 labelled image (default 500), got " + validateCount);
+    }
     if (stallTimeoutSeconds < 1) {
       throw new IllegalArgumentException("--stall-timeout must be at least 1 second (default 180), got " + stallTimeoutSeconds);
     }
@@ -231,16 +234,14 @@ final class DemoCommand implements Callable<Integer> {
   private void validateAndPublish(String bootstrap, Map<String, Object> clientOverrides, WorkerSettings settings,
                                   List<Image> probeImages) throws Exception {
     Path home = ModelOptions.home();
-    Path source = ValidateCommand.labelledSource(null, home);
+    Path source = ProbeOptions.imageSource(null, home);
     List<Image> labelled = dev.tagscope.producer.ImageLoader.builder().limit(validateCount).build().load(source);
     dev.tagscope.validation.ValidationSettings vs = dev.tagscope.validation.ValidationSettings.defaults()
         .withImages(Math.min(validateCount, labelled.size())).withProbe(probeImages.size(), List.of());
     System.out.println();
     dev.tagscope.validation.ValidationResult r = ValidateCommand.run(settings.modelConfig().withIntraOpSpinning(true),
         probeImages, labelled, source, vs, probe.plan.planBuilder(), validateOut, System.out);
-    Map<String, Object> props = new HashMap<>(clientOverrides);
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    int n = dev.tagscope.validation.ValidationRecords.publish(r, props);
+    int n = ValidateCommand.publish(r, bootstrap, clientOverrides);
     System.out.printf("validation report: %s; %d records on %s%n", validateOut.toAbsolutePath(), n, Topics.VALIDATION.name());
   }
 

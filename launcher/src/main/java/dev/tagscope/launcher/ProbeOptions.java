@@ -50,6 +50,18 @@ public final class ProbeOptions {
   }
 
   Path imageSource(Path home) {
+    return imageSource(images, home);
+  }
+
+  /**
+   * The images a command uses: the given path, else the Fashion-MNIST test set when Debian's
+   * package is installed, else the bundled samples (labelled, so {@code validate} can use them too).
+   *
+   * @param images the {@code --images} value, or null
+   * @param home the Tagscope installation folder
+   * @return the path
+   */
+  static Path imageSource(Path images, Path home) {
     if (images != null) {
       return images;
     }

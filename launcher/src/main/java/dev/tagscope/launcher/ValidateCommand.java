@@ -14,7 +14,6 @@ import dev.tagscope.validation.Validator;
 import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.TappedLayer;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,7 +76,7 @@ final class ValidateCommand implements Callable<Integer> {
     Path home = ModelOptions.home();
     // Validation runs alone, so ONNX Runtime's threads may spin (see ModelConfig#intraOpSpinning).
     var config = model.settings(home, Map.of()).modelConfig().withIntraOpSpinning(true);
-    Path source = labelledSource(images, home);
+    Path source = ProbeOptions.imageSource(images, home);
     int needed = Math.max(count, probeCount);
     List<Image> set = ImageLoader.builder().limit(needed).build().load(source);
     ValidationSettings settings = ValidationSettings.defaults().withImages(Math.min(count, set.size()))
@@ -87,9 +86,7 @@ final class ValidateCommand implements Callable<Integer> {
     PrintStream o = System.out;
     ValidationResult r = run(config, set, set, source, settings, plan.planBuilder(), out, o);
     if (kafka.bootstrapServers != null) {
-      Map<String, Object> props = new LinkedHashMap<>(kafka.overrides());
-      props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers);
-      int n = ValidationRecords.publish(r, props);
+      int n = publish(r, kafka.bootstrapServers, kafka.overrides());
       o.printf("published %d records to tagscope.validation%n", n);
     }
     return 0;
@@ -136,16 +133,19 @@ final class ValidateCommand implements Callable<Integer> {
   }
 
   /**
-   * The labelled images a validation uses by default: the Fashion-MNIST test set when the Debian
-   * package is installed, else the bundled samples.
+   * Publishes a result to the validation topic of a cluster.
    *
-   * @param images the {@code --images} value, or null
-   * @param home the Tagscope installation folder
-   * @return the path
+   * @param r the result
+   * @param bootstrap the cluster's bootstrap servers
+   * @param clientOverrides {@code --kafka} properties (security settings); Tagscope's pinned keys are refused
+   * @return records written
+   * @throws IllegalArgumentException when an override sets a key the publisher pins
+   * @throws IllegalStateException when the broker refuses the records
    */
-  static Path labelledSource(Path images, Path home) {
-    return images != null ? images
-        : Files.exists(ProbeOptions.DEBIAN_FASHION_MNIST) ? ProbeOptions.DEBIAN_FASHION_MNIST : home.resolve("models/samples");
+  static int publish(ValidationResult r, String bootstrap, Map<String, Object> clientOverrides) {
+    Map<String, Object> props = new LinkedHashMap<>(clientOverrides);
+    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    return ValidationRecords.publish(r, props);
   }
 
   /** The console summary: per layer rho of tag importance and of the cheap criteria, and the curves' areas. */
