@@ -1,10 +1,12 @@
 package dev.tagscope.launcher;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tagscope.spectral.core.SeriesCsv;
-import dev.tagscope.spectral.core.SpectralReport;
+import dev.tagscope.tagging.spectral.SeriesCsv;
+import dev.tagscope.tagging.spectral.SpectralReport;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.PlanDefaults;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,24 +35,28 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Option(names = "--hop", paramLabel = "H", description = "Frames between window starts (default: the window, no overlap).")
   Integer hop;
 
-  @Option(names = "--harmonics", defaultValue = "4", description = "Highest harmonic n of n*f (default ${DEFAULT-VALUE}).")
+  @Option(names = "--harmonics", defaultValue = "" + PlanDefaults.MAX_HARMONIC,
+      description = "Highest harmonic n of n*f (default ${DEFAULT-VALUE}).")
   int harmonics;
 
-  @Option(names = "--im-order", defaultValue = "4", description = "Highest intermodulation order |n|+|m| (default ${DEFAULT-VALUE}).")
-  int imOrder;
+  @Option(names = "--im-order", paramLabel = "M", description = "Highest intermodulation order |n|+|m| (default "
+      + PlanDefaults.MAX_IM_ORDER_TWO_REGIONS + " for one or two frequencies, " + PlanDefaults.MAX_IM_ORDER_MORE_REGIONS
+      + " for more, as for a probe).")
+  Integer imOrder;
 
-  @Option(names = "--baseline-bins", defaultValue = "10", description = "Baseline bins K on each side (default ${DEFAULT-VALUE}).")
+  @Option(names = "--baseline-bins", defaultValue = "" + PlanDefaults.BASELINE_BINS,
+      description = "Baseline bins K on each side (default ${DEFAULT-VALUE}).")
   int baselineBins;
 
-  @Option(names = "--baseline-skip", defaultValue = "1", description = "Bins next to a signal bin left out of its baseline (default ${DEFAULT-VALUE}).")
+  @Option(names = "--baseline-skip", defaultValue = "" + PlanDefaults.BASELINE_SKIP,
+      description = "Bins next to a signal bin left out of its baseline (default ${DEFAULT-VALUE}).")
   int baselineSkip;
-
-
 
   @Override
   public Integer call() throws Exception {
-    SpectralReport result = SeriesCsv.analyzeSeries(series, fps, freqs, window, hop == null ? window : hop,
-        harmonics, imOrder, baselineBins, baselineSkip);
+    AnalysisPlan plan = AnalysisPlan.builder().fps(fps).frequencies(freqs).windowFrames(window).hopFrames(hop)
+        .maxHarmonic(harmonics).maxImOrder(imOrder).baselineBins(baselineBins).baselineSkip(baselineSkip).build();
+    SpectralReport result = SeriesCsv.analyzeSeries(series, plan);
     result.write(output.report);
     JsonNode json = result.toJson();
     Summaries.printTopFilters(System.out, json, output.top);

@@ -2,12 +2,12 @@ package dev.tagscope.launcher;
 
 import dev.tagscope.producer.FrameSynthesizer;
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.ProbePlan;
 import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Topics;
-import dev.tagscope.spectral.core.PlanInfo;
-import dev.tagscope.spectral.core.WindowAnalyzer;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.spectral.WindowAnalyzer;
 import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.Preprocessing;
@@ -60,9 +60,10 @@ final class BenchCommand implements Callable<Integer> {
     }
     System.out.printf("%-44s %14s %s%n", "benchmark", "rate", "unit");
 
-    PlanInfo plan = PlanInfo.of(120, 240, 240, new double[] {6, 7.5}, 4, 4, 10, 1);
+    // the default plan of a two-region probe: 120 fps, W = 240, 6 and 7.5 Hz, H = 4, M = 4, K = 10
+    AnalysisPlan plan = AnalysisPlan.builder().frequencies(6, 7.5).build();
     for (int filters : new int[] {16, 64}) {
-      WindowAnalyzer analyzer = new WindowAnalyzer(plan.fps(), plan.windowFrames(), plan.signalBins(), 10, 1);
+      WindowAnalyzer analyzer = new WindowAnalyzer(plan);
       double[][] series = randomSeries(filters, plan.windowFrames());
       double rate = measure(() -> analyzer.analyze(series));
       print("spectral core, " + filters + " filters x 240 frames", rate, "windows/s");

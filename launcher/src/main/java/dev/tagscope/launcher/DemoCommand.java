@@ -3,14 +3,14 @@ package dev.tagscope.launcher;
 import dev.tagscope.dashboard.DashboardService;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.ProbePlan;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.SpectralService;
-import dev.tagscope.spectral.core.LayerAccumulator;
-import dev.tagscope.spectral.core.PlanInfo;
-import dev.tagscope.spectral.core.SpectralReport;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
+import dev.tagscope.tagging.spectral.SpectralReport;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.InferenceWorker;
 import dev.tagscope.worker.TappedLayer;
@@ -23,9 +23,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -109,7 +109,7 @@ final class DemoCommand implements Callable<Integer> {
     Image first = images.get(0);
     ProbePlan plan = probe.planBuilder().model(activationModel.name()).layers(layerNames)
         .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
-    long windowsPerImage = 1 + (plan.framesPerImage() - plan.windowFrames()) / plan.hopFrames();
+    long windowsPerImage = plan.geometry().windowsPerImage();
     long expectedWindows = images.size() * windowsPerImage * layerNames.size();
     System.out.printf("model %s: %d layers tapped (%s)%n", activationModel.name(), layerNames.size(), String.join(", ", layerNames));
     System.out.printf("probe %s: %d images from %s, %s, %s; %d frames, %d windows%n", plan.probeId(), images.size(),
@@ -181,7 +181,7 @@ final class DemoCommand implements Callable<Integer> {
         double wallSeconds = (System.nanoTime() - started) / 1e9;
 
         // 5. The report, from what came back on the tag-responses topic.
-        SpectralReport.Builder rb = SpectralReport.builder(PlanInfo.fromProbe(plan.spec())).model(modelFacts(activationModel, settings));
+        SpectralReport.Builder rb = SpectralReport.builder(AnalysisPlan.fromProbe(plan.spec())).model(modelFacts(activationModel, settings));
         for (String layer : layerNames) {
           LayerAccumulator acc = collector.layers().get(layer);
           if (acc != null) {

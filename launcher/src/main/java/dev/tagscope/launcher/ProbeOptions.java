@@ -2,7 +2,7 @@ package dev.tagscope.launcher;
 
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.ImageLoader;
-import dev.tagscope.producer.ProbePlan;
+import dev.tagscope.tagging.ProbePlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package dev.tagscope.launcher;
 
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.ProbePlan;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.producer.StimulusPublisher;
+import dev.tagscope.tagging.ProbePlan;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -2,7 +2,7 @@ package dev.tagscope.launcher;
 
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
-import dev.tagscope.spectral.core.LayerAccumulator;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

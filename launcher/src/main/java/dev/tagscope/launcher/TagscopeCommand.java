@@ -1,7 +1,7 @@
 package dev.tagscope.launcher;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code tagscope} command: the all-in-one demo on an embedded broker, each service on its
@@ -25,7 +25,7 @@ public final class TagscopeCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "name a command, e.g. `tagscope demo`");
   }
 
-  /** The command-line option that sets each plan field a {@link dev.tagscope.spectral.core.PlanException} can name. */
+  /** The command-line option that sets each plan field a {@link dev.tagscope.tagging.PlanException} can name. */
   static final java.util.Map<String, String> OPTION_OF_PLAN_FIELD = java.util.Map.ofEntries(
       java.util.Map.entry("baselineBins", "--baseline-bins"),
       java.util.Map.entry("fps", "--fps"),
@@ -61,7 +61,7 @@ public final class TagscopeCommand implements Runnable {
         // Bad plans, configurations and paths: the message names the field (or file) and the fix.
         // NoSuchFileException's message is the bare path ("tagscope: x.csv"), so say what is wrong with it.
         String msg = ex instanceof java.nio.file.NoSuchFileException ? "no such file: " + ex.getMessage() : ex.getMessage();
-        if (ex instanceof dev.tagscope.spectral.core.PlanException pe && OPTION_OF_PLAN_FIELD.containsKey(pe.field())) {
+        if (ex instanceof dev.tagscope.tagging.PlanException pe && OPTION_OF_PLAN_FIELD.containsKey(pe.field())) {
           msg = OPTION_OF_PLAN_FIELD.get(pe.field()) + " (" + msg + ")"; // the plan's field name, then the option to change
         }
         commandLine.getErr().println(commandLine.getColorScheme().errorText("tagscope: " + msg));

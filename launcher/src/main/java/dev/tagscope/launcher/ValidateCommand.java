@@ -2,7 +2,7 @@ package dev.tagscope.launcher;
 
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.ImageLoader;
-import dev.tagscope.producer.ProbePlan;
+import dev.tagscope.tagging.ProbePlan;
 import dev.tagscope.validation.Agreement;
 import dev.tagscope.validation.Criteria;
 import dev.tagscope.validation.PruningCurve;

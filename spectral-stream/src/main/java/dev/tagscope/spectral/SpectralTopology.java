@@ -2,11 +2,11 @@ package dev.tagscope.spectral;
 
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.Topics;
-import dev.tagscope.spectral.core.ImportanceMath;
-import dev.tagscope.spectral.core.WindowAnalyzer;
 import dev.tagscope.spectral.internal.ProbeStoreUpdater;
 import dev.tagscope.spectral.internal.Routed;
 import dev.tagscope.spectral.internal.WindowProcessor;
+import dev.tagscope.tagging.spectral.ImportanceMath;
+import dev.tagscope.tagging.spectral.WindowAnalyzer;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
@@ -40,7 +40,7 @@ import org.apache.kafka.streams.state.Stores;
  * late for every window they belong to (see {@link WindowProcessor} for the order rules; a frame
  * out of order never restarts a window). Windows of an image start at imageFrame
  * {@code 0, hop, 2*hop, ...} while {@code start + W <= framesPerImage}; the frame that completes a
- * window triggers its analysis ({@link dev.tagscope.spectral.core.WindowAnalyzer}); a window with a
+ * window triggers its analysis ({@link dev.tagscope.tagging.spectral.WindowAnalyzer}); a window with a
  * missing frame, or one the analysis refuses (then also a dead letter with the reason), is skipped
  * and counted. Decoded probe plans are cached per task up to
  * {@link SpectralSettings#maxCachedPlans()}. Record timestamps are carried from the input
@@ -90,19 +90,28 @@ public final class SpectralTopology {
         () -> new WindowProcessor(settings, PROBE_STORE, FRAME_STORE, LAYER_STORE, analysis), Named.as("spectral-window-processor"),
         FRAME_STORE, LAYER_STORE);
     Map<String, KStream<byte[], Routed>> branches = routed.split(Named.as("spectral-"))
-        .branch((k, v) -> v.isDeadLetter(), Branched.as("dlq"))
+        .branch((k, v) -> v instanceof Routed.Dead, Branched.as("dlq"))
         .defaultBranch(Branched.as("windows"));
 
     branches.get("spectral-dlq")
-        .map((k, v) -> KeyValue.pair(v.dlqKey(), v.dead()), Named.as("spectral-dlq-map"))
+        .map((k, v) -> {
+          Routed.Dead d = (Routed.Dead) v;
+          return KeyValue.pair(d.key(), d.letter());
+        }, Named.as("spectral-dlq-map"))
         .to(Topics.DLQ.name(), Produced.with(Topics.DLQ.keySerde(), Topics.DLQ.valueSerde()).withName("spectral-dlq-sink"));
 
     KStream<byte[], Routed> windows = branches.get("spectral-windows");
-    windows.map((k, v) -> KeyValue.pair(v.tagKey(), v.tag()), Named.as("spectral-tag-map"))
+    windows.map((k, v) -> {
+          Routed.Window w = (Routed.Window) v;
+          return KeyValue.pair(w.tagKey(), w.tag());
+        }, Named.as("spectral-tag-map"))
         .to(Topics.TAG_RESPONSES.name(), Produced.with(Topics.TAG_RESPONSES.keySerde(), Topics.TAG_RESPONSES.valueSerde())
             .withName("spectral-tag-sink"));
 
-    windows.map((k, v) -> KeyValue.pair(v.importanceKey(), v.importance()), Named.as("spectral-importance-map"))
+    windows.map((k, v) -> {
+          Routed.Window w = (Routed.Window) v;
+          return KeyValue.pair(w.importanceKey(), w.importance());
+        }, Named.as("spectral-importance-map"))
         .groupByKey(Grouped.with("spectral-importance", Topics.IMPORTANCE.keySerde(), Topics.IMPORTANCE.valueSerde()))
         .reduce(ImportanceMath::merge, Named.as("spectral-importance-reduce"),
             Materialized.<String, LayerImportance, KeyValueStore<Bytes, byte[]>>as(IMPORTANCE_STORE)

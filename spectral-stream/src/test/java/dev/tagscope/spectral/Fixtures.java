@@ -4,7 +4,7 @@ import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.Topics;
-import dev.tagscope.spectral.core.SignalCatalogue;
+import dev.tagscope.tagging.SignalCatalogue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;

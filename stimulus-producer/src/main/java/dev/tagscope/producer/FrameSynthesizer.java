@@ -2,6 +2,7 @@ package dev.tagscope.producer;
 
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.StimulusFrame;
+import dev.tagscope.tagging.ProbePlan;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

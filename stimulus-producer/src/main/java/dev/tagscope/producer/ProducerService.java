@@ -1,6 +1,7 @@
 package dev.tagscope.producer;
 
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.tagging.ProbePlan;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -73,7 +74,7 @@ public final class ProducerService {
    * Runs the probe to its end (or until {@link #stop()}).
    *
    * @return what was sent
-   * @throws dev.tagscope.spectral.core.PlanException when the plan is invalid (nothing is sent)
+   * @throws dev.tagscope.tagging.PlanException when the plan is invalid (nothing is sent)
    * @throws CorruptImageException when an image file is corrupt (nothing is sent)
    * @throws IOException when the source cannot be read
    * @throws IllegalStateException when topics cannot be created

@@ -4,6 +4,7 @@ import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.tagging.ProbePlan;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.tagscope.schemas.StimulusFrame;
+import dev.tagscope.tagging.ProbePlan;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 

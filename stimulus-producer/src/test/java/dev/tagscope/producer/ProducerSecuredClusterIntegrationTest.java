@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.tagging.ProbePlan;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

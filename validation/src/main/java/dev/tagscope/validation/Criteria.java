@@ -2,7 +2,7 @@ package dev.tagscope.validation;
 
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.Reduction;
-import dev.tagscope.spectral.core.LayerAccumulator;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -2,11 +2,12 @@ package dev.tagscope.validation;
 
 import dev.tagscope.producer.FrameSynthesizer;
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.ProbePlan;
 import dev.tagscope.schemas.Reduction;
-import dev.tagscope.spectral.core.LayerAccumulator;
-import dev.tagscope.spectral.core.PlanInfo;
-import dev.tagscope.spectral.core.WindowAnalyzer;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.WindowGeometry;
+import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
+import dev.tagscope.tagging.spectral.WindowAnalyzer;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.FloatTensor;
 import dev.tagscope.worker.Preprocessor;
@@ -64,14 +65,13 @@ public final class TagProbe {
    */
   public Map<Integer, Map<Reduction, Map<String, LayerAccumulator>>> run(List<Image> images, List<Integer> snapshotsAt,
                                                                            IntConsumer progress) {
-    PlanInfo info = PlanInfo.fromProbe(plan.spec());
-    WindowAnalyzer analyzer = new WindowAnalyzer(info.fps(), info.windowFrames(), info.signalBins(), info.baselineBins(),
-        info.baselineSkip());
+    AnalysisPlan info = plan.analysis();
+    WindowAnalyzer analyzer = new WindowAnalyzer(info);
     FrameSynthesizer synth = new FrameSynthesizer(plan);
     Preprocessor pre = new Preprocessor(model.preprocessing());
-    int frames = plan.framesPerImage();
-    int w = plan.windowFrames();
-    int hop = plan.hopFrames();
+    WindowGeometry geometry = info.window();
+    int frames = geometry.framesPerImage();
+    int w = geometry.windowFrames();
     Map<Reduction, Map<String, LayerAccumulator>> acc = new EnumMap<>(Reduction.class);
     for (Reduction r : reductions) {
       Map<String, LayerAccumulator> layers = new LinkedHashMap<>();
@@ -122,7 +122,8 @@ public final class TagProbe {
       for (Reduction r : reductions) {
         for (Map.Entry<String, double[][]> e : series.get(r).entrySet()) {
           double[][] s = e.getValue();
-          for (int ws = 0; ws + w <= frames; ws += hop) {
+          for (int wk = 0; wk <= geometry.lastWindow(); wk++) {
+            int ws = geometry.windowStart(wk);
             double[][] window = new double[s.length][];
             for (int ch = 0; ch < s.length; ch++) {
               window[ch] = java.util.Arrays.copyOfRange(s[ch], ws, ws + w);

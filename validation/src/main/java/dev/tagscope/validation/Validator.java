@@ -1,9 +1,9 @@
 package dev.tagscope.validation;
 
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.ProbePlan;
 import dev.tagscope.schemas.Reduction;
-import dev.tagscope.spectral.core.LayerAccumulator;
+import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
 import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.FloatTensor;
 import dev.tagscope.worker.Preprocessor;

@@ -5,29 +5,27 @@ import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.TagResponse;
 
 /**
- * What the window processor emits for one input record: either one analysed window (its tag
- * response and its one-window importance) or one dead letter. Lives only inside the topology
- * (never serialised).
- *
- * @param tagKey probeId/layer, for the tag-responses topic
- * @param tag the tag response, or null for a dead letter
- * @param importanceKey model/layer, for the importance topic
- * @param importance one-window importance, or null for a dead letter
- * @param dlqKey original key bytes of the refused record
- * @param dead the dead letter, or null for a window
+ * What the window processor emits for one input record: one analysed window or one dead letter,
+ * and nothing in between. Lives only inside the topology (never serialised); the topology
+ * branches on the type.
  */
-public record Routed(String tagKey, TagResponse tag, String importanceKey, LayerImportance importance,
-                     byte[] dlqKey, DeadLetter dead) {
-  static Routed window(String tagKey, TagResponse tag, String importanceKey, LayerImportance importance) {
-    return new Routed(tagKey, tag, importanceKey, importance, null, null);
-  }
+public sealed interface Routed permits Routed.Window, Routed.Dead {
 
-  static Routed deadLetter(byte[] key, DeadLetter dead) {
-    return new Routed(null, null, null, null, key, dead);
-  }
+  /**
+   * One analysed window.
+   *
+   * @param tagKey probeId/layer, for the tag-responses topic
+   * @param tag the window's tag response
+   * @param importanceKey model/layer, for the importance topic
+   * @param importance the window's one-window importance
+   */
+  record Window(String tagKey, TagResponse tag, String importanceKey, LayerImportance importance) implements Routed {}
 
-  /** @return true for a dead letter */
-  public boolean isDeadLetter() {
-    return dead != null;
-  }
+  /**
+   * One refused record.
+   *
+   * @param key original key bytes of the refused record
+   * @param letter the dead letter (reason, source, original value)
+   */
+  record Dead(byte[] key, DeadLetter letter) implements Routed {}
 }

@@ -8,10 +8,11 @@ import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.SpectralSettings;
-import dev.tagscope.spectral.core.ImportanceMath;
-import dev.tagscope.spectral.core.LayerAccumulator;
-import dev.tagscope.spectral.core.WindowAnalyzer;
-import dev.tagscope.spectral.core.WindowResult;
+import dev.tagscope.tagging.WindowGeometry;
+import dev.tagscope.tagging.spectral.ImportanceMath;
+import dev.tagscope.tagging.spectral.LayerAccumulator;
+import dev.tagscope.tagging.spectral.WindowAnalyzer;
+import dev.tagscope.tagging.spectral.WindowResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -100,12 +101,11 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private final Counter lateDuplicate;
   private final Counter lateExpired;
   private final Counter planLoads;
-  private final Map<String, ProbePlan> plans;
+  private final Map<String, ResolvedProbe> plans;
   private Gauge plansCached;
   private ProcessorContext<byte[], Routed> context;
   private KeyValueStore<String, byte[]> probes;
-  private KeyValueStore<Bytes, byte[]> frameStore;
-  private KeyValueStore<String, byte[]> layerStore;
+  private FrameBuffer buffer;
 
   /**
    * @param settings meters and the plan cache size
@@ -147,7 +147,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     // Access order + removeEldestEntry = LRU: a campaign of many probes keeps only the recent plans.
     this.plans = new LinkedHashMap<>(16, 0.75f, true) {
       @Override
-      protected boolean removeEldestEntry(Map.Entry<String, ProbePlan> eldest) {
+      protected boolean removeEldestEntry(Map.Entry<String, ResolvedProbe> eldest) {
         return size() > max;
       }
     };
@@ -162,8 +162,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   public void init(ProcessorContext<byte[], Routed> context) {
     this.context = context;
     this.probes = context.getStateStore(probeStoreName);
-    this.frameStore = context.getStateStore(frameStoreName);
-    this.layerStore = context.getStateStore(layerStoreName);
+    this.buffer = new FrameBuffer(context.getStateStore(frameStoreName), context.getStateStore(layerStoreName));
     // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
     this.plansCached = Gauge.builder("tagscope.spectral.plans.cached", plans, Map::size)
         .tag("task", context.taskId().toString())
@@ -213,9 +212,9 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
           + "; publish the probe before its activations");
       return;
     }
-    ProbePlan plan = plans.get(probeId);
+    ResolvedProbe plan = plans.get(probeId);
     if (plan == null || !Arrays.equals(plan.raw, raw)) {
-      plan = ProbePlan.of(probeId, raw);
+      plan = ResolvedProbe.of(probeId, raw);
       planLoads.increment();
       plans.put(probeId, plan);
     }
@@ -239,18 +238,18 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       }
     }
     int f = frame.getImageFrame();
-    if (f < 0 || f >= plan.framesPerImage) {
-      dead(record, "imageFrame " + f + " is outside 0.." + (plan.framesPerImage - 1) + " (framesPerImage of probe '" + probeId + "')");
+    WindowGeometry geometry = plan.geometry;
+    if (f < 0 || f >= geometry.framesPerImage()) {
+      dead(record, "imageFrame " + f + " is outside 0.." + (geometry.framesPerImage() - 1) + " (framesPerImage of probe '" + probeId + "')");
       return;
     }
     String layerKey = Topics.probeLayerKey(probeId, frame.getLayer());
-    byte[] stateBytes = layerStore.get(layerKey);
-    FrameKeys.LayerState state = stateBytes == null ? null : FrameKeys.LayerState.decode(stateBytes);
+    FrameKeys.LayerState state = buffer.state(layerKey);
     if (state != null && state.spec() != FrameKeys.LayerState.UNKNOWN_SPEC && state.spec() != plan.fingerprint) {
       // The probe was published again under this id with another spec: its frames start again at
       // frameIndex 0 and may use another window or model, so nothing of the earlier one applies.
       LOG.info("probe {} was published again: dropping the buffered frames of image {} of {}", probeId, state.imageId(), layerKey);
-      purge(FrameKeys.prefix(layerKey, state.imageId()));
+      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()));
       state = null;
     }
     if (state != null && state.filters() != c) {
@@ -272,32 +271,26 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
         return;
       }
       // the next image: windows of the old one that never completed are skipped
-      countSkipped(plan.windowEndsBetween(state.lastFrame(), plan.framesPerImage));
-      purge(FrameKeys.prefix(layerKey, state.imageId()));
+      countSkipped(geometry.windowEndsBetween(state.lastFrame(), geometry.framesPerImage()));
+      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()));
       state = new FrameKeys.LayerState(c, imageId, -1, state.lastFrameIndex(), plan.fingerprint);
     } else if (f <= state.lastFrame()) {
       lateInImage(record, plan, state, layerKey, f, values, where + " of probe '" + probeId + "'");
       return;
     }
     // windows whose completing frame was never seen
-    countSkipped(plan.windowEndsBetween(state.lastFrame(), f));
+    countSkipped(geometry.windowEndsBetween(state.lastFrame(), f));
     state = new FrameKeys.LayerState(c, imageId, f, Math.max(state.lastFrameIndex(), frameIndex), plan.fingerprint);
     byte[] prefix = FrameKeys.prefix(layerKey, imageId);
-    if (plan.inSomeWindow(f)) {
-      frameStore.put(FrameKeys.key(prefix, f), FrameKeys.encode(values));
+    if (geometry.inSomeWindow(f)) {
+      buffer.put(prefix, f, values);
     }
-    if (plan.isWindowEnd(f)) {
-      int start = f - plan.windowFrames + 1;
-      double[][] series = new double[c][plan.windowFrames];
-      int got = 0;
-      try (KeyValueIterator<Bytes, byte[]> it = frameStore.range(FrameKeys.key(prefix, start), FrameKeys.key(prefix, f))) {
-        while (it.hasNext()) {
-          KeyValue<Bytes, byte[]> kv = it.next();
-          FrameKeys.decodeInto(kv.value, series, FrameKeys.frameOf(kv.key) - start);
-          got++;
-        }
-      }
-      if (got == plan.windowFrames) {
+    if (geometry.isWindowEnd(f)) {
+      int w = geometry.windowFrames();
+      int start = f - w + 1;
+      double[][] series = new double[c][w];
+      int got = buffer.read(prefix, start, f, series);
+      if (got == w) {
         Routed out = null;
         try {
           out = window(plan, frame, start, series, record.timestamp());
@@ -314,14 +307,14 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
         }
       } else {
         skipped.increment();
-        LOG.debug("window at imageFrame {} of {} image {} skipped: {} of {} frames", start, layerKey, imageId, got, plan.windowFrames);
+        LOG.debug("window at imageFrame {} of {} image {} skipped: {} of {} frames", start, layerKey, imageId, got, w);
       }
-      deleteRange(prefix, 0, Math.min(start + plan.hopFrames, plan.framesPerImage) - 1);
+      buffer.deleteRange(prefix, 0, Math.min(start + geometry.hopFrames(), geometry.framesPerImage()) - 1);
     }
-    if (f == plan.framesPerImage - 1) {
-      purge(prefix);
+    if (f == geometry.framesPerImage() - 1) {
+      buffer.purge(prefix);
     }
-    layerStore.put(layerKey, state.encode());
+    buffer.putState(layerKey, state);
   }
 
   /**
@@ -329,16 +322,15 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
    * a window that has not ended yet, or is refused as a duplicate or as too late. The layer state
    * does not move: windows still complete at their own last frame.
    */
-  private void lateInImage(Record<byte[], byte[]> record, ProbePlan plan, FrameKeys.LayerState state, String layerKey, int f,
+  private void lateInImage(Record<byte[], byte[]> record, ResolvedProbe plan, FrameKeys.LayerState state, String layerKey, int f,
                            List<Float> values, String where) {
     byte[] prefix = FrameKeys.prefix(layerKey, state.imageId());
-    Bytes key = FrameKeys.key(prefix, f);
-    if (f == state.lastFrame() || frameStore.get(key) != null) {
+    if (f == state.lastFrame() || buffer.contains(prefix, f)) {
       lateDuplicate.increment();
       dead(record, "duplicate frame: " + where + " was already received; dropped so that no window counts it twice");
       return;
     }
-    if (!plan.inOpenWindow(f, state.lastFrame())) {
+    if (!plan.geometry.inOpenWindow(f, state.lastFrame())) {
       lateExpired.increment();
       dead(record, "late frame: " + where + " arrived after imageFrame " + state.lastFrame()
           + " of its image; every window it belongs to was already analysed or skipped");
@@ -346,41 +338,22 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     }
     lateBuffered.increment();
     LOG.debug("late frame {} of {} image {} buffered (last frame {})", f, layerKey, state.imageId(), state.lastFrame());
-    frameStore.put(key, FrameKeys.encode(values));
+    buffer.put(prefix, f, values);
   }
 
-  private Routed window(ProbePlan plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
+  private Routed window(ResolvedProbe plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
     WindowResult r = analysis.analyze(plan.analyzer, series);
     String model = plan.spec.getModel();
     TagResponse tag = r.toTagResponse(frame.getProbeId(), model, frame.getLayer(), frame.getImageId(), start);
     LayerAccumulator acc = new LayerAccumulator(r.signalBins());
     acc.add(r);
     LayerImportance imp = ImportanceMath.of(model, frame.getLayer(), frame.getProbeId(), timestamp, acc);
-    return Routed.window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag, Topics.modelLayerKey(model, frame.getLayer()), imp);
+    return new Routed.Window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag, Topics.modelLayerKey(model, frame.getLayer()), imp);
   }
 
   private void countSkipped(int n) {
     if (n > 0) {
       skipped.increment(n);
-    }
-  }
-
-  private void purge(byte[] prefix) {
-    deleteRange(prefix, 0, Integer.MAX_VALUE);
-  }
-
-  private void deleteRange(byte[] prefix, int from, int to) {
-    if (to < from) {
-      return;
-    }
-    List<Bytes> keys = new ArrayList<>();
-    try (KeyValueIterator<Bytes, byte[]> it = frameStore.range(FrameKeys.key(prefix, from), FrameKeys.key(prefix, to))) {
-      while (it.hasNext()) {
-        keys.add(it.next().key);
-      }
-    }
-    for (Bytes k : keys) {
-      frameStore.delete(k);
     }
   }
 
@@ -392,114 +365,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     DeadLetter letter = DeadLetters.of(SpectralSettings.STAGE, reason, topic, partition, offset, record.key(), record.value());
     dlq.increment();
     LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), reason, topic, partition, offset);
-    context.forward(new Record<>(record.key(), Routed.deadLetter(record.key(), letter), record.timestamp(),
+    context.forward(new Record<>(record.key(), new Routed.Dead(record.key(), letter), record.timestamp(),
         DeadLetters.headers(letter)));
-  }
-
-  /** A decoded, validated probe with its analyzer; or the reason it cannot be used. */
-  static final class ProbePlan {
-    final byte[] raw;
-    final ProbeSpec spec;
-    final WindowAnalyzer analyzer;
-    final String error;
-    final int windowFrames;
-    final int hopFrames;
-    final int framesPerImage;
-    final int lastWindow;
-    /** Identifies this version of the probe's spec in the layer state; never {@link FrameKeys.LayerState#UNKNOWN_SPEC}. */
-    final long fingerprint;
-
-    private ProbePlan(byte[] raw, ProbeSpec spec, WindowAnalyzer analyzer, String error) {
-      this.raw = raw;
-      this.fingerprint = fingerprint(raw);
-      this.spec = spec;
-      this.analyzer = analyzer;
-      this.error = error;
-      this.windowFrames = spec == null ? 0 : spec.getWindowFrames();
-      this.hopFrames = spec == null ? 1 : Math.max(1, spec.getHopFrames());
-      this.framesPerImage = spec == null ? 0 : spec.getFramesPerImage();
-      this.lastWindow = spec == null || framesPerImage < windowFrames ? -1 : (framesPerImage - windowFrames) / hopFrames;
-    }
-
-    /** First 8 bytes of the SHA-256 of the spec bytes (a collision only matters between two versions of one probe). */
-    static long fingerprint(byte[] raw) {
-      try {
-        long v = ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(raw)).getLong();
-        return v == FrameKeys.LayerState.UNKNOWN_SPEC ? 1 : v;
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-      }
-    }
-
-    static ProbePlan of(String probeId, byte[] raw) {
-      ProbeSpec spec;
-      try {
-        spec = Topics.PROBES.valueSerde().deserializer().deserialize(Topics.PROBES.name(), raw);
-      } catch (RuntimeException e) {
-        return new ProbePlan(raw, null, null, "probe '" + probeId + "' on " + Topics.PROBES.name()
-            + " is not a readable ProbeSpec (" + e.getMessage() + "); republish the probe");
-      }
-      String bad = null;
-      if (spec.getHopFrames() < 1) {
-        bad = "hopFrames is " + spec.getHopFrames() + ", must be >= 1";
-      } else if (spec.getFramesPerImage() < spec.getWindowFrames()) {
-        bad = "framesPerImage " + spec.getFramesPerImage() + " is shorter than one window of " + spec.getWindowFrames() + " frames";
-      }
-      WindowAnalyzer analyzer = null;
-      if (bad == null) {
-        try {
-          analyzer = new WindowAnalyzer(spec.getFps(), spec.getWindowFrames(), spec.getSignalBins(), spec.getBaselineBins(),
-              spec.getBaselineSkip());
-        } catch (IllegalArgumentException e) {
-          bad = e.getMessage();
-        }
-      }
-      if (bad != null) {
-        return new ProbePlan(raw, spec, null, "probe '" + probeId + "' cannot be analysed: " + bad + "; republish a valid probe");
-      }
-      return new ProbePlan(raw, spec, analyzer, null);
-    }
-
-    /** Whether imageFrame {@code f} belongs to at least one window. */
-    boolean inSomeWindow(int f) {
-      if (lastWindow < 0) {
-        return false;
-      }
-      int lo = Math.max(0, Math.floorDiv(f - windowFrames, hopFrames) + 1);
-      int hi = Math.min(lastWindow, f / hopFrames);
-      return lo <= hi;
-    }
-
-    /**
-     * Whether imageFrame {@code f} belongs to a window that ends after {@code lastFrame}, i.e. one
-     * that has been neither analysed nor skipped while {@code lastFrame} is the highest frame seen.
-     */
-    boolean inOpenWindow(int f, int lastFrame) {
-      if (lastWindow < 0) {
-        return false;
-      }
-      int lo = Math.max(0, Math.floorDiv(f - windowFrames, hopFrames) + 1);
-      int hi = Math.min(lastWindow, f / hopFrames);
-      // of the windows containing f, the last one ends latest
-      return lo <= hi && hi * hopFrames + windowFrames - 1 > lastFrame;
-    }
-
-    /** Whether imageFrame {@code f} is the last frame of a window. */
-    boolean isWindowEnd(int f) {
-      int s = f - windowFrames + 1;
-      return s >= 0 && s % hopFrames == 0 && s / hopFrames <= lastWindow;
-    }
-
-    /** Windows whose last frame {@code e} satisfies {@code from < e < to}. */
-    int windowEndsBetween(int from, int to) {
-      int n = 0;
-      for (int k = 0; k <= lastWindow; k++) {
-        int e = k * hopFrames + windowFrames - 1;
-        if (e > from && e < to) {
-          n++;
-        }
-      }
-      return n;
-    }
   }
 }

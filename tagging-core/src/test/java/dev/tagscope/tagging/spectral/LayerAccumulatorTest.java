@@ -1,8 +1,8 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
-import static dev.tagscope.spectral.core.WindowAnalyzerTest.FPS;
-import static dev.tagscope.spectral.core.WindowAnalyzerTest.W;
-import static dev.tagscope.spectral.core.WindowAnalyzerTest.series;
+import static dev.tagscope.tagging.spectral.WindowAnalyzerTest.FPS;
+import static dev.tagscope.tagging.spectral.WindowAnalyzerTest.W;
+import static dev.tagscope.tagging.spectral.WindowAnalyzerTest.series;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +12,7 @@ import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.tagging.SignalCatalogue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

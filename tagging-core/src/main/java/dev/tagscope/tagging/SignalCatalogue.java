@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging;
 
 import dev.tagscope.schemas.ComponentKind;
 import dev.tagscope.schemas.SignalBin;
@@ -57,13 +57,7 @@ public final class SignalCatalogue {
    */
   public static List<SignalBin> build(double[] frequenciesHz, double fps, int windowFrames,
                                       int maxHarmonic, int maxImOrder) {
-    if (!(fps > 0) || Double.isInfinite(fps)) {
-      throw new PlanException("fps", "must be a finite number of frames per second > 0, got " + fmt(fps));
-    }
-    if (windowFrames < 2 || windowFrames % 2 != 0) {
-      throw new PlanException("windowFrames", "must be an even number of frames >= 2 (the real FFT needs it), got "
-          + windowFrames + "; e.g. " + fmt(2 * fps) + " frames for a 2 s window at " + fmt(fps) + " fps");
-    }
+    WindowGeometry.of(fps, windowFrames, 0, 0); // PlanException for fps or windowFrames, checked in one place
     if (maxHarmonic < 1) {
       throw new PlanException("maxHarmonic", "must be >= 1 (1 = fundamentals only, no harmonics), got " + maxHarmonic);
     }

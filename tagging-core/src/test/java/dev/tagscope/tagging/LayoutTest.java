@@ -1,10 +1,10 @@
-package dev.tagscope.producer;
+package dev.tagscope.tagging;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.tagscope.producer.Layout.Rect;
-import dev.tagscope.spectral.core.PlanException;
+import dev.tagscope.tagging.Layout.Rect;
+import dev.tagscope.tagging.PlanException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.PlanException;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +31,7 @@ class SeriesCsvTest {
     }
     Path csv = dir.resolve("conv1.csv");
     Files.writeString(csv, sb.toString());
-    SpectralReport report = SeriesCsv.analyzeSeries(csv, fps, new double[] {6, 7.5}, 240, 120, 4, 4, 10, 1);
+    SpectralReport report = SeriesCsv.analyzeSeries(csv, AnalysisPlan.builder().fps(fps).frequencies(6, 7.5).windowFrames(240).hopFrames(120).maxHarmonic(4).maxImOrder(4).baselineBins(10).baselineSkip(1).build());
     Path out = dir.resolve("out/report.json");
     report.write(out);
     JsonNode root = new ObjectMapper().readTree(out.toFile());
@@ -105,9 +107,9 @@ class SeriesCsvTest {
     Path csv = dir.resolve("short.csv");
     Files.writeString(csv, "x\n1\n2\n");
     PlanException e = assertThrows(PlanException.class,
-        () -> SeriesCsv.analyzeSeries(csv, 120, new double[] {6}, 240, 240, 1, 0, 10, 1));
+        () -> SeriesCsv.analyzeSeries(csv, AnalysisPlan.builder().fps(120).frequencies(6).windowFrames(240).hopFrames(240).maxHarmonic(1).maxImOrder(0).baselineBins(10).baselineSkip(1).build()));
     assertEquals("windowFrames", e.field());
     assertEquals("hopFrames", assertThrows(PlanException.class,
-        () -> SeriesCsv.analyzeSeries(csv, 120, new double[] {6}, 240, 0, 1, 0, 10, 1)).field());
+        () -> SeriesCsv.analyzeSeries(csv, AnalysisPlan.builder().fps(120).frequencies(6).windowFrames(240).hopFrames(0).maxHarmonic(1).maxImOrder(0).baselineBins(10).baselineSkip(1).build())).field());
   }
 }

@@ -1,5 +1,8 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.PlanException;
+import dev.tagscope.tagging.WindowGeometry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Reader;
@@ -148,22 +151,13 @@ public final class SeriesCsv {
    * (without its {@code .csv} extension); filters keep their header names.
    *
    * @param csv the series file
-   * @param fps frames per second of the series
-   * @param frequenciesHz tag frequencies, Hz
-   * @param windowFrames {@code W}
-   * @param hopFrames hop between window starts, frames
-   * @param maxHarmonic {@code H}
-   * @param maxImOrder {@code M}
-   * @param baselineBins {@code K}
-   * @param baselineSkip skip
+   * @param plan the analysis plan (fps, window, hop, tag frequencies, catalogue, baseline)
    * @return the report (not yet written)
    * @throws IOException when the file cannot be read
-   * @throws PlanException when the plan is refused, or the series is shorter than one window
+   * @throws PlanException when the series is shorter than one window
    * @throws IllegalArgumentException when the CSV is malformed
    */
-  public static SpectralReport analyzeSeries(Path csv, double fps, double[] frequenciesHz, int windowFrames, int hopFrames,
-                                             int maxHarmonic, int maxImOrder, int baselineBins, int baselineSkip) throws IOException {
-    PlanInfo plan = PlanInfo.of(fps, windowFrames, hopFrames, frequenciesHz, maxHarmonic, maxImOrder, baselineBins, baselineSkip);
+  public static SpectralReport analyzeSeries(Path csv, AnalysisPlan plan) throws IOException {
     Series s = read(csv);
     String name = csv.getFileName().toString();
     if (name.toLowerCase(java.util.Locale.ROOT).endsWith(".csv")) {
@@ -182,17 +176,15 @@ public final class SeriesCsv {
    * @return the report
    * @throws PlanException ("windowFrames") when the series is shorter than one window
    */
-  public static SpectralReport analyze(Series series, String layer, PlanInfo plan, Map<String, ?> model) {
-    int w = plan.windowFrames();
-    if (series.frames() < w) {
-      throw new PlanException("windowFrames", "the series has " + series.frames() + " frames, fewer than one " + w
-          + "-frame window; record at least " + w + " frames or choose a shorter window");
-    }
-    WindowAnalyzer an = new WindowAnalyzer(plan.fps(), w, plan.signalBins(), plan.baselineBins(), plan.baselineSkip());
+  public static SpectralReport analyze(Series series, String layer, AnalysisPlan plan, Map<String, ?> model) {
+    WindowGeometry geometry = plan.window().overSeries(series.frames());
+    int w = geometry.windowFrames();
+    WindowAnalyzer an = new WindowAnalyzer(plan);
     LayerAccumulator acc = new LayerAccumulator(plan.signalBins());
     int c = series.names().size();
     double[][] window = new double[c][w];
-    for (int start = 0; start + w <= series.frames(); start += plan.hopFrames()) {
+    for (int k0 = 0; k0 <= geometry.lastWindow(); k0++) {
+      int start = geometry.windowStart(k0);
       for (int k = 0; k < c; k++) {
         System.arraycopy(series.values()[k], start, window[k], 0, w);
       }

@@ -1,8 +1,8 @@
-package dev.tagscope.producer.internal;
+package dev.tagscope.tagging.internal;
 
 import dev.tagscope.schemas.SignalBin;
-import dev.tagscope.spectral.core.PlanException;
-import dev.tagscope.spectral.core.SignalCatalogue;
+import dev.tagscope.tagging.PlanException;
+import dev.tagscope.tagging.SignalCatalogue;
 import java.util.Arrays;
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.tagging.AnalysisPlan;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -60,7 +61,7 @@ public final class SpectralReport {
    * @param plan the analysis plan
    * @return a builder
    */
-  public static Builder builder(PlanInfo plan) {
+  public static Builder builder(AnalysisPlan plan) {
     return new Builder(plan);
   }
 
@@ -94,14 +95,14 @@ public final class SpectralReport {
 
   /** Collects the layers of a report. Not thread-safe. */
   public static final class Builder {
-    private final PlanInfo plan;
+    private final AnalysisPlan plan;
     private Map<String, ?> model;
     private Instant generatedAt;
     private final List<ObjectNode> layers = new ArrayList<>();
 
-    private Builder(PlanInfo plan) {
+    private Builder(AnalysisPlan plan) {
       if (plan == null) {
-        throw new IllegalArgumentException("plan: required; use PlanInfo.fromProbe(spec) or PlanInfo.of(...)");
+        throw new IllegalArgumentException("plan: required; use AnalysisPlan.fromProbe(spec) or AnalysisPlan.builder()");
       }
       this.plan = plan;
     }
@@ -229,7 +230,7 @@ public final class SpectralReport {
       p.put("hopFrames", plan.hopFrames());
       p.put("binWidthHz", plan.binWidthHz());
       ArrayNode regions = p.putArray("regions");
-      for (PlanInfo.RegionInfo r : plan.regions()) {
+      for (AnalysisPlan.RegionInfo r : plan.regions()) {
         ObjectNode rn = regions.addObject();
         rn.put("name", r.name());
         rn.put("frequencyHz", r.frequencyHz());

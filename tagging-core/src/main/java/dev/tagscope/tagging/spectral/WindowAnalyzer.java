@@ -1,6 +1,10 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.tagging.PlanException;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.SignalCatalogue;
+import dev.tagscope.tagging.WindowGeometry;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -49,6 +53,16 @@ public final class WindowAnalyzer {
   private final double[] buffer;
 
   /**
+   * An analyzer for a plan's window and catalogue.
+   *
+   * @param plan the analysis plan (its fps, {@code W}, signal bins and baseline)
+   * @throws PlanException as {@link #WindowAnalyzer(double, int, List, int, int)}
+   */
+  public WindowAnalyzer(AnalysisPlan plan) {
+    this(plan.fps(), plan.windowFrames(), plan.signalBins(), plan.baselineBins(), plan.baselineSkip());
+  }
+
+  /**
    * @param fps frames per second (> 0)
    * @param windowFrames {@code W} (even, >= 2)
    * @param bins signal bins, e.g. from {@link SignalCatalogue#build}; each {@code 1 <= bin < W/2}, distinct
@@ -57,21 +71,11 @@ public final class WindowAnalyzer {
    * @throws PlanException naming the field when a value is out of range
    */
   public WindowAnalyzer(double fps, int windowFrames, List<SignalBin> bins, int baselineBins, int baselineSkip) {
-    if (!(fps > 0) || Double.isInfinite(fps)) {
-      throw new PlanException("fps", "must be a finite number of frames per second > 0, got " + fps);
-    }
-    if (windowFrames < 2 || windowFrames % 2 != 0) {
-      throw new PlanException("windowFrames", "must be an even number of frames >= 2, got " + windowFrames);
-    }
+    WindowGeometry.of(fps, windowFrames, 0, 0); // PlanException for fps or windowFrames, checked in one place
     if (bins == null || bins.isEmpty()) {
       throw new PlanException("signalBins", "no signal bins: build them with SignalCatalogue.build(...)");
     }
-    if (baselineBins < 1) {
-      throw new PlanException("baselineBins", "must be >= 1 bin each side (default 10), got " + baselineBins);
-    }
-    if (baselineSkip < 0) {
-      throw new PlanException("baselineSkip", "must be >= 0 bins (default 1), got " + baselineSkip);
-    }
+    AnalysisPlan.checkBaseline(baselineBins, baselineSkip);
     this.fps = fps;
     this.windowFrames = windowFrames;
     this.half = windowFrames / 2;

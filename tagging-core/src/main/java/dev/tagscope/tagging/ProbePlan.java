@@ -1,12 +1,12 @@
-package dev.tagscope.producer;
+package dev.tagscope.tagging;
 
-import dev.tagscope.producer.internal.DefaultFrequencies;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
-import dev.tagscope.spectral.core.PlanException;
-import dev.tagscope.spectral.core.SignalCatalogue;
+import dev.tagscope.tagging.PlanException;
+import dev.tagscope.tagging.SignalCatalogue;
+import dev.tagscope.tagging.internal.DefaultFrequencies;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -22,7 +22,7 @@ import java.util.UUID;
  *
  * <pre>{@code
  * ProbePlan plan = ProbePlan.builder()
- *     .model("fmnist-resnet20")
+ *     .model("fmnist-resnet32")
  *     .layout("halves-lr")            // default; left 6 Hz, right 7.5 Hz
  *     .imageShape(1, 28, 28)
  *     .imageCount(images.size())
@@ -41,13 +41,6 @@ import java.util.UUID;
  * quadrants at the default fps and window).
  */
 public final class ProbePlan {
-  /**
-   * Default tag frequencies of the two-region layouts, in Hz (left/top, right/bottom).
-   * Unmodifiable: it is shared by every plan built without frequencies, so a caller must not be
-   * able to change the defaults of all later plans (set/add throw UnsupportedOperationException).
-   */
-  public static final List<Double> DEFAULT_HALVES_HZ = List.of(6.0, 7.5);
-
   private final ProbeSpec spec;
   private final Layout layout;
 
@@ -104,6 +97,24 @@ public final class ProbePlan {
   /** @return frames each image is shown */
   public int framesPerImage() {
     return spec.getFramesPerImage();
+  }
+
+  /**
+   * Where the windows of each image lie.
+   *
+   * @return the plan's window geometry (fps, {@code W}, hop, frames per image)
+   */
+  public WindowGeometry geometry() {
+    return WindowGeometry.of(spec);
+  }
+
+  /**
+   * What the spectral analysis of this plan needs.
+   *
+   * @return the analysis plan (geometry, regions, signal bins, baseline)
+   */
+  public AnalysisPlan analysis() {
+    return AnalysisPlan.fromProbe(spec);
   }
 
   /** @return c of the modulation */
@@ -173,25 +184,21 @@ public final class ProbePlan {
     private String probeId;
     private String model;
     private Long startTimeMs;
-    private String layout = "halves-lr";
+    private String layout = PlanDefaults.LAYOUT;
     private double[] frequencies;
     private double[] phases;
-    private double modulationCenter = 0.75;
-    private double modulationDepth = 0.25;
-    private double fps = 120;
-    private int windowFrames = 240;
+    private double modulationCenter = PlanDefaults.MODULATION_CENTER;
+    private double modulationDepth = PlanDefaults.MODULATION_DEPTH;
+    private double fps = PlanDefaults.FPS;
+    private int windowFrames = PlanDefaults.WINDOW_FRAMES;
     private int hopFrames;
     private int framesPerImage;
-    private int maxHarmonic = 4;
+    private int maxHarmonic = PlanDefaults.MAX_HARMONIC;
     private Integer maxImOrder;
-    private int baselineBins = 10;
-    private int baselineSkip = 1;
+    private int baselineBins = PlanDefaults.BASELINE_BINS;
+    private int baselineSkip = PlanDefaults.BASELINE_SKIP;
     private List<String> layers = List.of();
-    // MEAN stays the default although L2's tag score predicts ablation damage better on the bundled model
-    // (mean rho 0.435 vs 0.383, `tagscope validate`): the L2 norm is itself nonlinear, so it puts harmonics
-    // and IM into a linear layer (conv1: IM 12 vs fundamental 67), and IM would no longer mean that a filter
-    // integrates both regions. README "Validation".
-    private Reduction reduction = Reduction.MEAN;
+    private Reduction reduction = PlanDefaults.REDUCTION; // why MEAN: PlanDefaults.REDUCTION
     private int channels;
     private int height;
     private int width;
@@ -206,7 +213,7 @@ public final class ProbePlan {
       return this;
     }
 
-    /** @param model model name, e.g. {@code "fmnist-resnet20"} (required) @return this */
+    /** @param model model name, e.g. {@code "fmnist-resnet32"} (required) @return this */
     public Builder model(String model) {
       this.model = model;
       return this;
@@ -356,40 +363,19 @@ public final class ProbePlan {
     }
 
     /** The tagging part of the plan, validated. */
-    private record Tagging(Layout layout, double[] freqs, double[] phases, int hop, int fpi, int maxImOrder,
+    private record Tagging(Layout layout, WindowGeometry geometry, double[] freqs, double[] phases, int maxImOrder,
                            List<SignalBin> bins) {}
 
     private Tagging tagging() {
       if (model == null || model.isBlank()) {
-        throw new PlanException("model", "give the model name (e.g. fmnist-resnet20); the importance topic is keyed model/layer");
+        throw new PlanException("model", "give the model name (e.g. fmnist-resnet32); the importance topic is keyed model/layer");
       }
       if (probeId != null && probeId.isBlank()) {
         throw new PlanException("probeId", "must not be blank; leave it unset for a random id");
       }
       Layout lay = Layout.parse(layout);
       int n = lay.regionCount();
-      if (!(fps > 0) || Double.isInfinite(fps)) {
-        throw new PlanException("fps", "must be a finite number of frames per second > 0, got " + fps + " (default 120)");
-      }
-      if (windowFrames < 2 || windowFrames % 2 != 0) {
-        throw new PlanException("windowFrames", "must be an even number of frames >= 2, got " + windowFrames
-            + " (default 240 = 2 s at 120 fps)");
-      }
-      int hop = hopFrames == 0 ? windowFrames : hopFrames;
-      if (hop < 1 || hop > windowFrames) {
-        throw new PlanException("hopFrames", "must be between 1 and windowFrames (" + windowFrames + "), got " + hopFrames
-            + "; leave it unset (0) for hop = windowFrames");
-      }
-      int fpi = framesPerImage == 0 ? windowFrames : framesPerImage;
-      if (fpi < windowFrames) {
-        throw new PlanException("framesPerImage", "must be >= windowFrames (" + windowFrames + ") so each image fills a window, got "
-            + fpi);
-      }
-      if ((fpi - windowFrames) % hop != 0) {
-        int below = windowFrames + (fpi - windowFrames) / hop * hop;
-        throw new PlanException("framesPerImage", "(framesPerImage - windowFrames) must be a multiple of hopFrames (" + hop
-            + ") so windows tile each image, got " + fpi + ": use " + below + " or " + (below + hop));
-      }
+      WindowGeometry geometry = WindowGeometry.of(fps, windowFrames, hopFrames, framesPerImage);
       double c = modulationCenter;
       double a = modulationDepth;
       if (!Double.isFinite(c) || c < 0 || c > 1) {
@@ -403,16 +389,11 @@ public final class ProbePlan {
             + (c - a) + ", c + a = " + (c + a) + ": lower modulationDepth to at most " + Math.min(c, 1 - c)
             + " (the paper's range [0.5, 1.0] is c = 0.75, a = 0.25)");
       }
-      if (baselineBins < 1) {
-        throw new PlanException("baselineBins", "must be >= 1 neighbouring bins on each side, got " + baselineBins + " (default 10)");
-      }
-      if (baselineSkip < 0) {
-        throw new PlanException("baselineSkip", "must be >= 0, got " + baselineSkip + " (default 1)");
-      }
-      int m = maxImOrder != null ? maxImOrder : (n > 2 ? 2 : 4);
+      AnalysisPlan.checkBaseline(baselineBins, baselineSkip);
+      int m = maxImOrder != null ? maxImOrder : PlanDefaults.maxImOrder(n);
       double[] f = frequencies;
       if (f == null) {
-        f = n == 2 ? DEFAULT_HALVES_HZ.stream().mapToDouble(Double::doubleValue).toArray()
+        f = n == 2 ? PlanDefaults.HALVES_HZ.stream().mapToDouble(Double::doubleValue).toArray()
             : DefaultFrequencies.search(n, fps, windowFrames, maxHarmonic, m);
       } else if (f.length != n) {
         throw new PlanException("frequencies", "layout " + lay.spec() + " has " + n + " regions but " + f.length
@@ -435,7 +416,7 @@ public final class ProbePlan {
       if (reduction == null) {
         throw new PlanException("reduction", "give one of " + Arrays.toString(Reduction.values()) + " (default MEAN)");
       }
-      return new Tagging(lay, f, ph.clone(), hop, fpi, m, bins);
+      return new Tagging(lay, geometry, f, ph.clone(), m, bins);
     }
 
     /**
@@ -476,8 +457,8 @@ public final class ProbePlan {
           .setModulationDepth(modulationDepth)
           .setFps(fps)
           .setWindowFrames(windowFrames)
-          .setHopFrames(t.hop())
-          .setFramesPerImage(t.fpi())
+          .setHopFrames(t.geometry().hopFrames())
+          .setFramesPerImage(t.geometry().framesPerImage())
           .setMaxHarmonic(maxHarmonic)
           .setMaxImOrder(t.maxImOrder())
           .setBaselineBins(baselineBins)

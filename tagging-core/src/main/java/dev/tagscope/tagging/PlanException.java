@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging;
 
 /**
  * A tagging or analysis plan that cannot be measured as asked: a tag frequency off the FFT bin

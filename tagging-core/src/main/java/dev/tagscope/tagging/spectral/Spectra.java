@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import dev.tagscope.schemas.SignalBin;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
-package dev.tagscope.producer;
+package dev.tagscope.tagging;
 
-import dev.tagscope.spectral.core.PlanException;
+import dev.tagscope.tagging.PlanException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.schemas.SignalBin;
+import dev.tagscope.tagging.PlanException;
+import dev.tagscope.tagging.SignalCatalogue;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,10 +1,11 @@
-package dev.tagscope.spectral.core;
+package dev.tagscope.tagging.spectral;
 
 import dev.tagscope.schemas.ComponentKind;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.tagging.SignalCatalogue;
 import java.util.List;
 
 /**

@@ -1,4 +1,4 @@
-package dev.tagscope.producer;
+package dev.tagscope.tagging;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,7 +11,7 @@ import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
-import dev.tagscope.spectral.core.PlanException;
+import dev.tagscope.tagging.PlanException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -36,9 +36,9 @@ class ProbePlanTest {
 
   @Test
   void defaultHalvesFrequenciesCannotBeChangedByCallers() {
-    assertEquals(List.of(6.0, 7.5), ProbePlan.DEFAULT_HALVES_HZ);
-    assertThrows(UnsupportedOperationException.class, () -> ProbePlan.DEFAULT_HALVES_HZ.set(0, 9.0));
-    assertThrows(UnsupportedOperationException.class, () -> ProbePlan.DEFAULT_HALVES_HZ.add(9.0));
+    assertEquals(List.of(6.0, 7.5), PlanDefaults.HALVES_HZ);
+    assertThrows(UnsupportedOperationException.class, () -> PlanDefaults.HALVES_HZ.set(0, 9.0));
+    assertThrows(UnsupportedOperationException.class, () -> PlanDefaults.HALVES_HZ.add(9.0));
     // and a plan built after those attempts still gets the design's 6 and 7.5 Hz
     List<Region> r = base().build().regions();
     assertEquals(6.0, r.get(0).getFrequencyHz());
