@@ -1,2 +1,2 @@
-/** Internals of the inference worker (graph rewriting, layer selection, sidecar, probe cache, dead-letter sizing); no stable API. */
+/** Internals of the inference worker (graph rewriting, layer selection, sidecar, probe cache, frame handling, dead-letter sizing and sending); no stable API. */
 package dev.tagscope.worker.internal;
