@@ -1,144 +1,19 @@
 package dev.tagscope.launcher;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
-import dev.tagscope.schemas.FilterImportance;
-import dev.tagscope.schemas.LayerImportance;
-import dev.tagscope.schemas.Topics;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
- * The whole pipeline through a real broker: producer, inference worker (ONNX Runtime, the bundled
- * ResNet-32), Kafka Streams spectral application, importance topic and report, driven through the
- * {@code tagscope demo} command against an embedded broker the test owns, so the test can read the
- * topics afterwards.
+ * The whole pipeline ({@link PipelineScenario}) through the embedded broker, started in this JVM and
+ * owned by the test, so it runs on every machine, with or without a Docker engine.
  */
 class PipelineIntegrationTest {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  private static final int IMAGES = 3;
-
   @Test
   void probeFlowsFromProducerToImportanceTopicAndReport(@TempDir Path tmp) throws Exception {
-    Path report = tmp.resolve("report.json");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
-      StringWriter err = new StringWriter();
-      CommandLine cl = TagscopeCommand.commandLine();
-      cl.setErr(new PrintWriter(err));
-      int rc = cl.execute("demo", "--bootstrap-servers", broker.bootstrapServers(),
-          "--model", ROOT.resolve("models/fmnist-resnet32.onnx").toString(),
-          "--images", ROOT.resolve("models/samples").toString(), "--count", Integer.toString(IMAGES),
-          "--no-dashboard", "--report", report.toString(), "--stall-timeout", "120");
-      assertEquals(0, rc, "demo failed: " + err);
-
-      JsonNode json = new ObjectMapper().readTree(Files.readString(report));
-      JsonNode layers = json.path("layers");
-      assertEquals(16, layers.size(), "first convolution + 15 residual blocks");
-      Map<String, Integer> filtersPerLayer = new HashMap<>();
-      for (JsonNode layer : layers) {
-        assertEquals(IMAGES, layer.path("windows").asInt(), "one 240-frame window per image: " + layer.path("layer"));
-        filtersPerLayer.put(layer.path("layer").asText(), layer.path("filters").asInt());
-      }
-      assertEquals(16, filtersPerLayer.get("conv1"));
-      assertEquals(64, filtersPerLayer.get("layer3.4"));
-
-      // conv1 is the first convolution before its ReLU: linear in the pixels, so its spatial mean
-      // is an affine function of m_left(i) and m_right(i). Only the fundamentals may answer; the
-      // harmonic and IM bins carry nothing but uint8 rounding of the modulated pixels.
-      JsonNode conv1 = layer(layers, "conv1");
-      double fundamental = 0;
-      double nonlinear = 0;
-      for (JsonNode f : conv1.path("ranking")) {
-        for (JsonNode b : f.path("bins")) {
-          if (b.path("kind").asText().equals("FUNDAMENTAL")) {
-            fundamental += b.path("amplitude").asDouble();
-          } else {
-            nonlinear += b.path("amplitude").asDouble();
-          }
-        }
-      }
-      assertTrue(nonlinear < 0.01 * fundamental,
-          "a linear layer must not answer at harmonics or IM terms: " + nonlinear + " vs " + fundamental);
-
-      // After ReLUs the network mixes both tagged halves: the deepest block answers at IM terms.
-      double bestImSnr = 0;
-      for (JsonNode f : layer(layers, "layer3.4").path("ranking")) {
-        for (JsonNode b : f.path("bins")) {
-          if (b.path("kind").asText().equals("INTERMODULATION")) {
-            bestImSnr = Math.max(bestImSnr, b.path("snr").asDouble());
-          }
-        }
-      }
-      assertTrue(bestImSnr > 10, "the deepest block should integrate both halves (IM SNR > 10), got " + bestImSnr);
-
-      // The importance topic (compacted, model/layer) carries one running ranking per layer.
-      Map<String, LayerImportance> latest = readImportance(broker.bootstrapServers(), filtersPerLayer.size());
-      assertEquals(filtersPerLayer.keySet(), latestLayers(latest));
-      for (LayerImportance li : latest.values()) {
-        assertEquals(IMAGES, li.getWindowsSeen(), li.getLayer());
-        assertEquals((int) filtersPerLayer.get(li.getLayer()), li.getFilters().size(), li.getLayer());
-        Set<Integer> ranks = new TreeSet<>();
-        double max = 0;
-        for (FilterImportance f : li.getFilters()) {
-          ranks.add(f.getRank());
-          max = Math.max(max, f.getImportance());
-        }
-        assertEquals(li.getFilters().size(), ranks.size(), "ranks are a permutation");
-        assertEquals(1.0, max, 1e-12, "importance is normalised to the layer's best filter");
-      }
+      PipelineScenario.probeFlowsFromProducerToImportanceTopicAndReport(broker.bootstrapServers(), tmp);
     }
-  }
-
-  private static JsonNode layer(JsonNode layers, String name) {
-    for (JsonNode l : layers) {
-      if (l.path("layer").asText().equals(name)) {
-        return l;
-      }
-    }
-    throw new AssertionError("no layer " + name + " in the report");
-  }
-
-  private static Set<String> latestLayers(Map<String, LayerImportance> latest) {
-    Set<String> out = new TreeSet<>();
-    latest.values().forEach(li -> out.add(li.getLayer()));
-    return out;
-  }
-
-  private static Map<String, LayerImportance> readImportance(String bootstrap, int layers) {
-    Map<String, LayerImportance> latest = new HashMap<>();
-    try (KafkaConsumer<String, LayerImportance> consumer = new KafkaConsumer<>(
-        Map.of("bootstrap.servers", bootstrap, "isolation.level", "read_committed"),
-        Topics.IMPORTANCE.keySerde().deserializer(), Topics.IMPORTANCE.valueSerde().deserializer())) {
-      TopicPartition tp = new TopicPartition(Topics.IMPORTANCE.name(), 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      // The Streams cache may still be flushing the last windows: read until every layer has all of them.
-      while (System.nanoTime() < deadline && !(latest.size() == layers
-          && latest.values().stream().allMatch(li -> li.getWindowsSeen() == IMAGES))) {
-        for (ConsumerRecord<String, LayerImportance> r : consumer.poll(Duration.ofMillis(250))) {
-          latest.put(r.key(), r.value());
-        }
-      }
-    }
-    return latest;
   }
 }
