@@ -4,6 +4,7 @@ import dev.tagscope.dashboard.internal.DashboardView;
 import dev.tagscope.dashboard.internal.EventHub;
 import dev.tagscope.dashboard.internal.HttpApi;
 import dev.tagscope.dashboard.internal.TopicReader;
+import dev.tagscope.service.TagscopeService;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -58,7 +60,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread model: one reader thread ({@code tagscope-dashboard-reader}), one event writer
  * thread, Jetty's request threads. {@link #close()} stops all three.
  */
-public final class DashboardService implements AutoCloseable {
+public final class DashboardService implements TagscopeService {
   private static final Logger LOG = LoggerFactory.getLogger(DashboardService.class);
 
   private final String bootstrapServers;
@@ -108,6 +110,7 @@ public final class DashboardService implements AutoCloseable {
    * @throws IllegalStateException when already started or closed, or when the port cannot be
    *     bound (the message names host and port); nothing is left running then
    */
+  @Override
   public synchronized DashboardService start() {
     if (started || closed) {
       throw new IllegalStateException(closed ? "dashboard is closed" : "dashboard already started");
@@ -215,6 +218,52 @@ public final class DashboardService implements AutoCloseable {
       throw new IllegalStateException("dashboard not started");
     }
     return r.awaitCaughtUp(Objects.requireNonNull(timeout, "timeout"));
+  }
+
+  /**
+   * Waits until the dashboard serves and holds everything that was on its topics at start (the
+   * service contract's "running"; the same as {@link #awaitCaughtUp}).
+   *
+   * @param timeout longest wait
+   * @return true when caught up, false on timeout
+   * @throws InterruptedException when interrupted
+   * @throws IllegalStateException before {@link #start()}
+   */
+  @Override
+  public boolean awaitRunning(Duration timeout) throws InterruptedException {
+    return awaitCaughtUp(timeout);
+  }
+
+  /**
+   * The service name.
+   *
+   * @return {@code "dashboard"}
+   */
+  @Override
+  public String name() {
+    return "dashboard";
+  }
+
+  /**
+   * The dashboard does not stop by itself: its reader retries Kafka errors. Only an
+   * {@link Error} (out of memory) can end the reader thread early.
+   *
+   * @return a failure when the reader thread ended while the dashboard was not closed
+   */
+  @Override
+  public synchronized Optional<Throwable> failure() {
+    return isFinished() ? Optional.of(new IllegalStateException("the dashboard's topic reader ended unexpectedly; see the log"))
+        : Optional.empty();
+  }
+
+  /**
+   * Whether the reader thread ended while the dashboard was not closed.
+   *
+   * @return true when the page would no longer follow the topics
+   */
+  @Override
+  public synchronized boolean isFinished() {
+    return started && !closed && readerThread != null && !readerThread.isAlive();
   }
 
   /** Stops the reader, the event hub and the HTTP server; idempotent. */

@@ -29,7 +29,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Run: {@code java -cp <test classpath> dev.tagscope.dashboard.DashboardDemoMain [port]}; stop with Ctrl-C.
  */
 public final class DashboardDemoMain {
-  private static final String MODEL = "fmnist-resnet20";
+  private static final String MODEL = "fmnist-resnet32";
   private static final String PROBE = "demo-halves-6-7.5";
 
   private DashboardDemoMain() {}

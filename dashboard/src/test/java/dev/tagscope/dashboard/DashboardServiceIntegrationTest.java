@@ -57,19 +57,19 @@ class DashboardServiceIntegrationTest {
 
     // Before the dashboard starts: a probe, a garbage record then an importance, and five
     // windows of one probe/layer of which only the last three are replayed (replay = 3).
-    send(Topics.PROBES.name(), "probe-1", Topics.PROBES.valueSerde().serializer().serialize("", Fixtures.probe("probe-1", "fmnist-resnet20")));
-    send(Topics.IMPORTANCE.name(), "fmnist-resnet20/layer1", "definitely not avro".getBytes(StandardCharsets.UTF_8));
-    send(Topics.IMPORTANCE.name(), "fmnist-resnet20/layer1", importanceBytes(Fixtures.importance("fmnist-resnet20", "layer1", 6, List.of(
+    send(Topics.PROBES.name(), "probe-1", Topics.PROBES.valueSerde().serializer().serialize("", Fixtures.probe("probe-1", "fmnist-resnet32")));
+    send(Topics.IMPORTANCE.name(), "fmnist-resnet32/layer1", "definitely not avro".getBytes(StandardCharsets.UTF_8));
+    send(Topics.IMPORTANCE.name(), "fmnist-resnet32/layer1", importanceBytes(Fixtures.importance("fmnist-resnet32", "layer1", 6, List.of(
         Fixtures.filter(0, 3, 0.25, 0.125, 0.0625, 0.0625),
         Fixtures.filter(1, 1, 1.0, 0.5, 0.25, 0.25),
         Fixtures.filter(2, 2, 0.5, 0.25, 0.125, 0.125)))));
     // And on the validation topic a garbage record before a real validation of layer1.
-    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "layer1"), new byte[] {0x7F, 0x00, 0x01});
-    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet20", "layer1"),
-        validationBytes(Fixtures.validation("fmnist-resnet20", "layer1")));
+    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet32", "layer1"), new byte[] {0x7F, 0x00, 0x01});
+    send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet32", "layer1"),
+        validationBytes(Fixtures.validation("fmnist-resnet32", "layer1")));
     for (int i = 1; i <= 5; i++) {
       send(Topics.TAG_RESPONSES.name(), Topics.probeLayerKey("probe-1", "layer1"),
-          responseBytes(Fixtures.tagResponse("probe-1", "fmnist-resnet20", "layer1", "img-" + i, 3)));
+          responseBytes(Fixtures.tagResponse("probe-1", "fmnist-resnet32", "layer1", "img-" + i, 3)));
     }
 
     registry = new SimpleMeterRegistry();
@@ -104,7 +104,7 @@ class DashboardServiceIntegrationTest {
     assertEquals(1, probes.size());
     JsonNode p = probes.get(0);
     assertEquals("probe-1", p.get("id").asText());
-    assertEquals("fmnist-resnet20", p.get("model").asText());
+    assertEquals("fmnist-resnet32", p.get("model").asText());
     assertEquals("halves-lr", p.get("layout").asText());
     assertEquals("left", p.get("regions").get(0).get("name").asText());
     assertEquals(6.0, p.get("regions").get(0).get("frequencyHz").asDouble());
@@ -121,14 +121,14 @@ class DashboardServiceIntegrationTest {
 
   @Test
   void layersAndRankedImportanceComeBackExactly() throws Exception {
-    JsonNode layer = findLayer(json("/api/layers"), "fmnist-resnet20", "layer1");
+    JsonNode layer = findLayer(json("/api/layers"), "fmnist-resnet32", "layer1");
     assertNotNull(layer);
     assertEquals(6, layer.get("windowsSeen").asLong());
     assertEquals(3, layer.get("filters").asInt());
     assertEquals("2023-11-14T22:13:22Z", layer.get("updatedAt").asText());
     assertEquals("probe-1", layer.get("probes").get(0).asText());
 
-    JsonNode imp = json("/api/importance?model=fmnist-resnet20&layer=layer1");
+    JsonNode imp = json("/api/importance?model=fmnist-resnet32&layer=layer1");
     JsonNode filters = imp.get("filters");
     assertEquals(List.of(1, 2, 0), List.of(filters.get(0).get("filter").asInt(), filters.get(1).get("filter").asInt(),
         filters.get(2).get("filter").asInt()));
@@ -172,11 +172,11 @@ class DashboardServiceIntegrationTest {
 
   @Test
   void validationComesBackExactlyWithAnUndefinedRhoAsNull() throws Exception {
-    HttpResponse<String> r = get("/api/validation?model=fmnist-resnet20&layer=layer1");
+    HttpResponse<String> r = get("/api/validation?model=fmnist-resnet32&layer=layer1");
     assertEquals(200, r.statusCode(), r.body());
     assertFalse(r.body().contains("NaN"), r.body());
     JsonNode v = MAPPER.readTree(r.body());
-    assertEquals("fmnist-resnet20", v.get("model").asText());
+    assertEquals("fmnist-resnet32", v.get("model").asText());
     assertEquals("layer1", v.get("layer").asText());
     assertEquals("2023-11-14T22:13:23Z", v.get("generatedAt").asText());
     assertEquals(1_700_000_003_000L, v.get("generatedAtMs").asLong());
@@ -188,7 +188,7 @@ class DashboardServiceIntegrationTest {
     assertEquals(0.375, v.get("baseCrossEntropy").asDouble());
     assertEquals("tag", v.get("defaultCriterion").asText());
 
-    LayerValidation expected = Fixtures.validation("fmnist-resnet20", "layer1");
+    LayerValidation expected = Fixtures.validation("fmnist-resnet32", "layer1");
     JsonNode criteria = v.get("criteria");
     assertEquals(expected.getCriteria().size(), criteria.size());
     for (int i = 0; i < criteria.size(); i++) {
@@ -223,34 +223,34 @@ class DashboardServiceIntegrationTest {
   void undecodableValidationIsSkippedAndCountedAndLaterOnesStillArrive() throws Exception {
     double skippedBefore = skipped(Topics.VALIDATION.name());
     assertTrue(skippedBefore >= 1, "the garbage validation published before start was counted");
-    String key = Topics.modelLayerKey("fmnist-resnet20", "layer2");
+    String key = Topics.modelLayerKey("fmnist-resnet32", "layer2");
     send(Topics.VALIDATION.name(), key, "still not avro".getBytes(StandardCharsets.UTF_8));
-    send(Topics.VALIDATION.name(), key, validationBytes(LayerValidation.newBuilder(Fixtures.validation("fmnist-resnet20", "layer2"))
+    send(Topics.VALIDATION.name(), key, validationBytes(LayerValidation.newBuilder(Fixtures.validation("fmnist-resnet32", "layer2"))
         .setBaseAccuracy(0.9375).build()));
 
-    JsonNode v = awaitJson("/api/validation?model=fmnist-resnet20&layer=layer2");
+    JsonNode v = awaitJson("/api/validation?model=fmnist-resnet32&layer=layer2");
     assertEquals(0.9375, v.get("baseAccuracy").asDouble());
     assertEquals(skippedBefore + 1, skipped(Topics.VALIDATION.name()));
     assertTrue(registry.get("tagscope.dashboard.updates").tag("type", "validation").counter().count() >= 2);
-    JsonNode all = json("/api/validation?model=fmnist-resnet20");
+    JsonNode all = json("/api/validation?model=fmnist-resnet32");
     assertTrue(all.size() >= 2, all.toString());
   }
 
   @Test
   void sseDeliversAnEventWhenAValidationIsPublished() throws Exception {
     JsonNode e = publishAndAwaitEvent("validation", "sse-validated", () -> send(Topics.VALIDATION.name(),
-        Topics.modelLayerKey("fmnist-resnet20", "sse-validated"), validationBytes(Fixtures.validation("fmnist-resnet20", "sse-validated"))));
+        Topics.modelLayerKey("fmnist-resnet32", "sse-validated"), validationBytes(Fixtures.validation("fmnist-resnet32", "sse-validated"))));
     assertEquals("validation", e.get("type").asText());
-    assertEquals("fmnist-resnet20", e.get("model").asText());
+    assertEquals("fmnist-resnet32", e.get("model").asText());
     assertEquals("sse-validated", e.get("layer").asText());
   }
 
   @Test
   void sseDeliversAnEventWhenANewImportanceIsPublished() throws Exception {
-    JsonNode e = publishAndAwaitEvent("importance", "sse-layer", () -> send(Topics.IMPORTANCE.name(), "fmnist-resnet20/sse-layer",
-        importanceBytes(Fixtures.importance("fmnist-resnet20", "sse-layer", 42, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))))));
+    JsonNode e = publishAndAwaitEvent("importance", "sse-layer", () -> send(Topics.IMPORTANCE.name(), "fmnist-resnet32/sse-layer",
+        importanceBytes(Fixtures.importance("fmnist-resnet32", "sse-layer", 42, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0))))));
     assertEquals("importance", e.get("type").asText());
-    assertEquals("fmnist-resnet20", e.get("model").asText());
+    assertEquals("fmnist-resnet32", e.get("model").asText());
     assertEquals("sse-layer", e.get("layer").asText());
     assertEquals("probe-1", e.get("probe").asText());
     assertEquals(42, e.get("windowsSeen").asLong());
@@ -311,11 +311,11 @@ class DashboardServiceIntegrationTest {
   void garbageIsSkippedAndLaterRecordsStillShow() throws Exception {
     double skippedBefore = skipped(Topics.IMPORTANCE.name());
     assertTrue(skippedBefore >= 1, "the garbage published before start was counted");
-    send(Topics.IMPORTANCE.name(), "fmnist-resnet20/after-garbage", new byte[] {(byte) 0xC3, 0x01, 1, 2, 3});
-    send(Topics.IMPORTANCE.name(), "fmnist-resnet20/after-garbage", importanceBytes(
-        Fixtures.importance("fmnist-resnet20", "after-garbage", 11, List.of(Fixtures.filter(4, 1, 1.0, 0.5, 0.25, 0.25)))));
+    send(Topics.IMPORTANCE.name(), "fmnist-resnet32/after-garbage", new byte[] {(byte) 0xC3, 0x01, 1, 2, 3});
+    send(Topics.IMPORTANCE.name(), "fmnist-resnet32/after-garbage", importanceBytes(
+        Fixtures.importance("fmnist-resnet32", "after-garbage", 11, List.of(Fixtures.filter(4, 1, 1.0, 0.5, 0.25, 0.25)))));
 
-    JsonNode imp = awaitJson("/api/importance?model=fmnist-resnet20&layer=after-garbage");
+    JsonNode imp = awaitJson("/api/importance?model=fmnist-resnet32&layer=after-garbage");
     assertEquals(11, imp.get("windowsSeen").asLong());
     assertEquals(4, imp.get("filters").get(0).get("filter").asInt());
     assertEquals(skippedBefore + 1, skipped(Topics.IMPORTANCE.name()));
@@ -326,8 +326,8 @@ class DashboardServiceIntegrationTest {
 
   @Test
   void hostileLayerNameIsEscapedAndThePageNeverUsesInnerHtml() throws Exception {
-    send(Topics.IMPORTANCE.name(), Topics.modelLayerKey("fmnist-resnet20", NASTY), importanceBytes(
-        Fixtures.importance("fmnist-resnet20", NASTY, 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0)))));
+    send(Topics.IMPORTANCE.name(), Topics.modelLayerKey("fmnist-resnet32", NASTY), importanceBytes(
+        Fixtures.importance("fmnist-resnet32", NASTY, 1, List.of(Fixtures.filter(0, 1, 1.0, 1, 0, 0)))));
     long deadline = System.nanoTime() + WAIT.toNanos();
     HttpResponse<String> layers = get("/api/layers");
     while (!layers.body().contains("alert(1)") && System.nanoTime() < deadline) {
@@ -336,13 +336,13 @@ class DashboardServiceIntegrationTest {
     }
     assertFalse(layers.body().contains("<script>"), layers.body());
     assertTrue(layers.body().contains("\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E"), layers.body());
-    assertNotNull(findLayer(MAPPER.readTree(layers.body()), "fmnist-resnet20", NASTY));
+    assertNotNull(findLayer(MAPPER.readTree(layers.body()), "fmnist-resnet32", NASTY));
 
-    HttpResponse<String> byName = get("/api/importance?model=fmnist-resnet20&layer="
+    HttpResponse<String> byName = get("/api/importance?model=fmnist-resnet32&layer="
         + java.net.URLEncoder.encode(NASTY, StandardCharsets.UTF_8));
     assertEquals(200, byName.statusCode());
     assertEquals(NASTY, MAPPER.readTree(byName.body()).get("layer").asText());
-    HttpResponse<String> unknown = get("/api/importance?model=fmnist-resnet20&layer="
+    HttpResponse<String> unknown = get("/api/importance?model=fmnist-resnet32&layer="
         + java.net.URLEncoder.encode("<b>x</b>", StandardCharsets.UTF_8));
     assertEquals(404, unknown.statusCode());
     assertFalse(unknown.body().contains("<b>"), unknown.body());

@@ -1,6 +1,7 @@
 package dev.tagscope.worker;
 
 import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.service.TagscopeService;
 import dev.tagscope.worker.internal.DeadLetterFitter;
 import dev.tagscope.worker.internal.DeadLetterSink;
 import dev.tagscope.worker.internal.FrameHandler;
@@ -97,13 +98,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <pre>{@code
  * try (InferenceWorker w = new InferenceWorker("127.0.0.1:9092", WorkerSettings.defaults(model), registry)) {
- *   Thread t = new Thread(w, "inference-worker");
- *   t.start();
+ *   w.start();                                  // or run() on a thread of the caller's
+ *   w.awaitRunning(Duration.ofSeconds(30));
  *   ...
  * } // close(): finishes the transaction in flight, then stops
  * }</pre>
  */
-public final class InferenceWorker implements Runnable, AutoCloseable {
+public final class InferenceWorker implements TagscopeService, Runnable {
   /** Stage name on dead letters and the {@value DeadLetterSink#DLQ_RECORDS} meter. */
   public static final String STAGE = "inference-worker";
 
@@ -119,6 +120,10 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
 
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Set when {@link #run()} has returned, however it ended. */
+  private volatile boolean finished;
+  /** The thread {@link #start()} made, or null when the caller runs {@link #run()} itself. */
+  private volatile Thread thread;
 
   /**
    * Loads the model from the settings and creates the Kafka clients (no connection is made
@@ -289,9 +294,76 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
    */
   @Override
   public void run() {
-    if (!started.compareAndSet(false, true) || !loop.run(deadLetters::learnLimit, frames::handle)) {
+    if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
     }
+    try {
+      if (!loop.run(deadLetters::learnLimit, frames::handle)) {
+        throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
+      }
+    } finally {
+      finished = true;
+    }
+  }
+
+  /**
+   * The service name.
+   *
+   * @return {@code "worker"}
+   */
+  @Override
+  public String name() {
+    return "worker";
+  }
+
+  /**
+   * Runs {@link #run()} on a thread of its own, {@code tagscope-worker-<model>}.
+   *
+   * @return this worker
+   * @throws IllegalStateException when already started or closed
+   */
+  @Override
+  public synchronized InferenceWorker start() {
+    if (started.get() || closed.get()) {
+      throw new IllegalStateException(closed.get() ? "the worker is closed" : "the worker is already started");
+    }
+    Thread t = new Thread(this, "tagscope-worker-" + model.name());
+    thread = t;
+    t.start();
+    return this;
+  }
+
+  /**
+   * Waits until the poll loop runs (transactions initialised, probe specs loaded, subscribed).
+   *
+   * @param timeout longest wait
+   * @return true once the loop runs, false when the time ran out or the worker ended first
+   * @throws InterruptedException when interrupted
+   * @throws IllegalStateException before {@link #start()} or {@link #run()}
+   */
+  @Override
+  public boolean awaitRunning(Duration timeout) throws InterruptedException {
+    if (thread == null && !started.get()) {
+      throw new IllegalStateException("not started: call start() first");
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!loop.isRunning()) {
+      if (finished || System.nanoTime() >= deadline) {
+        return false;
+      }
+      Thread.sleep(10);
+    }
+    return true;
+  }
+
+  /**
+   * Whether the worker ended: it stopped on a failure, or it was closed.
+   *
+   * @return true once {@link #run()} has returned
+   */
+  @Override
+  public boolean isFinished() {
+    return finished;
   }
 
   /**
@@ -312,6 +384,14 @@ public final class InferenceWorker implements Runnable, AutoCloseable {
     }
     if (ownsModel && loop.clientsClosed() && !loop.isRunning()) {
       model.close();
+    }
+    Thread t = thread;
+    if (t != null) {
+      try {
+        t.join(10_000); // the loop has stopped (awaitStop above); the thread only returns from run()
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

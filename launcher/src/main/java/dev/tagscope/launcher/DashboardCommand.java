@@ -3,7 +3,6 @@ package dev.tagscope.launcher;
 import dev.tagscope.dashboard.DashboardService;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -18,14 +17,15 @@ final class DashboardCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     MeterRegistry registry = metrics.registry();
-    // The lifecycle first, so Ctrl-C waits until the dashboard is closed.
-    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
-         DashboardService service = new DashboardService(kafka.required(), dashboard.settings(kafka.overrides()), registry).start()) {
+    // Ctrl-C waits until the dashboard is closed.
+    try (ServiceRunner runner = ServiceRunner.install()) {
+      DashboardService service = new DashboardService(kafka.required(), dashboard.settings(kafka.overrides()), registry);
+      // Serving starts at once; catching up on the topics goes on in the background, so no wait here.
+      runner.start(service);
       System.out.println("dashboard: " + service.url() + "  (Ctrl-C to stop)");
-      lifecycle.awaitShutdown(new CountDownLatch(1));
+      return runner.awaitEnd();
     } finally {
       metrics.close();
     }
-    return 0;
   }
 }

@@ -3,6 +3,7 @@ package dev.tagscope.launcher;
 import dev.tagscope.dashboard.DashboardService;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.Image;
+import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.Topics;
@@ -24,15 +25,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -118,13 +115,13 @@ final class DemoCommand implements Callable<Integer> {
     // From here on Ctrl-C (or SIGTERM) stops the probe and waits until everything below is closed:
     // without it the JVM halted at once and left the embedded broker's log directory and the
     // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
-    try (ServiceLifecycle lifecycle = ServiceLifecycle.install()) {
-      return runServices(started, lifecycle, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
+    try (ServiceRunner runner = ServiceRunner.install()) {
+      return runServices(started, runner, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
           expectedWindows);
     }
   }
 
-  private Integer runServices(long started, ServiceLifecycle lifecycle, MeterRegistry registry, Map<String, Object> clientOverrides,
+  private Integer runServices(long started, ServiceRunner runner, MeterRegistry registry, Map<String, Object> clientOverrides,
                               List<Image> images, WorkerSettings settings, ActivationModel activationModel,
                               List<String> layerNames, ProbePlan plan, long expectedWindows) throws Exception {
     EmbeddedKafkaBroker broker = null;
@@ -144,39 +141,30 @@ final class DemoCommand implements Callable<Integer> {
       }
 
       // 3. The services, downstream first so nothing waits on an absent reader.
-      try (SpectralService spectral = new SpectralService(bootstrap, clientOverrides, registry);
-           InferenceWorker worker = new InferenceWorker(bootstrap, settings, activationModel, registry);
-           TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
-        spectral.start(); // not in the resource line, so a failed start still closes it (and its temporary state folder)
+      try (TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
+        runner.start(new SpectralService(bootstrap, clientOverrides, registry), Duration.ofMinutes(2));
         if (!noDashboard) {
-          dash = new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry).start();
+          dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry));
           System.out.println("dashboard: " + dash.url());
         }
-        if (!spectral.awaitRunning(Duration.ofMinutes(2))) {
-          throw new IllegalStateException("the spectral Streams application did not reach RUNNING (state " + spectral.state() + ")");
-        }
-        Thread workerThread = new Thread(worker, "tagscope-worker");
-        workerThread.start();
+        InferenceWorker worker = runner.start(new InferenceWorker(bootstrap, settings, activationModel, registry),
+            Duration.ofMinutes(2));
 
         // 4. The probe.
-        Map<String, Object> producerConfig = new HashMap<>(clientOverrides);
-        producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        StimulusPublisher publisher = new StimulusPublisher(producerConfig, registry);
-        CompletableFuture<PublishSummary> published = CompletableFuture.supplyAsync(
-            () -> publisher.publish(plan, images, probe.paced, (sent, total) -> { }));
+        ProducerService producer = runner.start(ProducerService.builder().bootstrapServers(bootstrap).producerConfig(clientOverrides)
+            .images(images).plan(plan).paced(probe.paced).registry(registry).build(), Duration.ofMinutes(2));
 
         StageThroughput throughput = new StageThroughput(registry, List.of(
             new StageThroughput.Stage("producer", StimulusPublisher.FRAMES_METER, 1),
             new StageThroughput.Stage("worker", "tagscope.worker.frames", 1),
             new StageThroughput.Stage("spectral", "tagscope.spectral.frames", layerNames.size())));
         try {
-          awaitWindows(collector, expectedWindows, throughput, worker, spectral, published, lifecycle);
+          awaitWindows(collector, expectedWindows, throughput, runner);
         } finally {
-          publisher.stop();
-          published.handle((s, e) -> null).join();
-          publisher.close();
+          // Stopped before the report; the Streams application and the dashboard stay up until the
+          // end (the dashboard for --serve), closed by the runner before the broker.
+          producer.close();
           worker.close();
-          workerThread.join(10_000);
         }
         double wallSeconds = (System.nanoTime() - started) / 1e9;
 
@@ -192,7 +180,7 @@ final class DemoCommand implements Callable<Integer> {
         built.write(output.report);
         Summaries.printTopFilters(System.out, built.toJson(), output.top);
         System.out.println();
-        PublishSummary sent = published.getNow(null);
+        PublishSummary sent = producer.summary().orElse(null);
         for (StageThroughput.Stage s : throughput.stages()) {
           double frames = throughput.frames(s);
           double fps = throughput.framesPerSecond(s);
@@ -211,14 +199,12 @@ final class DemoCommand implements Callable<Integer> {
 
         if (serve && dash != null) {
           System.out.println("dashboard stays up at " + dash.url() + "  (Ctrl-C to stop)");
-          lifecycle.awaitShutdown(new CountDownLatch(1));
+          runner.awaitStopRequest();
         }
       }
       return 0;
     } finally {
-      if (dash != null) {
-        dash.close();
-      }
+      runner.closeServices(); // before the broker they talk to
       activationModel.close();
       if (broker != null) {
         broker.close();
@@ -246,8 +232,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** Waits for every window, showing progress and per-stage frames/s; fails fast when a stage fails or stalls. */
-  private void awaitWindows(TagResponseCollector collector, long expected, StageThroughput throughput, InferenceWorker worker,
-                            SpectralService spectral, CompletableFuture<PublishSummary> published, ServiceLifecycle lifecycle) {
+  private void awaitWindows(TagResponseCollector collector, long expected, StageThroughput throughput, ServiceRunner runner) {
     try (ProgressBar bar = new ProgressBarBuilder().setTaskName("windows").setInitialMax(expected)
         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build()) {
       long lastProgress = System.nanoTime();
@@ -261,20 +246,11 @@ final class DemoCommand implements Callable<Integer> {
           seen = now;
           lastProgress = System.nanoTime();
         }
-        if (lifecycle.stopRequested()) {
+        if (runner.stopRequested()) {
           throw new IllegalStateException("stopped (Ctrl-C) before the report: " + seen + " of " + expected
               + " windows had arrived; closing the services");
         }
-        if (published.isCompletedExceptionally()) {
-          published.join(); // rethrows the producer's failure
-        }
-        worker.failure().ifPresent(t -> {
-          throw new IllegalStateException("the inference worker failed: " + t.getMessage(), t);
-        });
-        if (spectral.state() == KafkaStreams.State.ERROR) {
-          throw new IllegalStateException("the spectral Streams application failed (state ERROR): "
-              + spectral.failure().orElse("see the log above"));
-        }
+        runner.check(); // a failed producer, worker or Streams application ends the wait at once
         if (System.nanoTime() - lastProgress > Duration.ofSeconds(stallTimeoutSeconds).toNanos()) {
           throw new IllegalStateException("no new window for " + stallTimeoutSeconds + " s: " + seen + " of " + expected
               + " arrived (" + throughput.line() + "); look for dead letters on " + Topics.DLQ.name());

@@ -1,14 +1,11 @@
 package dev.tagscope.launcher;
 
 import dev.tagscope.producer.Image;
-import dev.tagscope.producer.PublishSummary;
-import dev.tagscope.producer.StimulusPublisher;
+import dev.tagscope.producer.ProducerService;
 import dev.tagscope.tagging.ProbePlan;
-import java.util.HashMap;
+import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -34,19 +31,19 @@ final class ProducerCommand implements Callable<Integer> {
     Image first = images.get(0);
     ProbePlan plan = probe.planBuilder().model(modelName).layers(layers)
         .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
-    Map<String, Object> config = new HashMap<>(kafka.overrides());
-    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.required());
-    // The lifecycle first: Ctrl-C stops the publisher, then waits until it has flushed and closed
-    // (a hook that only called stop() let the JVM halt mid-send, without the summary).
-    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
-         StimulusPublisher publisher = new StimulusPublisher(config, metrics.registry())) {
-      lifecycle.onStop(publisher::stop);
+    ProducerService producer = ProducerService.builder().bootstrapServers(kafka.required()).producerConfig(kafka.overrides())
+        .images(images).plan(plan).paced(probe.paced).registry(metrics.registry()).build();
+    // Ctrl-C stops the publication, then waits until it has flushed and closed (a hook that only
+    // stopped it let the JVM halt mid-send, without the summary).
+    try (ServiceRunner runner = ServiceRunner.install()) {
       System.out.println("producer: probe " + plan.probeId() + ", " + images.size() + " images, "
           + (plan.continuous() ? "continuous" : plan.totalFrames() + " frames") + (probe.paced ? ", paced at " + plan.fps() + " fps" : ""));
-      PublishSummary s = publisher.publish(plan, images, probe.paced, (sent, total) -> { });
-      System.out.printf("producer: %d frames of %d images in %.1f s (%.0f frames/s)%s%n", s.frames(), s.images(), s.seconds(),
-          s.frames() / Math.max(s.seconds(), 1e-9), s.stopped() ? ", stopped early" : "");
-      return 0;
+      runner.start(producer, Duration.ofMinutes(2));
+      int status = runner.awaitEnd();
+      producer.close();
+      producer.summary().ifPresent(s -> System.out.printf("producer: %d frames of %d images in %.1f s (%.0f frames/s)%s%n",
+          s.frames(), s.images(), s.seconds(), s.frames() / Math.max(s.seconds(), 1e-9), s.stopped() ? ", stopped early" : ""));
+      return status;
     } finally {
       metrics.close();
     }

@@ -3,6 +3,7 @@ package dev.tagscope.launcher;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM for a command that owns services.
@@ -18,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Use it as the outermost resource, so it is closed after the services:
  * <pre>
  * try (ServiceLifecycle lifecycle = ServiceLifecycle.install(); Service s = ...) {
- *   lifecycle.awaitShutdown(stopped);
+ *   lifecycle.awaitShutdown(s::isFinished);
  * }
  * </pre>
  */
@@ -68,15 +69,16 @@ final class ServiceLifecycle implements AutoCloseable {
   }
 
   /**
-   * Blocks until the JVM is asked to stop, or until {@code stopped} is counted down (the service
-   * ended by itself); then returns so the caller closes its services.
+   * Blocks until the JVM is asked to stop, or until {@code ended} says the services ended by
+   * themselves (checked every 200 ms); then returns so the caller closes its services. The one
+   * waiting loop of the commands ({@link ServiceRunner#awaitEnd()} uses it).
    *
-   * @param stopped counted down by the caller when the service ends by itself
+   * @param ended true once the caller's services ended by themselves
    * @throws InterruptedException when interrupted
    */
-  void awaitShutdown(CountDownLatch stopped) throws InterruptedException {
+  void awaitShutdown(BooleanSupplier ended) throws InterruptedException {
     while (!stopRequested.await(200, TimeUnit.MILLISECONDS)) {
-      if (stopped.getCount() == 0) {
+      if (ended.getAsBoolean()) {
         return;
       }
     }

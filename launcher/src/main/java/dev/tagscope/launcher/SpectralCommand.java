@@ -6,8 +6,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,36 +35,12 @@ final class SpectralCommand implements Callable<Integer> {
       overrides.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
     }
     overrides.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
-    // The lifecycle first, so Ctrl-C waits until Streams has closed (and deleted a temporary state folder).
-    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
-         SpectralService service = new SpectralService(kafka.required(), overrides, metrics.registry())) {
-      // Started here, not in the resource line: a start() that throws (a bad --kafka value) would
-      // otherwise leave the service unclosed and its temporary state folder in /tmp.
-      service.start();
-      if (!service.awaitRunning(Duration.ofMinutes(2))) {
-        System.err.println("spectral: not running after 2 minutes (state " + service.state() + "); is the cluster reachable and are the topics created (tagscope topics)?");
-        return 1;
-      }
+    // Ctrl-C waits until Streams has closed (and deleted a temporary state folder); a start() that
+    // throws (a bad --kafka value) still closes the service.
+    try (ServiceRunner runner = ServiceRunner.install()) {
+      runner.start(new SpectralService(kafka.required(), overrides, metrics.registry()), Duration.ofMinutes(2));
       System.out.println("spectral: running  (Ctrl-C to stop)");
-      CountDownLatch stopped = new CountDownLatch(1);
-      Thread watch = new Thread(() -> {
-        while (service.state() != KafkaStreams.State.ERROR && service.state() != KafkaStreams.State.NOT_RUNNING) {
-          try {
-            Thread.sleep(500);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-        stopped.countDown();
-      }, "tagscope-spectral-watch");
-      watch.setDaemon(true);
-      watch.start();
-      lifecycle.awaitShutdown(stopped);
-      if (service.state() == KafkaStreams.State.ERROR) {
-        System.err.println("spectral: stopped in state ERROR: " + service.failure().orElse("see the log above"));
-        return 1;
-      }
-      return 0;
+      return runner.awaitEnd();
     } finally {
       metrics.close();
     }

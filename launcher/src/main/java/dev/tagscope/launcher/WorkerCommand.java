@@ -4,7 +4,7 @@ import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.InferenceWorker;
 import dev.tagscope.worker.WorkerSettings;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.time.Duration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,27 +37,12 @@ final class WorkerCommand implements Callable<Integer> {
     }
     WorkerSettings settings = model.settings(ModelOptions.home(), kafka.overrides()).withGroupId(groupId).withInstanceId(instanceId);
     String bootstrap = kafka.required();
-    // The lifecycle first, so Ctrl-C waits until the worker has closed (its transaction settled).
-    try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
-         InferenceWorker worker = new InferenceWorker(bootstrap, settings, metrics.registry())) {
-      CountDownLatch stopped = new CountDownLatch(1);
-      Thread loop = new Thread(() -> {
-        try {
-          worker.run();
-        } finally {
-          stopped.countDown();
-        }
-      }, "tagscope-worker");
-      loop.start();
+    // Ctrl-C waits until the worker has closed (its transaction settled).
+    try (ServiceRunner runner = ServiceRunner.install()) {
+      InferenceWorker worker = runner.start(new InferenceWorker(bootstrap, settings, metrics.registry()), Duration.ofMinutes(2));
       System.out.println("worker: model " + worker.model().name() + ", " + worker.model().tappedLayers().size()
           + " layers, consuming from " + bootstrap + "  (Ctrl-C to stop)");
-      lifecycle.awaitShutdown(stopped);
-      worker.close();
-      loop.join();
-      return worker.failure().map(t -> {
-        System.err.println("worker failed: " + t);
-        return 1;
-      }).orElse(0);
+      return runner.awaitEnd();
     } finally {
       metrics.close();
     }

@@ -30,7 +30,7 @@ class ServiceLifecycleTest {
       try (ServiceLifecycle lifecycle = ServiceLifecycle.install()) {
         System.out.println("ready");
         System.out.flush();
-        lifecycle.awaitShutdown(new CountDownLatch(1));
+        lifecycle.awaitShutdown(() -> false);
         Thread.sleep(1_000); // e.g. a Streams application closing, a broker deleting its log directory
         Files.writeString(marker, "closed");
       }
@@ -61,7 +61,7 @@ class ServiceLifecycleTest {
     CountDownLatch stopped = new CountDownLatch(1);
     try (ServiceLifecycle lifecycle = ServiceLifecycle.install()) {
       stopped.countDown();
-      lifecycle.awaitShutdown(stopped); // returns at once
+      lifecycle.awaitShutdown(() -> stopped.getCount() == 0); // returns at once
       assertFalse(lifecycle.stopRequested());
     }
   }

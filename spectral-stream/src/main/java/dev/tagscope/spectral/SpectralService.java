@@ -1,5 +1,6 @@
 package dev.tagscope.spectral;
 
+import dev.tagscope.service.TagscopeService;
 import dev.tagscope.spectral.internal.ThreadFailurePolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -47,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  */
-public final class SpectralService implements AutoCloseable {
+public final class SpectralService implements TagscopeService {
   /** Default {@code application.id}. */
   public static final String APPLICATION_ID = "tagscope-spectral-stream";
   /** Stream-thread replacements allowed within {@link #THREAD_REPLACEMENT_WINDOW} before the client shuts down. */
@@ -128,6 +129,7 @@ public final class SpectralService implements AutoCloseable {
    * @return this
    * @throws IllegalStateException when already started
    */
+  @Override
   public synchronized SpectralService start() {
     if (streams != null) {
       throw new IllegalStateException("already started");
@@ -158,11 +160,45 @@ public final class SpectralService implements AutoCloseable {
    * @throws InterruptedException when interrupted
    * @throws IllegalStateException when not started
    */
+  @Override
   public boolean awaitRunning(Duration timeout) throws InterruptedException {
     if (streams == null) {
       throw new IllegalStateException("not started: call start() first");
     }
-    return running.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    // in slices, so that a client that went to ERROR (or was closed) ends the wait at once
+    while (!running.await(Math.min(100, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)), TimeUnit.MILLISECONDS)) {
+      if (isFinished() || System.nanoTime() >= deadline) {
+        return running.getCount() == 0;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The service name.
+   *
+   * @return {@code "spectral"}
+   */
+  @Override
+  public String name() {
+    return "spectral";
+  }
+
+  /**
+   * Whether Kafka Streams stopped by itself.
+   *
+   * @return true after {@link #start()} once the client is in {@code ERROR}, {@code PENDING_SHUTDOWN}
+   *     or {@code NOT_RUNNING}
+   */
+  @Override
+  public synchronized boolean isFinished() {
+    if (streams == null) {
+      return false;
+    }
+    KafkaStreams.State st = streams.state();
+    return st == KafkaStreams.State.ERROR || st == KafkaStreams.State.PENDING_ERROR
+        || st == KafkaStreams.State.PENDING_SHUTDOWN || st == KafkaStreams.State.NOT_RUNNING;
   }
 
   /** @return the Kafka Streams state, or {@code CREATED} before {@link #start()} */
@@ -172,12 +208,22 @@ public final class SpectralService implements AutoCloseable {
 
   /**
    * Why the service shut itself down: a stream thread kept failing more often than
-   * {@value #MAX_THREAD_REPLACEMENTS} replacements within {@link #THREAD_REPLACEMENT_WINDOW} allow.
+   * {@value #MAX_THREAD_REPLACEMENTS} replacements within {@link #THREAD_REPLACEMENT_WINDOW} allow,
+   * or Kafka Streams went to {@code ERROR} for another reason.
    *
-   * @return the reason, with the last error; empty while that has not happened
+   * @return an {@link IllegalStateException} whose message gives the reason with the last error;
+   *     empty while that has not happened
    */
-  public Optional<String> failure() {
-    return threadFailures.failure();
+  @Override
+  public synchronized Optional<Throwable> failure() {
+    Optional<String> why = threadFailures.failure();
+    if (why.isPresent()) {
+      return Optional.of(new IllegalStateException(why.get()));
+    }
+    if (streams != null && (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.PENDING_ERROR)) {
+      return Optional.of(new IllegalStateException("Kafka Streams went to state " + streams.state() + "; see the errors logged before"));
+    }
+    return Optional.empty();
   }
 
   /** @return the Kafka Streams state folder ({@code state.dir}) this service uses */

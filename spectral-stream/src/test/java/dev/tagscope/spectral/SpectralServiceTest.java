@@ -86,7 +86,7 @@ class SpectralServiceTest {
     }
     assertTrue(service.failure().isEmpty());
     assertEquals(SHUTDOWN_CLIENT, h.handle(poison));
-    String why = service.failure().orElseThrow();
+    String why = service.failure().orElseThrow().getMessage();
     assertTrue(why.contains("spectral-stream") && why.contains("store corrupt")
         && why.contains("at most " + SpectralService.MAX_THREAD_REPLACEMENTS + " replacements"), why);
   }

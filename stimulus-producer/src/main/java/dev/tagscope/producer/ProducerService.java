@@ -1,16 +1,19 @@
 package dev.tagscope.producer;
 
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.TagscopeService;
 import dev.tagscope.tagging.ProbePlan;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -26,7 +29,7 @@ import org.apache.kafka.common.config.AbstractConfig;
  *     .bootstrapServers("127.0.0.1:9092")
  *     .source(Path.of("models/samples/fashion-mnist-test-images-idx3-ubyte.gz"))
  *     .images(ImageLoader.builder().limit(32))
- *     .plan(ProbePlan.builder().model("fmnist-resnet20").layout("halves-lr"))
+ *     .plan(ProbePlan.builder().model("fmnist-resnet32").layout("halves-lr"))
  *     .paced(false)
  *     .build();
  * PublishSummary s = svc.run();   // another thread may call svc.stop()
@@ -38,12 +41,14 @@ import org.apache.kafka.common.config.AbstractConfig;
  * continuous) is the caller's. The tagging part is checked before any image is read, and the
  * whole plan before anything is sent.
  */
-public final class ProducerService {
+public final class ProducerService implements TagscopeService {
   private final Map<String, Object> producerConfig;
   private final Path source;
   private final List<Image> preloaded;
+  private List<Image> images;
   private final ImageLoader loader;
   private final ProbePlan.Builder plan;
+  private final ProbePlan builtPlan;
   private final boolean paced;
   private final Duration maxLead;
   private final int createTopicsPartitions;
@@ -51,6 +56,11 @@ public final class ProducerService {
   private final ProgressListener progress;
   private volatile StimulusPublisher publisher;
   private volatile boolean stopped;
+  private volatile ProbePlan prepared;
+  private volatile PublishSummary summary;
+  private volatile Throwable failure;
+  private volatile boolean finished;
+  private Thread thread;
 
   private ProducerService(Builder b) {
     this.producerConfig = b.producerConfig;
@@ -58,6 +68,7 @@ public final class ProducerService {
     this.preloaded = b.images;
     this.loader = b.loader;
     this.plan = b.plan;
+    this.builtPlan = b.builtPlan;
     this.paced = b.paced;
     this.maxLead = b.maxLead;
     this.createTopicsPartitions = b.createTopicsPartitions;
@@ -71,27 +82,87 @@ public final class ProducerService {
   }
 
   /**
-   * Runs the probe to its end (or until {@link #stop()}).
+   * Runs the probe to its end (or until {@link #stop()}) on the caller's thread: the synchronous
+   * form of {@link #start()} and {@link #summary()}.
    *
    * @return what was sent
    * @throws dev.tagscope.tagging.PlanException when the plan is invalid (nothing is sent)
    * @throws CorruptImageException when an image file is corrupt (nothing is sent)
    * @throws IOException when the source cannot be read
-   * @throws IllegalStateException when topics cannot be created
+   * @throws IllegalStateException when topics cannot be created, or when already started
    * @throws org.apache.kafka.common.KafkaException when the cluster refuses or stays unreachable
    */
   public PublishSummary run() throws IOException {
-    plan.checkTagging();
-    List<Image> images = preloaded != null ? preloaded : loader.load(source);
-    Image first = images.get(0);
-    ProbePlan built = plan.imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+    ProbePlan built = prepare();
+    try {
+      return publish(built);
+    } finally {
+      finished = true;
+    }
+  }
+
+  /**
+   * Validates the plan, loads the images, builds the full plan and creates the topics, then
+   * publishes on a thread of its own, {@code tagscope-producer}. A bad plan, an unreadable
+   * source or an unreachable cluster for topic creation fail here, before anything is sent.
+   *
+   * @return this service; {@link #plan()} is the built plan from now on
+   * @throws dev.tagscope.tagging.PlanException when the plan is invalid
+   * @throws UncheckedIOException when the source cannot be read ({@link CorruptImageException}
+   *     as its cause for a corrupt image)
+   * @throws IllegalStateException when already started, or when topics cannot be created
+   */
+  @Override
+  public synchronized ProducerService start() {
+    ProbePlan built;
+    try {
+      built = prepare();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the images of " + source + ": " + e.getMessage(), e);
+    }
+    thread = new Thread(() -> {
+      try {
+        summary = publish(built);
+      } catch (RuntimeException | Error e) {
+        failure = e;
+      } finally {
+        finished = true;
+      }
+    }, "tagscope-producer");
+    thread.start();
+    return this;
+  }
+
+  private synchronized ProbePlan prepare() throws IOException {
+    if (prepared != null) {
+      throw new IllegalStateException("a ProducerService publishes once; build a new one for another probe");
+    }
+    ProbePlan built;
+    List<Image> images = preloaded;
+    if (builtPlan != null) {
+      built = builtPlan;
+    } else {
+      plan.checkTagging();
+      images = preloaded != null ? preloaded : loader.load(source);
+      Image first = images.get(0);
+      built = plan.imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+    }
     if (createTopicsPartitions > 0) {
       try (Admin admin = Admin.create(adminConfig(producerConfig))) {
         Topics.createAll(admin, createTopicsPartitions, (short) 1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return new PublishSummary(built.probeId(), 0, 0, 0, true);
+        stopped = true;
       }
+    }
+    this.images = images;
+    prepared = built;
+    return built;
+  }
+
+  private PublishSummary publish(ProbePlan built) {
+    if (stopped) {
+      return new PublishSummary(built.probeId(), 0, 0, 0, true);
     }
     try (StimulusPublisher pub = new StimulusPublisher(producerConfig, registry)) {
       pub.maxLead(maxLead);
@@ -102,6 +173,101 @@ public final class ProducerService {
       return pub.publish(built, images, paced, progress);
     } finally {
       publisher = null;
+    }
+  }
+
+  /**
+   * The service name.
+   *
+   * @return {@code "producer"}
+   */
+  @Override
+  public String name() {
+    return "producer";
+  }
+
+  /**
+   * The plan being published.
+   *
+   * @return the built plan (probe id, regions, frames), once {@link #start()} or {@link #run()}
+   *     has prepared it
+   * @throws IllegalStateException before that
+   */
+  public ProbePlan plan() {
+    ProbePlan p = prepared;
+    if (p == null) {
+      throw new IllegalStateException("not started: call start() first");
+    }
+    return p;
+  }
+
+  /**
+   * Waits until frames are being sent (or the probe already ended).
+   *
+   * @param timeout longest wait
+   * @return true once publishing or finished without a failure
+   * @throws InterruptedException when interrupted
+   * @throws IllegalStateException before {@link #start()}
+   */
+  @Override
+  public boolean awaitRunning(Duration timeout) throws InterruptedException {
+    plan();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (publisher == null && !finished) {
+      if (System.nanoTime() >= deadline) {
+        return false;
+      }
+      Thread.sleep(10);
+    }
+    return failure == null;
+  }
+
+  /**
+   * Why the publication failed, if it did.
+   *
+   * @return the error (a {@code KafkaException} when the cluster refused or stayed unreachable)
+   */
+  @Override
+  public Optional<Throwable> failure() {
+    return Optional.ofNullable(failure);
+  }
+
+  /**
+   * Whether the publication ended: every frame of a finite probe sent, stopped, or failed.
+   *
+   * @return true once it ended
+   */
+  @Override
+  public boolean isFinished() {
+    return finished;
+  }
+
+  /**
+   * What was sent.
+   *
+   * @return the summary once the publication ended without a failure; empty before
+   */
+  public Optional<PublishSummary> summary() {
+    return Optional.ofNullable(summary);
+  }
+
+  /**
+   * Stops the publication after the frame in hand and waits (at most 30 s) until the publisher
+   * has flushed and closed. Idempotent.
+   */
+  @Override
+  public void close() {
+    stop();
+    Thread t;
+    synchronized (this) {
+      t = thread;
+    }
+    if (t != null) {
+      try {
+        t.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -143,6 +309,7 @@ public final class ProducerService {
     private List<Image> images;
     private ImageLoader loader = ImageLoader.builder().build();
     private ProbePlan.Builder plan;
+    private ProbePlan builtPlan;
     private boolean paced;
     private Duration maxLead = StimulusPublisher.DEFAULT_MAX_LEAD;
     private int createTopicsPartitions;
@@ -186,9 +353,27 @@ public final class ProducerService {
       return this;
     }
 
-    /** @param plan the tagging plan; image shape and count are filled in from the images @return this */
+    /**
+     * Sets the tagging plan to complete from the images.
+     *
+     * @param plan the tagging plan; image shape and count are filled in from the images
+     * @return this
+     */
     public Builder plan(ProbePlan.Builder plan) {
       this.plan = plan;
+      this.builtPlan = null;
+      return this;
+    }
+
+    /**
+     * Sets a plan already built for the given {@link #images(List)}.
+     *
+     * @param plan the validated plan; its image shape and count must be those of the images
+     * @return this
+     */
+    public Builder plan(ProbePlan plan) {
+      this.builtPlan = plan;
+      this.plan = null;
       return this;
     }
 
@@ -248,8 +433,12 @@ public final class ProducerService {
         throw new IllegalArgumentException("source: give an IDX file, a folder of IDX files or of PNG/JPEG images, e.g."
             + " models/samples/fashion-mnist-test-images-idx3-ubyte.gz");
       }
-      if (plan == null) {
+      if (plan == null && builtPlan == null) {
         throw new IllegalArgumentException("plan: give a ProbePlan.builder() with at least the model name");
+      }
+      if (builtPlan != null && (images == null || images.isEmpty())) {
+        throw new IllegalArgumentException("images: a built plan needs the loaded images it was built for; give images(...),"
+            + " or a ProbePlan.Builder to complete from the source");
       }
       if (createTopicsPartitions < 0) {
         throw new IllegalArgumentException("createTopics: partitions must be >= 0 (0 = do not create), got " + createTopicsPartitions);

@@ -31,11 +31,9 @@ import org.slf4j.LoggerFactory;
  * Publishes a probe: its {@link ProbeSpec} to {@code Topics.PROBES}, then every
  * contrast-modulated frame of every image to {@code Topics.STIMULI} (DESIGN.md section 2).
  *
- * <pre>{@code
- * try (StimulusPublisher pub = new StimulusPublisher("127.0.0.1:9092", registry)) {
- *   PublishSummary s = pub.publish(plan, images, true, (sent, total) -> bar.stepTo(sent));
- * }
- * }</pre>
+ * <p>Not a way in of its own: {@link ProducerService} is the one entry to the producer and
+ * creates it (its constructors are package-private); the class stays public for its meter names
+ * and the pacing documentation.
  *
  * <p>Order and keys: the spec is sent, acknowledged and flushed first; frames follow keyed by
  * probeId, so they land on one partition in frame order (idempotent producer, acks=all, lz4,
@@ -85,7 +83,7 @@ public final class StimulusPublisher implements AutoCloseable {
    * @param registry where meters go
    * @throws IllegalArgumentException when {@code bootstrapServers} is blank
    */
-  public StimulusPublisher(String bootstrapServers, MeterRegistry registry) {
+  StimulusPublisher(String bootstrapServers, MeterRegistry registry) {
     this(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, requireServers(bootstrapServers)), registry);
   }
 
@@ -96,7 +94,7 @@ public final class StimulusPublisher implements AutoCloseable {
    * @param registry where meters go
    * @throws IllegalArgumentException when {@code bootstrap.servers} is missing
    */
-  public StimulusPublisher(Map<String, ?> producerConfig, MeterRegistry registry) {
+  StimulusPublisher(Map<String, ?> producerConfig, MeterRegistry registry) {
     this.registry = Objects.requireNonNull(registry, "registry");
     Map<String, Object> cfg = new HashMap<>();
     cfg.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -2,7 +2,6 @@ package dev.tagscope.tagging.spectral;
 
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.LayerImportance;
-import dev.tagscope.schemas.TagResponse;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -85,20 +84,6 @@ public final class ImportanceMath {
         .setWindowsSeen(acc.windows())
         .setFilters(acc.importance())
         .build();
-  }
-
-  /**
-   * A one-window importance from a tag response.
-   *
-   * @param t the window
-   * @param updatedAtMs its stimulus time, epoch ms (the record timestamp)
-   * @return importance with {@code windowsSeen = 1}
-   * @throws IllegalArgumentException when the tag response is inconsistent (see {@link LayerAccumulator#add(TagResponse)})
-   */
-  public static LayerImportance fromTagResponse(TagResponse t, long updatedAtMs) {
-    LayerAccumulator acc = new LayerAccumulator(t.getSignalBins());
-    acc.add(t);
-    return of(t.getModel(), t.getLayer(), t.getProbeId(), updatedAtMs, acc);
   }
 
   /**
