@@ -20,10 +20,26 @@ import java.util.Map;
  * }</pre>
  *
  * <h2>Layers</h2>
- * {@link #listLayers()} lists every tappable tensor (each node output of the graph).
- * By default a model taps the output of its first convolution and every ReLU fed by an Add
- * (each residual block's output; He et al. 2016), which for the bundled ResNet-32 gives 16
- * layers {@code conv1, layer1.0 .. layer1.4, layer2.0 .. layer2.4, layer3.0 .. layer3.4}.
+ * {@link #listLayers()} lists every tappable tensor: each activation (a node output computed
+ * from the input, not a weight or constant) that is an {@code [N,C,H,W]} feature map or an
+ * {@code [N,C]} vector, or whose rank the graph alone does not tell (the trial run at load
+ * refuses any other shape). By default a model taps the output of every stage a user would name, each
+ * labelled with its module's name from the exported graph:
+ * <ul>
+ *   <li>the first convolution, before its nonlinearity (linear in the pixels, so a check that the
+ *       measurement adds no harmonics of its own);
+ *   <li>every residual block (He et al. 2016) and inverted residual with a skip (Sandler et al.
+ *       2018): the join's output, or the nonlinearity right after it;
+ *   <li>in a network with residual blocks, every other block beside them in the same module,
+ *       such as an inverted residual without a skip (it ends at its projection convolution and
+ *       BatchNorm) or a stem or head convolution unit: the block's output;
+ *   <li>in a plain convolution stack without residual blocks (VGG-like), every convolution's
+ *       output after its nonlinearity (BatchNorm between them allowed).
+ * </ul>
+ * For the bundled ResNet-32 that gives 16 layers
+ * {@code conv1, layer1.0 .. layer1.4, layer2.0 .. layer2.4, layer3.0 .. layer3.4}; for a
+ * torchvision MobileNetV2 {@code features.0.0} and {@code features.0 .. features.18}; for a VGG
+ * {@code features.0} and each ReLU ({@code features.1, features.3, ...}).
  * {@link ModelConfig#layers()} chooses others: a comma list of layer labels, node names,
  * tensor names, {@code default}, or patterns {@code glob:layer3.*} and {@code regex:...}
  * matched against all three. An unknown name fails at load with close matches.
@@ -56,7 +72,7 @@ public interface ActivationModel extends AutoCloseable {
    * {@code tagscope worker --list-layers}; works even when no default tap exists).
    *
    * @param modelPath the model file
-   * @return all node outputs in graph order, defaults marked
+   * @return all tappable tensors in graph order, defaults marked
    * @throws IllegalArgumentException when the file is missing or not a model
    */
   static List<LayerInfo> listLayers(java.nio.file.Path modelPath) {

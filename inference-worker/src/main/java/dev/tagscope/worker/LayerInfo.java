@@ -14,7 +14,8 @@ package dev.tagscope.worker;
  * @param opType the node's operator, e.g. {@code Relu}
  * @param tensorName the tensor, e.g. {@code /layer1/layer1.0/Relu_1_output_0}
  * @param defaultTap whether the worker taps this layer when no layers are configured (the
- *     first convolution and every residual block's output)
+ *     first convolution, and every block's output or, in a plain convolution stack, every
+ *     convolution's output after its nonlinearity; see {@link ActivationModel})
  */
 public record LayerInfo(String label, String nodeName, String opType, String tensorName, boolean defaultTap) {
 

@@ -126,7 +126,7 @@ public final class OnnxActivationModel implements ActivationModel {
         firstNonNull(o.std(), sidecar.std(), List.of(1f)),
         channels, height, width);
 
-    List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers());
+    List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers(), graph.hiddenLayers());
     List<String> tapNames = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toList());
     byte[] rewritten = graph.withExtraOutputs(tapNames);
 
@@ -184,7 +184,7 @@ public final class OnnxActivationModel implements ActivationModel {
    * Every tappable tensor of an ONNX file, from the graph alone (no session).
    *
    * @param path the {@code .onnx} file
-   * @return all node outputs in graph order, defaults marked
+   * @return all tappable tensors in graph order, defaults marked
    * @throws IllegalArgumentException when the file is missing or not ONNX
    */
   public static List<LayerInfo> listLayers(Path path) {

@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl;
 import dev.tagscope.schemas.Reduction;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,6 +95,18 @@ class SyntheticModelTest {
         () -> ActivationModel.load(ModelConfig.of(model).withLayers("squeeze")));
     assertTrue(e.getMessage().contains("layer squeeze") && e.getMessage().contains("[2, 2, 2]"), e.getMessage());
     assertTrue(e.getMessage().contains("[N,C,H,W]"), e.getMessage());
+  }
+
+  @Test
+  void aTensorOfAnotherRankIsNotListedButCanBeNamedExactly() {
+    assertEquals(List.of("block"), ActivationModel.listLayers(model).stream().map(LayerInfo::label).toList(),
+        "the [2,2,2] squeeze output is no feature map");
+    try (ActivationModel m = ActivationModel.load(ModelConfig.of(model).withLayers("glob:*"))) {
+      assertEquals(List.of("block"), m.tappedLayers().stream().map(TappedLayer::name).toList(), "patterns skip it");
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ActivationModel.load(ModelConfig.of(model).withLayers("s")));
+    assertTrue(e.getMessage().contains("[2, 2, 2]"), "named by its tensor, it reaches the trial run: " + e.getMessage());
   }
 
   @Test

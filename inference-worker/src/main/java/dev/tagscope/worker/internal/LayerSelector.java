@@ -18,7 +18,8 @@ import java.util.stream.Collectors;
  * label, a node name, a tensor name, {@code glob:PATTERN} ({@code *} any run of characters,
  * {@code ?} one character) or {@code regex:PATTERN} (Java regex, whole-string match). Patterns
  * are matched against label, node name and tensor name. The result is in graph order without
- * duplicates.
+ * duplicates. An exact name may also name an activation that is not listed (one of another rank,
+ * see {@link OnnxGraph#hiddenLayers()}), so that loading the model refuses it with its shape.
  */
 public final class LayerSelector {
   private LayerSelector() {}
@@ -33,6 +34,21 @@ public final class LayerSelector {
    *     invalid; the message lists close matches and points to {@code --list-layers}
    */
   public static List<LayerInfo> select(String spec, List<LayerInfo> layers) {
+    return select(spec, layers, List.of());
+  }
+
+  /**
+   * Resolves a selection where an exact name may also name an unlisted layer.
+   *
+   * @param spec the selection; {@code null} or blank means {@code default}
+   * @param layers all tappable layers in graph order
+   * @param hidden layers that {@code --list-layers} does not show and patterns do not match, but an
+   *     exact label, node name or tensor name selects (see {@link OnnxGraph#hiddenLayers()})
+   * @return the selected layers, listed ones in graph order, then hidden ones in graph order
+   * @throws IllegalArgumentException when a name is unknown or a pattern matches nothing or is
+   *     invalid; the message lists close matches and points to {@code --list-layers}
+   */
+  public static List<LayerInfo> select(String spec, List<LayerInfo> layers, List<LayerInfo> hidden) {
     if (spec == null || spec.isBlank()) {
       spec = "default";
     }
@@ -44,8 +60,11 @@ public final class LayerSelector {
       }
       List<LayerInfo> matched = match(item, layers);
       if (matched.isEmpty() && item.equalsIgnoreCase("default")) {
-        throw new IllegalArgumentException("this model has no default taps (no Conv node and no Relu fed by an Add);"
-            + " choose layers with --layers (see tagscope worker --list-layers)");
+        throw new IllegalArgumentException("this model has no default taps (no convolution producing an [N,C,H,W]"
+            + " feature map and no residual block); choose layers with --layers (see tagscope worker --list-layers)");
+      }
+      if (matched.isEmpty() && !isPattern(item)) {
+        matched = match(item, hidden);
       }
       if (matched.isEmpty()) {
         throw new IllegalArgumentException(unknownMessage(item, layers));
@@ -57,12 +76,18 @@ public final class LayerSelector {
           + " layer names (see tagscope worker --list-layers)");
     }
     List<LayerInfo> ordered = new ArrayList<>();
-    for (LayerInfo l : layers) {
-      if (chosen.contains(l)) {
-        ordered.add(l);
+    for (List<LayerInfo> list : List.of(layers, hidden)) {
+      for (LayerInfo l : list) {
+        if (chosen.contains(l)) {
+          ordered.add(l);
+        }
       }
     }
     return ordered;
+  }
+
+  private static boolean isPattern(String item) {
+    return item.startsWith("glob:") || item.startsWith("regex:");
   }
 
   /**
@@ -136,7 +161,7 @@ public final class LayerSelector {
    */
   static String unknownMessage(String item, List<LayerInfo> layers) {
     List<String> close = closeMatches(item, layers, 5);
-    String what = item.startsWith("glob:") || item.startsWith("regex:") ? "pattern" : "layer";
+    String what = isPattern(item) ? "pattern" : "layer";
     return "unknown " + what + " '" + item + "' in --layers: no layer label, node name or tensor name matches"
         + (close.isEmpty() ? "" : "; close matches: " + String.join(", ", close))
         + ". Run 'tagscope worker --list-layers' to see every tappable layer.";

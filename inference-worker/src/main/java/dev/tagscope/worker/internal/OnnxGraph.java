@@ -21,10 +21,13 @@ import java.util.regex.Pattern;
 public final class OnnxGraph {
   private final OnnxMl.ModelProto model;
   private final List<LayerInfo> layers;
+  private final List<LayerInfo> hidden;
 
   private OnnxGraph(OnnxMl.ModelProto model) {
     this.model = model;
-    this.layers = List.copyOf(describe(model.getGraph()));
+    Layers described = describe(model.getGraph());
+    this.layers = List.copyOf(described.listed());
+    this.hidden = List.copyOf(described.hidden());
   }
 
   /**
@@ -64,12 +67,24 @@ public final class OnnxGraph {
   }
 
   /**
-   * Every tappable tensor in graph order.
+   * Every tappable tensor in graph order: the activations (node outputs computed from the data
+   * input, not weights or constants) that are {@code [N,C,H,W]} feature maps or {@code [N,C]}
+   * vectors, or whose rank the graph alone does not tell; default taps marked.
    *
-   * @return all node outputs except those of Constant nodes
+   * @return the listed layers
    */
   public List<LayerInfo> layers() {
     return layers;
+  }
+
+  /**
+   * The other activations (another rank, e.g. {@code [N,C,L]}): not listed, but a layer
+   * selection may name one exactly, so that loading says what its shape is.
+   *
+   * @return the unlisted activations in graph order
+   */
+  public List<LayerInfo> hiddenLayers() {
+    return hidden;
   }
 
   /**
@@ -146,41 +161,34 @@ public final class OnnxGraph {
         .build();
   }
 
-  /** Builds the layer list: default taps, labels with collision fallback. */
-  static List<LayerInfo> describe(OnnxMl.GraphProto graph) {
+  /** Listed layers and the other activations, in graph order. */
+  record Layers(List<LayerInfo> listed, List<LayerInfo> hidden) {}
+
+  /**
+   * Builds the layer lists: every activation (see {@link Activations}), default taps marked (see
+   * {@link DefaultTaps}), labels with collision fallback. Listed are the activations of rank 4
+   * ({@code [N,C,H,W]}), rank 2 ({@code [N,C]}, taken as-is) or a rank the graph alone does not
+   * tell; the others are hidden.
+   */
+  static Layers describe(OnnxMl.GraphProto graph) {
     Set<String> initializers = new HashSet<>();
     for (OnnxMl.TensorProto t : graph.getInitializerList()) {
       initializers.add(t.getName());
     }
-    Map<String, OnnxMl.NodeProto> producer = new HashMap<>();
-    for (OnnxMl.NodeProto n : graph.getNodeList()) {
-      for (String o : n.getOutputList()) {
-        producer.put(o, n);
-      }
-    }
-    String firstConv = null;
-    for (OnnxMl.NodeProto n : graph.getNodeList()) {
-      if (n.getOpType().equals("Conv") && n.getOutputCount() > 0) {
-        firstConv = n.getOutput(0);
-        break;
-      }
-    }
-    record Raw(OnnxMl.NodeProto node, String tensor, String label, boolean isDefault) {}
+    Activations acts = Activations.of(graph);
+    Map<String, String> defaults = DefaultTaps.find(graph, acts);
+    record Raw(OnnxMl.NodeProto node, String tensor, String label, boolean isDefault, boolean listed) {}
     List<Raw> raw = new ArrayList<>();
     for (OnnxMl.NodeProto n : graph.getNodeList()) {
-      if (n.getOpType().equals("Constant")) {
-        continue;
-      }
-      boolean residualOut = n.getOpType().equals("Relu") && n.getInputCount() > 0
-          && producer.containsKey(n.getInput(0)) && producer.get(n.getInput(0)).getOpType().equals("Add");
       for (int i = 0; i < n.getOutputCount(); i++) {
         String t = n.getOutput(i);
-        if (t.isEmpty() || initializers.contains(t)) {
+        if (t.isEmpty() || initializers.contains(t) || !acts.isActivation(t)) {
           continue;
         }
-        boolean isDefault = (i == 0) && (t.equals(firstConv) || residualOut);
-        String label = n.getOutputCount() == 1 ? scopeLabel(n.getName(), n.getOpType()) : "";
-        raw.add(new Raw(n, t, label, isDefault));
+        boolean isDefault = defaults.containsKey(t);
+        String label = isDefault ? defaults.get(t) : n.getOutputCount() == 1 ? scopeLabel(n.getName(), n.getOpType()) : "";
+        int rank = acts.rank(t);
+        raw.add(new Raw(n, t, label, isDefault, rank == 4 || rank == 2 || rank == Activations.UNKNOWN));
       }
     }
     Map<String, Integer> allCount = new HashMap<>();
@@ -195,7 +203,8 @@ public final class OnnxGraph {
     for (Raw r : raw) {
       tensorNames.add(r.tensor);
     }
-    List<LayerInfo> out = new ArrayList<>();
+    List<LayerInfo> listed = new ArrayList<>();
+    List<LayerInfo> hidden = new ArrayList<>();
     Set<String> used = new HashSet<>();
     for (Raw r : raw) {
       String label = r.label;
@@ -207,9 +216,9 @@ public final class OnnxGraph {
         chosen = r.tensor;
         used.add(chosen);
       }
-      out.add(new LayerInfo(chosen, r.node.getName(), r.node.getOpType(), r.tensor, r.isDefault));
+      (r.listed ? listed : hidden).add(new LayerInfo(chosen, r.node.getName(), r.node.getOpType(), r.tensor, r.isDefault));
     }
-    return out;
+    return new Layers(listed, hidden);
   }
 
   /**
@@ -224,21 +233,42 @@ public final class OnnxGraph {
    * @return the label, or empty when the node has no scope
    */
   static String scopeLabel(String nodeName, String opType) {
+    List<String> scope = moduleScope(nodeName, opType);
+    return scope.isEmpty() ? "" : scope.get(scope.size() - 1);
+  }
+
+  /**
+   * The module scopes of a node, outermost first: every part of its name but the last (the
+   * operator), so {@code /layer1/layer1.0/conv1/Conv} lies in {@code [layer1, layer1.0, conv1]}.
+   *
+   * @param nodeName scoped node name
+   * @return the scopes, empty when the node has none
+   */
+  static List<String> scope(String nodeName) {
     List<String> parts = new ArrayList<>();
     for (String p : nodeName.split("/")) {
       if (!p.isEmpty()) {
         parts.add(p);
       }
     }
-    if (parts.size() < 2) {
-      return "";
-    }
-    List<String> scope = parts.subList(0, parts.size() - 1);
-    String last = scope.get(scope.size() - 1);
-    if (scope.size() >= 2
-        && Pattern.compile(Pattern.quote(opType) + "(_\\d+)?", Pattern.CASE_INSENSITIVE).matcher(last).matches()) {
-      last = scope.get(scope.size() - 2);
-    }
-    return last;
+    return parts.size() < 2 ? List.of() : List.copyOf(parts.subList(0, parts.size() - 1));
   }
+
+  /**
+   * The scopes of the module a node belongs to: {@link #scope(String)} without an innermost
+   * scope that only names the operator itself (see {@link #scopeLabel(String, String)}).
+   *
+   * @param nodeName scoped node name
+   * @param opType the node's operator
+   * @return the scopes, outermost first
+   */
+  static List<String> moduleScope(String nodeName, String opType) {
+    List<String> scope = scope(nodeName);
+    if (scope.size() >= 2 && Pattern.compile(Pattern.quote(opType) + "(_\\d+)?", Pattern.CASE_INSENSITIVE)
+        .matcher(scope.get(scope.size() - 1)).matches()) {
+      return scope.subList(0, scope.size() - 1);
+    }
+    return scope;
+  }
+
 }
