@@ -186,77 +186,110 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
     return prefix + "-" + instanceId;
   }
 
-  /** @param v layer selection @return a copy with it replaced */
+  /**
+   * @param v layer selection
+   * @return a copy with it replaced
+   */
   public WorkerSettings withLayers(String v) {
     return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v frames per batch @return a copy with it replaced */
+  /**
+   * @param v frames per batch
+   * @return a copy with it replaced
+   */
   public WorkerSettings withBatchSize(int v) {
     return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v sidecar overrides @return a copy with them replaced */
+  /**
+   * @param v sidecar overrides
+   * @return a copy with them replaced
+   */
   public WorkerSettings withPreprocessing(ModelOverrides v) {
     return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v ONNX Runtime intra-op threads @return a copy with it replaced */
+  /**
+   * @param v ONNX Runtime intra-op threads
+   * @return a copy with it replaced
+   */
   public WorkerSettings withIntraOpThreads(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v {@code cpu} or {@code cuda} @return a copy with it replaced */
+  /**
+   * @param v {@code cpu} or {@code cuda}
+   * @return a copy with it replaced
+   */
   public WorkerSettings withExecutionProvider(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v consumer group id @return a copy with it replaced */
+  /**
+   * @param v consumer group id
+   * @return a copy with it replaced
+   */
   public WorkerSettings withGroupId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v transactional id prefix @return a copy with it replaced */
+  /**
+   * @param v transactional id prefix
+   * @return a copy with it replaced
+   */
   public WorkerSettings withTransactionalIdPrefix(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         v, instanceId, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v instance id @return a copy with it replaced */
+  /**
+   * @param v instance id
+   * @return a copy with it replaced
+   */
   public WorkerSettings withInstanceId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v longest poll wait @return a copy with it replaced */
+  /**
+   * @param v longest poll wait
+   * @return a copy with it replaced
+   */
   public WorkerSettings withPollTimeout(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v frames per poll at most @return a copy with it replaced */
+  /**
+   * @param v frames per poll at most
+   * @return a copy with it replaced
+   */
   public WorkerSettings withMaxPollRecords(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides,
         commitRetries, commitRetryBackoff, intraOpSpinning);
   }
 
-  /** @param v extra Kafka client properties @return a copy with them replaced */
+  /**
+   * @param v extra Kafka client properties
+   * @return a copy with them replaced
+   */
   public WorkerSettings withClientOverrides(Map<String, String> v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v,

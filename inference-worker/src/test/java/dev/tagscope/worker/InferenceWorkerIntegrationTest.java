@@ -388,6 +388,7 @@ class InferenceWorkerIntegrationTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the workers are closed inside their try on purpose: the assertions after it read their final state
   void twoModelsOnOneClusterEachAnswerOnlyTheirOwnProbesInTheirOwnGroups() throws Exception {
     byte[][] images = TestModels.sampleImages();
     // One file loaded under two names stands for two deployed models.

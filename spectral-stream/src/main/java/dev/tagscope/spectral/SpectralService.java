@@ -98,7 +98,10 @@ public final class SpectralService implements TagscopeService {
     // Internal (repartition, changelog) topics carry stimulus-time stamps too; see TopicSpec.TIMESTAMP_CONFIGS.
     dev.tagscope.schemas.TopicSpec.TIMESTAMP_CONFIGS.forEach((k, v) -> cfg.put(StreamsConfig.topicPrefix(k), v));
     // Unreadable probe specs are handled inside the topology; this only silences Kafka's advice to opt in.
-    cfg.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+    // The key is already deprecated in 4.3 (it goes with the old handler API), yet 4.3 logs the advice without it.
+    @SuppressWarnings("deprecation")
+    String globalHandler = StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG;
+    cfg.put(globalHandler, true);
     if (overrides != null) {
       cfg.putAll(overrides);
     }

@@ -318,7 +318,12 @@ public final class ProducerService implements TagscopeService {
 
     private Builder() {}
 
-    /** @param servers {@code host:port[,...]} of the Kafka cluster (required) @return this */
+    /**
+     * Sets {@code bootstrapServers}.
+     *
+     * @param servers {@code host:port[,...]} of the Kafka cluster (required)
+     * @return this
+     */
     public Builder bootstrapServers(String servers) {
       producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
       return this;
@@ -335,19 +340,34 @@ public final class ProducerService implements TagscopeService {
       return this;
     }
 
-    /** @param source IDX file, folder of IDX files, folder tree of PNG/JPEG, or one image file @return this */
+    /**
+     * Sets {@code source}.
+     *
+     * @param source IDX file, folder of IDX files, folder tree of PNG/JPEG, or one image file
+     * @return this
+     */
     public Builder source(Path source) {
       this.source = source;
       return this;
     }
 
-    /** @param images images already loaded (instead of a source), all of one shape @return this */
+    /**
+     * Sets {@code images}.
+     *
+     * @param images images already loaded (instead of a source), all of one shape
+     * @return this
+     */
     public Builder images(List<Image> images) {
       this.images = images == null ? null : List.copyOf(images);
       return this;
     }
 
-    /** @param loader how to load the source (limit, target channels and size) @return this */
+    /**
+     * Sets {@code images}.
+     *
+     * @param loader how to load the source (limit, target channels and size)
+     * @return this
+     */
     public Builder images(ImageLoader.Builder loader) {
       this.loader = loader.build();
       return this;
@@ -377,7 +397,12 @@ public final class ProducerService implements TagscopeService {
       return this;
     }
 
-    /** @param paced send in real time at the plan's fps (default false: as fast as possible) @return this */
+    /**
+     * Sets {@code paced}.
+     *
+     * @param paced send in real time at the plan's fps (default false: as fast as possible)
+     * @return this
+     */
     public Builder paced(boolean paced) {
       this.paced = paced;
       return this;
@@ -408,13 +433,23 @@ public final class ProducerService implements TagscopeService {
       return this;
     }
 
-    /** @param registry where meters go (default: a private SimpleMeterRegistry) @return this */
+    /**
+     * Sets {@code registry}.
+     *
+     * @param registry where meters go (default: a private SimpleMeterRegistry)
+     * @return this
+     */
     public Builder registry(MeterRegistry registry) {
       this.registry = Objects.requireNonNull(registry, "registry");
       return this;
     }
 
-    /** @param progress told after every frame @return this */
+    /**
+     * Sets {@code progress}.
+     *
+     * @param progress told after every frame
+     * @return this
+     */
     public Builder progress(ProgressListener progress) {
       this.progress = progress == null ? ProgressListener.NONE : progress;
       return this;

@@ -207,49 +207,89 @@ public final class ProbePlan {
 
     private Builder() {}
 
-    /** @param probeId probe id; null for a random {@code probe-<uuid>} @return this */
+    /**
+     * Sets {@code probeId}.
+     *
+     * @param probeId probe id; null for a random {@code probe-<uuid>}
+     * @return this
+     */
     public Builder probeId(String probeId) {
       this.probeId = probeId;
       return this;
     }
 
-    /** @param model model name, e.g. {@code "fmnist-resnet32"} (required) @return this */
+    /**
+     * Sets {@code model}.
+     *
+     * @param model model name, e.g. {@code "fmnist-resnet32"} (required)
+     * @return this
+     */
     public Builder model(String model) {
       this.model = model;
       return this;
     }
 
-    /** @param startTimeMs stimulus time origin, epoch ms; null for the wall clock at build() @return this */
+    /**
+     * Sets {@code startTimeMs}.
+     *
+     * @param startTimeMs stimulus time origin, epoch ms; null for the wall clock at build()
+     * @return this
+     */
     public Builder startTimeMs(Long startTimeMs) {
       this.startTimeMs = startTimeMs;
       return this;
     }
 
-    /** @param layout {@code halves-lr}, {@code halves-tb}, {@code quadrants} or {@code grid:RxC} @return this */
+    /**
+     * Sets {@code layout}.
+     *
+     * @param layout {@code halves-lr}, {@code halves-tb}, {@code quadrants} or {@code grid:RxC}
+     * @return this
+     */
     public Builder layout(String layout) {
       this.layout = layout;
       return this;
     }
 
-    /** @param hz tag frequency per region in Hz, region order; null for the default @return this */
+    /**
+     * Sets {@code frequencies}.
+     *
+     * @param hz tag frequency per region in Hz, region order; null for the default
+     * @return this
+     */
     public Builder frequencies(double... hz) {
       this.frequencies = hz == null ? null : hz.clone();
       return this;
     }
 
-    /** @param hz tag frequency per region in Hz, region order; null or empty for the default @return this */
+    /**
+     * Sets {@code frequencies}.
+     *
+     * @param hz tag frequency per region in Hz, region order; null or empty for the default
+     * @return this
+     */
     public Builder frequencies(List<Double> hz) {
       this.frequencies = hz == null || hz.isEmpty() ? null : hz.stream().mapToDouble(Double::doubleValue).toArray();
       return this;
     }
 
-    /** @param rad phase per region in radians; null for all 0 @return this */
+    /**
+     * Sets {@code phases}.
+     *
+     * @param rad phase per region in radians; null for all 0
+     * @return this
+     */
     public Builder phases(double... rad) {
       this.phases = rad == null ? null : rad.clone();
       return this;
     }
 
-    /** @param rad phase per region in radians; null or empty for all 0 @return this */
+    /**
+     * Sets {@code phases}.
+     *
+     * @param rad phase per region in radians; null or empty for all 0
+     * @return this
+     */
     public Builder phases(List<Double> rad) {
       this.phases = rad == null || rad.isEmpty() ? null : rad.stream().mapToDouble(Double::doubleValue).toArray();
       return this;
@@ -266,61 +306,111 @@ public final class ProbePlan {
       return this;
     }
 
-    /** @param fps frames per second of stimulus time, default 120 @return this */
+    /**
+     * Sets {@code fps}.
+     *
+     * @param fps frames per second of stimulus time, default 120
+     * @return this
+     */
     public Builder fps(double fps) {
       this.fps = fps;
       return this;
     }
 
-    /** @param frames W, frames per FFT window (even), default 240 @return this */
+    /**
+     * Sets {@code windowFrames}.
+     *
+     * @param frames W, frames per FFT window (even), default 240
+     * @return this
+     */
     public Builder windowFrames(int frames) {
       this.windowFrames = frames;
       return this;
     }
 
-    /** @param frames hop between window starts, 1..W; 0 for W @return this */
+    /**
+     * Sets {@code hopFrames}.
+     *
+     * @param frames hop between window starts, 1..W; 0 for W
+     * @return this
+     */
     public Builder hopFrames(int frames) {
       this.hopFrames = frames;
       return this;
     }
 
-    /** @param frames frames each image is shown, &gt;= W with (frames - W) a multiple of hop; 0 for W @return this */
+    /**
+     * Sets {@code framesPerImage}.
+     *
+     * @param frames frames each image is shown, &gt;= W with (frames - W) a multiple of hop; 0 for W
+     * @return this
+     */
     public Builder framesPerImage(int frames) {
       this.framesPerImage = frames;
       return this;
     }
 
-    /** @param h H: harmonics n*f_r for n = 2..H, default 4 @return this */
+    /**
+     * Sets {@code maxHarmonic}.
+     *
+     * @param h H: harmonics n*f_r for n = 2..H, default 4
+     * @return this
+     */
     public Builder maxHarmonic(int h) {
       this.maxHarmonic = h;
       return this;
     }
 
-    /** @param m M: IM terms of order n+m &lt;= M; null for 4 (two regions) or 2 (more) @return this */
+    /**
+     * Sets {@code maxImOrder}.
+     *
+     * @param m M: IM terms of order n+m &lt;= M; null for 4 (two regions) or 2 (more)
+     * @return this
+     */
     public Builder maxImOrder(Integer m) {
       this.maxImOrder = m;
       return this;
     }
 
-    /** @param k K: baseline bins on each side of a signal bin, default 10 @return this */
+    /**
+     * Sets {@code baselineBins}.
+     *
+     * @param k K: baseline bins on each side of a signal bin, default 10
+     * @return this
+     */
     public Builder baselineBins(int k) {
       this.baselineBins = k;
       return this;
     }
 
-    /** @param skip bins next to a signal bin left out of its baseline, default 1 @return this */
+    /**
+     * Sets {@code baselineSkip}.
+     *
+     * @param skip bins next to a signal bin left out of its baseline, default 1
+     * @return this
+     */
     public Builder baselineSkip(int skip) {
       this.baselineSkip = skip;
       return this;
     }
 
-    /** @param layers layer names to tap; null or empty for the worker's defaults @return this */
+    /**
+     * Sets {@code layers}.
+     *
+     * @param layers layer names to tap; null or empty for the worker's defaults
+     * @return this
+     */
     public Builder layers(List<String> layers) {
       this.layers = layers == null ? List.of() : new ArrayList<>(layers);
       return this;
     }
 
-    /** @param reduction how a filter's [H,W] map becomes one number per frame, default MEAN @return this */
+    /**
+     * Sets {@code reduction}.
+     *
+     * @param reduction how a filter's [H,W] map becomes one number per frame, default MEAN
+     * @return this
+     */
     public Builder reduction(Reduction reduction) {
       this.reduction = reduction;
       return this;
@@ -339,13 +429,23 @@ public final class ProbePlan {
       return this;
     }
 
-    /** @param count images per pass (&gt;= 1); not needed in continuous mode @return this */
+    /**
+     * Sets {@code imageCount}.
+     *
+     * @param count images per pass (&gt;= 1); not needed in continuous mode
+     * @return this
+     */
     public Builder imageCount(int count) {
       this.imageCount = count;
       return this;
     }
 
-    /** @param continuous cycle through the images without end (ProbeSpec.imageCount = -1) @return this */
+    /**
+     * Sets {@code continuous}.
+     *
+     * @param continuous cycle through the images without end (ProbeSpec.imageCount = -1)
+     * @return this
+     */
     public Builder continuous(boolean continuous) {
       this.continuous = continuous;
       return this;

@@ -57,6 +57,7 @@ public final class DashboardView {
 
   /** A lookup that found nothing; the HTTP layer answers 404 with the message. */
   public static final class NotFoundException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
     /** @param message what is unknown, e.g. {@code unknown probe 'p1'} */
     public NotFoundException(String message) {
       super(message);

@@ -49,6 +49,7 @@ public final class HttpApi {
 
   /** A request the API refuses with 400. */
   static final class BadRequestException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
     BadRequestException(String message) {
       super(message);
     }

@@ -41,6 +41,7 @@ public final class Json {
   }
 
   private static final class HtmlSafeEscapes extends CharacterEscapes {
+    private static final long serialVersionUID = 1L;
     private final int[] escapes;
 
     HtmlSafeEscapes() {
