@@ -61,6 +61,8 @@ import org.slf4j.LoggerFactory;
  * thread, Jetty's request threads. {@link #close()} stops all three.
  */
 public final class DashboardService implements TagscopeService {
+  /** Gauge of browsers connected to {@code /api/events}. */
+  public static final String SSE_CLIENTS_METER = "tagscope.dashboard.sse.clients";
   private static final Logger LOG = LoggerFactory.getLogger(DashboardService.class);
 
   private final String bootstrapServers;
@@ -128,7 +130,7 @@ public final class DashboardService implements TagscopeService {
         throw new IllegalStateException("cannot serve the dashboard on " + settings.host() + ":" + settings.port()
             + " (is the port in use? choose another with DashboardSettings.withPort, or 0 for any free port): " + e, e);
       }
-      clientsGauge = Gauge.builder("tagscope.dashboard.sse.clients", hub, EventHub::clientCount)
+      clientsGauge = Gauge.builder(SSE_CLIENTS_METER, hub, EventHub::clientCount)
           .description("Browsers connected to /api/events").register(registry);
 
       KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties());

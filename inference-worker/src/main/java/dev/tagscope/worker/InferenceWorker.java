@@ -1,6 +1,7 @@
 package dev.tagscope.worker;
 
 import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.service.TagscopeService;
 import dev.tagscope.worker.internal.DeadLetterFitter;
 import dev.tagscope.worker.internal.DeadLetterSink;
@@ -85,7 +86,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <h2>Meters</h2>
  * Counters {@value FrameHandler#FRAMES} (frames turned into activations),
- * {@value FrameHandler#ACTIVATIONS} (records written), {@value DeadLetterSink#DLQ_RECORDS}
+ * {@value FrameHandler#ACTIVATIONS} (records written), {@value DeadLetters#RECORDS_METER}
  * {@code {stage=inference-worker}}, counted when their transaction commits; timer
  * {@value FrameHandler#INFERENCE} per batch {@code session.run}; Kafka client metrics of the
  * three clients through Micrometer's {@link KafkaClientMetrics}.
@@ -105,8 +106,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * }</pre>
  */
 public final class InferenceWorker implements TagscopeService, Runnable {
-  /** Stage name on dead letters and the {@value DeadLetterSink#DLQ_RECORDS} meter. */
+  /** Stage name on dead letters and the {@value DeadLetters#RECORDS_METER} meter. */
   public static final String STAGE = "inference-worker";
+
+  /**
+   * Counter of stimulus frames turned into activations (committed): {@link FrameHandler}'s name,
+   * published here for callers outside the module (the demo's per-stage throughput).
+   */
+  public static final String FRAMES_METER = FrameHandler.FRAMES;
 
   /** Smallest size dead letters are cut to, in bytes; the value is {@link DeadLetterSink}'s, named here for the docs and tests. */
   static final int MIN_DEAD_LETTER_BYTES = DeadLetterSink.MIN_DEAD_LETTER_BYTES;

@@ -156,8 +156,8 @@ final class DemoCommand implements Callable<Integer> {
 
         StageThroughput throughput = new StageThroughput(registry, List.of(
             new StageThroughput.Stage("producer", StimulusPublisher.FRAMES_METER, 1),
-            new StageThroughput.Stage("worker", "tagscope.worker.frames", 1),
-            new StageThroughput.Stage("spectral", "tagscope.spectral.frames", layerNames.size())));
+            new StageThroughput.Stage("worker", InferenceWorker.FRAMES_METER, 1),
+            new StageThroughput.Stage("spectral", SpectralService.FRAMES_METER, layerNames.size())));
         try {
           awaitWindows(collector, expectedWindows, throughput, runner);
         } finally {

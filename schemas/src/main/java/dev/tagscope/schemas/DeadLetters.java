@@ -12,6 +12,12 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 public final class DeadLetters {
   private DeadLetters() {}
 
+  /**
+   * Counter of records sent to {@code tagscope.dlq}, tagged {@code stage} (the service that refused
+   * them); registered by each stage that dead-letters (the inference worker, the Streams application).
+   */
+  public static final String RECORDS_METER = "tagscope.dlq.records";
+
   /** Header names on {@code tagscope.dlq} records. */
   public static final String HEADER_STAGE = "tagscope.stage";
   public static final String HEADER_ERROR = "tagscope.error";

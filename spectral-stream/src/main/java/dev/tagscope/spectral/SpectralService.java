@@ -2,6 +2,7 @@ package dev.tagscope.spectral;
 
 import dev.tagscope.service.TagscopeService;
 import dev.tagscope.spectral.internal.ThreadFailurePolicy;
+import dev.tagscope.spectral.internal.WindowProcessor;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.io.IOException;
@@ -49,6 +50,11 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class SpectralService implements TagscopeService {
+  /**
+   * Counter of activation records consumed: the window processor's name, published here for
+   * callers outside the module (the demo's per-stage throughput).
+   */
+  public static final String FRAMES_METER = WindowProcessor.FRAMES_METER;
   /** Default {@code application.id}. */
   public static final String APPLICATION_ID = "tagscope-spectral-stream";
   /** Stream-thread replacements allowed within {@link #THREAD_REPLACEMENT_WINDOW} before the client shuts down. */

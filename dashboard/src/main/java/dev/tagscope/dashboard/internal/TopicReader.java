@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
  * and its dead-letter path.
  */
 public final class TopicReader implements Runnable {
+  /** Counter of records applied to the view, tagged {@code type} (importance, tag-response, probe, validation). */
+  public static final String UPDATES_METER = "tagscope.dashboard.updates";
+  /** Counter of records skipped as unreadable, tagged {@code topic}. */
+  public static final String SKIPPED_METER = "tagscope.dashboard.skipped";
+
   private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
   /** The topics read, in the order their partitions are looked up. */
@@ -89,14 +94,14 @@ public final class TopicReader implements Runnable {
     this.skippedResponses = skipped(registry, Topics.TAG_RESPONSES.name());
     this.skippedValidation = skipped(registry, Topics.VALIDATION.name());
     for (String type : List.of("probe", "importance", "tag-response", "validation")) {
-      updates.put(type, Counter.builder("tagscope.dashboard.updates")
+      updates.put(type, Counter.builder(UPDATES_METER)
           .description("Records taken into the dashboard's in-memory view")
           .tag("type", type).register(registry));
     }
   }
 
   private static Counter skipped(MeterRegistry registry, String topic) {
-    return Counter.builder("tagscope.dashboard.skipped")
+    return Counter.builder(SKIPPED_METER)
         .description("Records the dashboard could not decode or show, skipped (the upstream stage owns the DLQ)")
         .tag("topic", topic).register(registry);
   }

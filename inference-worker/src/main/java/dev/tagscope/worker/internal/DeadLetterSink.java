@@ -33,8 +33,6 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe apart from the producer callback: used by the worker's poll thread.
  */
 public final class DeadLetterSink {
-  /** Counter of dead letters committed, tagged {@code stage}. */
-  public static final String DLQ_RECORDS = "tagscope.dlq.records";
   /**
    * Smallest size dead letters are cut to after the broker refused larger ones, in bytes: the
    * stage, the source coordinates and a reason fit in it, so a broker refusing even this has a
@@ -54,7 +52,7 @@ public final class DeadLetterSink {
   private final AtomicInteger refusedBytes = new AtomicInteger(Integer.MAX_VALUE);
 
   /**
-   * Registers the counter {@value #DLQ_RECORDS}{@code {stage=<stage>}}.
+   * Registers the counter {@value DeadLetters#RECORDS_METER}{@code {stage=<stage>}}.
    *
    * @param producer the transactional producer the dead letters go through (not closed here)
    * @param producerProps the configuration {@code producer} was built from, already validated by it;
@@ -67,7 +65,7 @@ public final class DeadLetterSink {
     this.producer = Objects.requireNonNull(producer, "producer");
     this.stage = Objects.requireNonNull(stage, "stage");
     this.limit = maxRecordBytes(producerProps);
-    this.committed = Counter.builder(DLQ_RECORDS).tag("stage", stage)
+    this.committed = Counter.builder(DeadLetters.RECORDS_METER).tag("stage", stage)
         .description("Records sent to the dead-letter topic").register(registry);
   }
 
@@ -147,7 +145,7 @@ public final class DeadLetterSink {
   }
 
   /**
-   * Counts dead letters whose transaction committed, in {@value #DLQ_RECORDS}.
+   * Counts dead letters whose transaction committed, in {@value DeadLetters#RECORDS_METER}.
    *
    * @param letters how many {@link #send} calls the committed transaction held, at least 0
    */

@@ -71,6 +71,19 @@ import org.slf4j.LoggerFactory;
  * a tombstone on the probes topic is dropped when its next activation is refused.
  */
 public final class WindowProcessor implements Processor<byte[], byte[], byte[], Routed> {
+  /** Counter of activation records consumed. */
+  public static final String FRAMES_METER = "tagscope.spectral.frames";
+  /** Counter of windows analysed. */
+  public static final String WINDOWS_METER = "tagscope.spectral.windows";
+  /** Counter of windows not analysed: a frame was missing or the analysis refused them. */
+  public static final String SKIPPED_WINDOWS_METER = "tagscope.spectral.skipped.windows";
+  /** Counter of frames that came after a later frame of their (probe, layer), tagged {@code outcome}. */
+  public static final String LATE_FRAMES_METER = "tagscope.spectral.late.frames";
+  /** Counter of probe specs decoded into plans (plan cache misses). */
+  public static final String PLAN_LOADS_METER = "tagscope.spectral.plan.loads";
+  /** Gauge of decoded probe plans held, tagged {@code task}. */
+  public static final String PLANS_CACHED_METER = "tagscope.spectral.plans.cached";
+
   private static final Logger LOG = LoggerFactory.getLogger(WindowProcessor.class);
 
   /**
@@ -132,16 +145,16 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.layerStoreName = layerStoreName;
     this.analysis = analysis;
     MeterRegistry registry = settings.registry();
-    this.frames = Counter.builder("tagscope.spectral.frames").description("activation records consumed").register(registry);
-    this.windows = Counter.builder("tagscope.spectral.windows").description("windows analysed").register(registry);
-    this.skipped = Counter.builder("tagscope.spectral.skipped.windows")
+    this.frames = Counter.builder(FRAMES_METER).description("activation records consumed").register(registry);
+    this.windows = Counter.builder(WINDOWS_METER).description("windows analysed").register(registry);
+    this.skipped = Counter.builder(SKIPPED_WINDOWS_METER)
         .description("windows not analysed because a frame was missing or the analysis refused them").register(registry);
-    this.dlq = Counter.builder("tagscope.dlq.records").tag("stage", SpectralSettings.STAGE)
+    this.dlq = Counter.builder(DeadLetters.RECORDS_METER).tag("stage", SpectralSettings.STAGE)
         .description("records sent to the dead-letter topic").register(registry);
     this.lateBuffered = lateCounter(registry, "buffered");
     this.lateDuplicate = lateCounter(registry, "duplicate");
     this.lateExpired = lateCounter(registry, "expired");
-    this.planLoads = Counter.builder("tagscope.spectral.plan.loads")
+    this.planLoads = Counter.builder(PLAN_LOADS_METER)
         .description("probe specs decoded into plans (plan cache misses)").register(registry);
     int max = settings.maxCachedPlans();
     // Access order + removeEldestEntry = LRU: a campaign of many probes keeps only the recent plans.
@@ -154,7 +167,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   }
 
   private static Counter lateCounter(MeterRegistry registry, String outcome) {
-    return Counter.builder("tagscope.spectral.late.frames").tag("outcome", outcome)
+    return Counter.builder(LATE_FRAMES_METER).tag("outcome", outcome)
         .description("frames that came after a later frame of their (probe, layer)").register(registry);
   }
 
@@ -164,7 +177,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.probes = context.getStateStore(probeStoreName);
     this.buffer = new FrameBuffer(context.getStateStore(frameStoreName), context.getStateStore(layerStoreName));
     // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
-    this.plansCached = Gauge.builder("tagscope.spectral.plans.cached", plans, Map::size)
+    this.plansCached = Gauge.builder(PLANS_CACHED_METER, plans, Map::size)
         .tag("task", context.taskId().toString())
         .description("decoded probe plans held by this stream task").register(settings.registry());
   }
