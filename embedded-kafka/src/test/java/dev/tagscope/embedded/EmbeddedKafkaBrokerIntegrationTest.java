@@ -5,19 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.testsupport.TopicReads;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
@@ -55,20 +52,10 @@ class EmbeddedKafkaBrokerIntegrationTest {
         producer.flush();
         producer.abortTransaction();
       }
-      try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-          "bootstrap.servers", broker.bootstrapServers(), "isolation.level", "read_committed"),
-          new StringDeserializer(), new StringDeserializer())) {
-        TopicPartition tp = new TopicPartition(topic, 0);
-        consumer.assign(List.of(tp));
-        consumer.seekToBeginning(List.of(tp));
-        java.util.List<String> seen = new java.util.ArrayList<>();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (seen.isEmpty() && System.nanoTime() < deadline) {
-          ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
-          records.forEach(r -> seen.add(r.value()));
-        }
-        assertEquals(List.of("committed"), seen, "read_committed must see the committed record only");
-      }
+      java.util.List<String> seen = new java.util.ArrayList<>();
+      TopicReads.readBytes(broker.bootstrapServers(), topic, true, Duration.ofSeconds(20), got -> !got.isEmpty())
+          .forEach(r -> seen.add(new String(r.value(), java.nio.charset.StandardCharsets.UTF_8)));
+      assertEquals(List.of("committed"), seen, "read_committed must see the committed record only");
     }
   }
 }

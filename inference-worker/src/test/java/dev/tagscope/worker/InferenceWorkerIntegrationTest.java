@@ -16,15 +16,15 @@ import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.testsupport.TopicReads;
 import dev.tagscope.worker.internal.DeadLetterFitter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.ByteBuffer;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -40,9 +40,7 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -51,7 +49,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
@@ -132,27 +129,14 @@ class InferenceWorkerIntegrationTest {
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> read(String bootstrap, String topic, int atLeast, String isolation) {
-    Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> parts = c.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).collect(Collectors.toList());
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-      while (System.nanoTime() < deadline) {
-        c.poll(Duration.ofMillis(200)).forEach(out::add);
-        Map<TopicPartition, Long> end = c.endOffsets(parts);
-        boolean atEnd = parts.stream().allMatch(tp -> c.position(tp) >= end.get(tp));
-        if (out.size() >= atLeast && atEnd) {
-          return out;
-        }
-      }
+    List<ConsumerRecord<byte[], byte[]>> out = TopicReads.readBytes(bootstrap, topic, "read_committed".equals(isolation),
+        Duration.ofSeconds(90), got -> got.size() >= atLeast);
+    if (out.size() < atLeast) {
       throw new AssertionError("only " + out.size() + " of " + atLeast + " records arrived on " + topic);
     }
+    return out;
   }
+
 
   private static WorkerSettings settings(String instance) {
     return WorkerSettings.defaults(TestModels.model()).withBatchSize(4).withIntraOpThreads(1)

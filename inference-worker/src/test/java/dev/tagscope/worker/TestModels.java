@@ -2,6 +2,7 @@ package dev.tagscope.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tagscope.testsupport.ProjectFiles;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,8 +21,7 @@ final class TestModels {
   private TestModels() {}
 
   static Path model() {
-    String p = System.getProperty("tagscope.test.model");
-    return (p == null || p.isBlank() ? Path.of("..", "models", "fmnist-resnet32.onnx") : Path.of(p)).toAbsolutePath().normalize();
+    return ProjectFiles.bundledModel();
   }
 
   static Path reference() {
@@ -30,7 +30,7 @@ final class TestModels {
   }
 
   static Path samples() {
-    return model().resolveSibling("samples");
+    return ProjectFiles.samples();
   }
 
   static JsonNode referenceJson() throws IOException {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tagscope.testsupport.ProjectFiles;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -16,7 +17,6 @@ import picocli.CommandLine;
 
 /** The {@code tagscope} command line, without a broker. */
 class CommandLineTest {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
   private record Run(int rc, String err) {}
 
@@ -102,8 +102,8 @@ class CommandLineTest {
   @Test
   void offBinFrequencyIsRefusedNamingTheFieldBeforeAnythingStarts() {
     // 6.25 Hz is not on a 0.5 Hz bin (120 fps, W = 240): refused before the broker would start.
-    Run r = run("demo", "--freqs", "6.25,7.5", "--images", ROOT.resolve("models/samples").toString(),
-        "--model", ROOT.resolve("models/fmnist-resnet32.onnx").toString(), "--no-dashboard");
+    Run r = run("demo", "--freqs", "6.25,7.5", "--images", ProjectFiles.samples().toString(),
+        "--model", ProjectFiles.bundledModel().toString(), "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
     // W = 240 frames at 120 fps gives 0.5 Hz bins; the refusal names the window and the fix.
     assertTrue(r.err().contains("windowFrames") && r.err().contains("multiple of 96 frames"), r.err());

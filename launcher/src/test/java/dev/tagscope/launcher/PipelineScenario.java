@@ -8,19 +8,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.testsupport.ProjectFiles;
+import dev.tagscope.testsupport.TopicReads;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine;
 
 /**
@@ -39,7 +37,6 @@ import picocli.CommandLine;
  * }</pre>
  */
 final class PipelineScenario {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   private static final int IMAGES = 3;
 
   private PipelineScenario() {}
@@ -57,8 +54,8 @@ final class PipelineScenario {
     CommandLine cl = TagscopeCommand.commandLine();
     cl.setErr(new PrintWriter(err));
     int rc = cl.execute("demo", "--bootstrap-servers", bootstrapServers,
-        "--model", ROOT.resolve("models/fmnist-resnet32.onnx").toString(),
-        "--images", ROOT.resolve("models/samples").toString(), "--count", Integer.toString(IMAGES),
+        "--model", ProjectFiles.bundledModel().toString(),
+        "--images", ProjectFiles.samples().toString(), "--count", Integer.toString(IMAGES),
         "--no-dashboard", "--report", report.toString(), "--stall-timeout", "120");
     assertEquals(0, rc, "demo failed: " + err);
 
@@ -135,22 +132,14 @@ final class PipelineScenario {
   }
 
   private static Map<String, LayerImportance> readImportance(String bootstrap, int layers) {
+    // The Streams cache may still be flushing the last windows: read until every layer has all of them.
     Map<String, LayerImportance> latest = new HashMap<>();
-    try (KafkaConsumer<String, LayerImportance> consumer = new KafkaConsumer<>(
-        Map.of("bootstrap.servers", bootstrap, "isolation.level", "read_committed"),
-        Topics.IMPORTANCE.keySerde().deserializer(), Topics.IMPORTANCE.valueSerde().deserializer())) {
-      TopicPartition tp = new TopicPartition(Topics.IMPORTANCE.name(), 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      // The Streams cache may still be flushing the last windows: read until every layer has all of them.
-      while (System.nanoTime() < deadline && !(latest.size() == layers
-          && latest.values().stream().allMatch(li -> li.getWindowsSeen() == IMAGES))) {
-        for (ConsumerRecord<String, LayerImportance> r : consumer.poll(Duration.ofMillis(250))) {
-          latest.put(r.key(), r.value());
-        }
-      }
-    }
+    TopicReads.readCommitted(bootstrap, Topics.IMPORTANCE, Duration.ofSeconds(60), got -> {
+      latest.clear();
+      got.forEach(r -> latest.put(r.key(), r.value()));
+      return latest.size() == layers && latest.values().stream().allMatch(li -> li.getWindowsSeen() == IMAGES);
+    });
     return latest;
   }
+
 }

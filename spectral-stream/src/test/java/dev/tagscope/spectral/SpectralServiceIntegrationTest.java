@@ -13,17 +13,15 @@ import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.testsupport.TopicReads;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -81,24 +79,11 @@ class SpectralServiceIntegrationTest {
 
   /** Reads the first committed record of a topic (read_committed: exactly-once output only). */
   private static <V> V readOne(String bs, String topic, Deserializer<V> value) {
-    Map<String, Object> cfg = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bs,
-        ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + topic,
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    try (KafkaConsumer<byte[], V> c = new KafkaConsumer<>(cfg, new org.apache.kafka.common.serialization.ByteArrayDeserializer(), value)) {
-      c.subscribe(List.of(topic));
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      List<V> got = new ArrayList<>();
-      while (got.isEmpty() && System.nanoTime() < deadline) {
-        for (ConsumerRecord<byte[], V> r : c.poll(Duration.ofMillis(200))) {
-          got.add(r.value());
-        }
-      }
-      if (got.isEmpty()) {
-        throw new AssertionError("nothing committed on " + topic + " within 60 s");
-      }
-      return got.get(0);
+    List<ConsumerRecord<byte[], byte[]>> got = TopicReads.readBytes(bs, topic, true, Duration.ofSeconds(60), r -> !r.isEmpty());
+    if (got.isEmpty()) {
+      throw new AssertionError("nothing committed on " + topic + " within 60 s");
     }
+    return value.deserialize(topic, got.get(0).value());
   }
+
 }

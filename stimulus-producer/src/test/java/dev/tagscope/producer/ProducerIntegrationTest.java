@@ -14,6 +14,7 @@ import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.tagging.PlanException;
 import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.testsupport.TopicReads;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,13 +31,10 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,27 +71,12 @@ class ProducerIntegrationTest {
 
   /** Reads every record of a topic with the given key, from the beginning, until {@code expected} arrived. */
   private static <V> List<ConsumerRecord<byte[], byte[]>> read(TopicSpec<String, V> topic, String key, int expected) {
-    Map<String, Object> cfg = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-    List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cfg)) {
-      List<TopicPartition> parts = c.partitionsFor(topic.name()).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      long giveUp = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (out.size() < expected && System.nanoTime() < giveUp) {
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (key.equals(topic.keySerde().deserializer().deserialize(topic.name(), r.key()))) {
-            out.add(r);
-          }
-        }
-      }
-    }
-    return out;
+    java.util.function.Predicate<ConsumerRecord<byte[], byte[]>> ofKey =
+        r -> key.equals(topic.keySerde().deserializer().deserialize(topic.name(), r.key()));
+    return TopicReads.readBytes(broker.bootstrapServers(), topic.name(), true, Duration.ofSeconds(60),
+        got -> got.stream().filter(ofKey).count() >= expected).stream().filter(ofKey).collect(Collectors.toList());
   }
+
 
   private static StimulusFrame frame(ConsumerRecord<byte[], byte[]> r) {
     return Topics.STIMULI.valueSerde().deserializer().deserialize(Topics.STIMULI.name(), r.value());

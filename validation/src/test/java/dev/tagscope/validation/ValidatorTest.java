@@ -15,6 +15,8 @@ import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.testsupport.ProjectFiles;
+import dev.tagscope.testsupport.TopicReads;
 import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.ModelConfig;
@@ -29,9 +31,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,8 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * topic records through a real broker, and the model card's accuracy through the validation path.
  */
 class ValidatorTest {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  private static final Path MODEL = ROOT.resolve("models/fmnist-resnet32.onnx");
+  private static final Path MODEL = ProjectFiles.bundledModel();
   private static final Path DEBIAN_TEST_SET = Path.of("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 
   private static AblationModel model;
@@ -57,7 +55,7 @@ class ValidatorTest {
   @BeforeAll
   static void run() throws Exception {
     model = AblationModel.load(ModelConfig.of(MODEL).withLayers("conv1,layer2.0,layer3.4").withIntraOpThreads(2));
-    images = ImageLoader.builder().limit(40).build().load(ROOT.resolve("models/samples"));
+    images = ImageLoader.builder().limit(40).build().load(ProjectFiles.samples());
     // Chunks of 15 and 50 rows per call: neither divides 40 images nor the filter counts, so the
     // chunk and group bookkeeping is exercised at its edges.
     settings = new ValidationSettings(40, 25, 2, List.of(1), List.of(Reduction.values()), 2, 200, 0.95,
@@ -173,18 +171,10 @@ class ValidatorTest {
       broker.createTopics();
       assertEquals(4, ValidationRecords.publish(result, Map.of("bootstrap.servers", broker.bootstrapServers())));
       Map<String, LayerValidation> seen = new HashMap<>();
-      try (KafkaConsumer<String, LayerValidation> c = new KafkaConsumer<>(Map.of("bootstrap.servers", broker.bootstrapServers(),
-          "isolation.level", "read_committed"), Topics.VALIDATION.keySerde().deserializer(), Topics.VALIDATION.valueSerde().deserializer())) {
-        TopicPartition tp = new TopicPartition(Topics.VALIDATION.name(), 0);
-        c.assign(List.of(tp));
-        c.seekToBeginning(List.of(tp));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (seen.size() < 4 && System.nanoTime() < deadline) {
-          for (ConsumerRecord<String, LayerValidation> r : c.poll(Duration.ofMillis(200))) {
-            seen.put(r.key(), r.value());
-          }
-        }
-      }
+      TopicReads.readCommitted(broker.bootstrapServers(), Topics.VALIDATION, Duration.ofSeconds(30), got -> {
+        got.forEach(r -> seen.put(r.key(), r.value()));
+        return seen.size() >= 4;
+      });
       assertEquals(List.of("fmnist-resnet32/*", "fmnist-resnet32/conv1", "fmnist-resnet32/layer2.0", "fmnist-resnet32/layer3.4"),
           new ArrayList<>(new java.util.TreeSet<>(seen.keySet())));
       LayerValidation l = seen.get("fmnist-resnet32/layer2.0");
