@@ -6,6 +6,7 @@ import dev.tagscope.producer.Image;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.spectral.SpectralService;
 import dev.tagscope.tagging.AnalysisPlan;
 import dev.tagscope.tagging.ProbePlan;
@@ -30,7 +31,6 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
@@ -137,9 +137,7 @@ final class DemoCommand implements Callable<Integer> {
         bootstrap = broker.bootstrapServers();
         System.out.println("embedded Kafka broker on " + bootstrap);
       }
-      Map<String, Object> adminProps = new HashMap<>(clientOverrides);
-      adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      try (Admin admin = Admin.create(adminProps)) {
+      try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).overrides(clientOverrides).build())) {
         Topics.createAll(admin, 1, (short) 1);
       }
 

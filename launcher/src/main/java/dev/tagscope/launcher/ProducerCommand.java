@@ -30,12 +30,12 @@ final class ProducerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Map<String, Object> config = new HashMap<>(kafka.overrides()); // a pinned --kafka key fails here, before images load
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.required());
     List<Image> images = probe.loadImages(ModelOptions.home());
     Image first = images.get(0);
     ProbePlan plan = probe.planBuilder().model(modelName).layers(layers)
         .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
-    Map<String, Object> config = new HashMap<>(kafka.overrides());
-    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.required());
     // The lifecycle first: Ctrl-C stops the publisher, then waits until it has flushed and closed
     // (a hook that only called stop() let the JVM halt mid-send, without the summary).
     try (ServiceLifecycle lifecycle = ServiceLifecycle.install();
