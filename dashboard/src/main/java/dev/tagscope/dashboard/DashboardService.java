@@ -4,6 +4,7 @@ import dev.tagscope.dashboard.internal.DashboardView;
 import dev.tagscope.dashboard.internal.EventHub;
 import dev.tagscope.dashboard.internal.HttpApi;
 import dev.tagscope.dashboard.internal.TopicReader;
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.service.TagscopeService;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.Gauge;
@@ -148,16 +149,16 @@ public final class DashboardService implements TagscopeService {
     }
   }
 
+  /** No group, read_committed, no auto-commit (pinned by {@link KafkaClientPolicy}); the rest overridable. */
   private Properties consumerProperties() {
-    Properties p = new Properties();
-    p.putAll(settings.consumerProperties());
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = KafkaClientPolicy.readCommittedConsumer(null).bootstrapServers(bootstrapServers)
+        .set(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false")
+        .set(ConsumerConfig.CLIENT_ID_CONFIG, "tagscope-dashboard-" + UUID.randomUUID().toString().substring(0, 8))
+        // partitions added to a topic are seen with the consumer's next metadata refresh (PartitionCatchUp)
+        .set(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "10000")
+        .overrides(settings.consumerProperties()).buildProperties();
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-    p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "tagscope-dashboard-" + UUID.randomUUID().toString().substring(0, 8));
     return p;
   }
 

@@ -1,5 +1,6 @@
 package dev.tagscope.dashboard;
 
+import dev.tagscope.service.KafkaClientPolicy;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,7 +29,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
  *     default 100 ms
  * @param consumerProperties extra Kafka consumer properties (e.g. {@code security.protocol},
  *     SASL settings for an external cluster); may not set deserializers, {@code group.id},
- *     {@code enable.auto.commit} or {@code bootstrap.servers}, which the service owns
+ *     {@code group.protocol} or {@code bootstrap.servers}, which the service owns, nor change the
+ *     settings {@link KafkaClientPolicy} pins ({@code isolation.level=read_committed},
+ *     {@code enable.auto.commit=false}, ...)
  */
 public record DashboardSettings(
     String host,
@@ -48,7 +51,6 @@ public record DashboardSettings(
   private static final Set<String> OWNED_PROPERTIES = Set.of(
       ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
       ConsumerConfig.GROUP_ID_CONFIG,
-      ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
       ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
       ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
       ConsumerConfig.GROUP_PROTOCOL_CONFIG);
@@ -57,6 +59,8 @@ public record DashboardSettings(
    * Validates every field.
    *
    * @throws IllegalArgumentException naming the field and the fix when a value is out of range
+   * @throws dev.tagscope.service.PinnedSettingException when {@code consumerProperties} changes a
+   *     pinned setting, naming it
    */
   public DashboardSettings {
     if (host == null || host.isBlank()) {
@@ -82,6 +86,7 @@ public record DashboardSettings(
             + "': the dashboard reads with its own assignment, deserializers and no consumer group; remove it");
       }
     }
+    KafkaClientPolicy.checkOverrides(consumerProperties);
     consumerProperties = Map.copyOf(consumerProperties);
   }
 
@@ -145,7 +150,8 @@ public record DashboardSettings(
    * @param key a Kafka consumer property, e.g. {@code security.protocol}
    * @param value its value
    * @return a copy with that property added (or replaced)
-   * @throws IllegalArgumentException when the service owns that property
+   * @throws IllegalArgumentException when the service owns that property, or it changes a
+   *     setting {@link KafkaClientPolicy} pins (a {@link dev.tagscope.service.PinnedSettingException})
    */
   public DashboardSettings withConsumerProperty(String key, String value) {
     Map<String, String> m = new LinkedHashMap<>(consumerProperties);

@@ -49,6 +49,19 @@ class DashboardSettingsTest {
   }
 
   @Test
+  void pinnedConsumerSettingsGoThroughThePolicy() {
+    assertMessageStarts("isolation.level is pinned to read_committed, got read_uncommitted: ",
+        () -> DashboardSettings.defaults().withConsumerProperty("isolation.level", "read_uncommitted"));
+    assertMessageStarts("enable.auto.commit is pinned to false, got true: ",
+        () -> DashboardSettings.defaults().withConsumerProperty("enable.auto.commit", "true"));
+    // the pinned value itself changes nothing and is accepted; the dashboard's own keys stay refused
+    assertEquals("false", DashboardSettings.defaults().withConsumerProperty("enable.auto.commit", "false")
+        .consumerProperties().get("enable.auto.commit"));
+    assertMessageStarts("consumerProperties may not set 'key.deserializer'",
+        () -> DashboardSettings.defaults().withConsumerProperty("key.deserializer", "x"));
+  }
+
+  @Test
   void aPortInUseFailsStartWithAnActionableMessage() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       DashboardService d = new DashboardService("127.0.0.1:1",

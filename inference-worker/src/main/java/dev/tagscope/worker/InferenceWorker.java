@@ -2,6 +2,8 @@ package dev.tagscope.worker;
 
 import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.DeadLetters;
+import dev.tagscope.service.KafkaClientPolicy;
+import dev.tagscope.service.PinnedSettingException;
 import dev.tagscope.service.TagscopeService;
 import dev.tagscope.worker.internal.DeadLetterFitter;
 import dev.tagscope.worker.internal.DeadLetterSink;
@@ -10,7 +12,6 @@ import dev.tagscope.worker.internal.ProbeCache;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -37,7 +38,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * A transactional producer writes the activations, the dead letters and the consumer offsets
  * ({@code sendOffsetsToTransaction} with the consumer's group metadata, KIP-447) in one
  * transaction per poll batch, and the consumer reads with {@code isolation.level=read_committed}
- * and no auto-commit. A restart therefore neither loses nor repeats a frame.
+ * and no auto-commit. A restart therefore neither loses nor repeats a frame. These settings are
+ * pinned by {@link KafkaClientPolicy}: a client override that changes one is refused when the
+ * worker is built.
  *
  * <p>Failures follow Kafka's transactional contract:
  * <ul>
@@ -140,7 +143,8 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    * @param settings worker settings
    * @param registry where meters are registered
    * @throws IllegalArgumentException when the settings or the model are invalid (see
-   *     {@link ActivationModel#load(ModelConfig)})
+   *     {@link ActivationModel#load(ModelConfig)}), or a client override is invalid or sets a
+   *     pinned Kafka setting ({@link KafkaClientPolicy}; the message names the key)
    */
   public InferenceWorker(String bootstrapServers, WorkerSettings settings, MeterRegistry registry) {
     this(bootstrapServers, settings, ActivationModel.load(settings.modelConfig()), true, registry);
@@ -155,6 +159,8 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    * @param settings worker settings (Kafka and batching parts)
    * @param model a loaded model
    * @param registry where meters are registered
+   * @throws IllegalArgumentException when a client override is invalid or sets a pinned Kafka
+   *     setting ({@link KafkaClientPolicy}; the message names the key)
    */
   public InferenceWorker(String bootstrapServers, WorkerSettings settings, ActivationModel model, MeterRegistry registry) {
     this(bootstrapServers, settings, model, false, registry, UnaryOperator.identity());
@@ -206,7 +212,7 @@ public final class InferenceWorker implements TagscopeService, Runnable {
           new ByteArraySerializer(), new ByteArraySerializer())), "producerWrapper result");
       probes = new ProbeCache(new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-probes", false),
           new ByteArrayDeserializer(), new ByteArrayDeserializer()), Duration.ofSeconds(10));
-    } catch (KafkaException e) {
+    } catch (KafkaException | PinnedSettingException e) {
       // close what was already built: a producer owns an I/O thread, a consumer its sockets and metrics
       if (txProducer != null) {
         TransactionalLoop.closeQuietly(txProducer::close, "producer");
@@ -224,34 +230,24 @@ public final class InferenceWorker implements TagscopeService, Runnable {
     this.loop = new TransactionalLoop(settings, model, stimuliConsumer, txProducer, probes, registry);
   }
 
+  /** The stimuli consumer (grouped) or the probe reader's (no group); pinned settings from {@link KafkaClientPolicy}. */
   private Map<String, Object> consumerProps(String bootstrap, String clientId, boolean grouped) {
-    Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    KafkaClientPolicy.Builder b = KafkaClientPolicy.readCommittedConsumer(grouped ? settings.groupIdFor(model.name()) : null)
+        .bootstrapServers(bootstrap)
+        .set(ConsumerConfig.CLIENT_ID_CONFIG, clientId)
+        .set(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     if (grouped) {
-      p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupIdFor(model.name()));
-      p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
+      b.set(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
     }
-    p.putAll(settings.clientOverrides());
-    if (!grouped) {
-      p.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    }
-    return p;
+    return b.overrides(settings.clientOverrides()).build();
   }
 
   private Map<String, Object> producerProps(String bootstrap, String clientId) {
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
-    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalIdFor(model.name()));
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.putAll(settings.clientOverrides());
-    return p;
+    return KafkaClientPolicy.transactionalProducer(settings.transactionalIdFor(model.name()))
+        .bootstrapServers(bootstrap)
+        .set(ProducerConfig.CLIENT_ID_CONFIG, clientId)
+        .set(ProducerConfig.LINGER_MS_CONFIG, 5)
+        .overrides(settings.clientOverrides()).build();
   }
 
   /**

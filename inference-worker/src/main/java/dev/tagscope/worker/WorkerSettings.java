@@ -35,8 +35,10 @@ import java.util.UUID;
  *     default is random per process.
  * @param pollTimeout longest wait of one consumer poll (default 500 ms)
  * @param maxPollRecords frames per poll, hence per transaction, at most (default 256)
- * @param clientOverrides extra Kafka client properties (security, timeouts), applied last to
- *     the consumer, the producer and the probe reader
+ * @param clientOverrides extra Kafka client properties (security, timeouts), applied over the
+ *     worker's defaults to the consumer, the producer and the probe reader; the settings
+ *     exactly-once depends on are pinned ({@code dev.tagscope.service.KafkaClientPolicy}) and an
+ *     override that changes one is refused when the worker is built
  * @param commitRetries how many more times a transactional call that timed out
  *     ({@code commitTransaction}, {@code sendOffsetsToTransaction}, {@code abortTransaction},
  *     {@code initTransactions}; each waits up to the producer's {@code max.block.ms}) is called

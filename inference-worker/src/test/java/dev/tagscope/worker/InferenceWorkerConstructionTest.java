@@ -31,4 +31,20 @@ class InferenceWorkerConstructionTest {
           "the stimuli consumer built before the failing producer was closed");
     }
   }
+
+  @Test
+  void anOverrideOfAPinnedSettingIsRefusedBeforeAnyClientIsBuilt() throws Exception {
+    for (Map.Entry<String, String> pinned : Map.of("isolation.level", "read_uncommitted", "enable.auto.commit", "true",
+        "transactional.id", "another-worker", "enable.idempotence", "false").entrySet()) {
+      WorkerSettings s = WorkerSettings.defaults(TestModels.model()).withInstanceId("ctor-pinned")
+          .withClientOverrides(Map.of(pinned.getKey(), pinned.getValue()));
+      try (ActivationModel model = ActivationModel.load(s.modelConfig())) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> new InferenceWorker("127.0.0.1:1", s, model, new SimpleMeterRegistry()));
+        assertTrue(e.getMessage().contains(pinned.getKey() + " is pinned") && e.getMessage().contains(pinned.getValue()),
+            e.getMessage());
+        assertTrue(appInfo("consumer", "tagscope-inference-worker-ctor-pinned-stimuli").isEmpty(), "no client was left open");
+      }
+    }
+  }
 }

@@ -7,6 +7,7 @@ import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.spectral.SpectralService;
 import dev.tagscope.tagging.AnalysisPlan;
 import dev.tagscope.tagging.ProbePlan;
@@ -20,7 +21,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +29,6 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -134,9 +133,7 @@ final class DemoCommand implements Callable<Integer> {
         bootstrap = broker.bootstrapServers();
         System.out.println("embedded Kafka broker on " + bootstrap);
       }
-      Map<String, Object> adminProps = new HashMap<>(clientOverrides);
-      adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      try (Admin admin = Admin.create(adminProps)) {
+      try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).overrides(clientOverrides).build())) {
         Topics.createAll(admin, 1, (short) 1);
       }
 

@@ -1,5 +1,6 @@
 package dev.tagscope.launcher;
 
+import dev.tagscope.service.KafkaClientPolicy;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,14 +13,20 @@ public final class KafkaOptions {
   String bootstrapServers;
 
   @Option(names = "--kafka", paramLabel = "KEY=VALUE",
-      description = "Extra Kafka client property for every client (repeatable), e.g. --kafka security.protocol=SSL.")
+      description = "Extra Kafka client property for every client (repeatable), e.g. --kafka security.protocol=SSL. "
+          + "The settings exactly-once depends on (isolation.level, enable.auto.commit, enable.idempotence, acks, "
+          + "transactional.id, processing.guarantee) are pinned and refused.")
   List<String> kafkaProperties = List.of();
 
   /**
-   * Extra client properties from {@code --kafka KEY=VALUE}.
+   * Extra client properties from {@code --kafka KEY=VALUE}, checked against
+   * {@link KafkaClientPolicy}: every command calls this before it starts anything, so a pinned
+   * key fails the command at once, whichever client it was meant for.
    *
    * @return the properties in the order given
    * @throws IllegalArgumentException when an entry has no {@code =}
+   * @throws dev.tagscope.service.PinnedSettingException when an entry changes a pinned setting
+   *     (plain or with a Kafka Streams client prefix), naming the key, the pinned value and why
    */
   Map<String, Object> overrides() {
     Map<String, Object> out = new LinkedHashMap<>();
@@ -30,6 +37,7 @@ public final class KafkaOptions {
       }
       out.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
     }
+    KafkaClientPolicy.checkOverrides(out);
     return out;
   }
 

@@ -5,6 +5,7 @@ import dev.tagscope.producer.ProducerService;
 import dev.tagscope.tagging.ProbePlan;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,11 +28,13 @@ final class ProducerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Map<String, Object> overrides = kafka.overrides(); // a pinned --kafka key fails here, before images load
+    String bootstrap = kafka.required();
     List<Image> images = probe.loadImages(ModelOptions.home());
     Image first = images.get(0);
     ProbePlan plan = probe.planBuilder().model(modelName).layers(layers)
         .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
-    ProducerService producer = ProducerService.builder().bootstrapServers(kafka.required()).producerConfig(kafka.overrides())
+    ProducerService producer = ProducerService.builder().bootstrapServers(bootstrap).producerConfig(overrides)
         .images(images).plan(plan).paced(probe.paced).registry(metrics.registry()).build();
     // Ctrl-C stops the publication, then waits until it has flushed and closed (a hook that only
     // stopped it let the JVM halt mid-send, without the summary).

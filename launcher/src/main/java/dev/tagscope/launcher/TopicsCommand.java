@@ -2,11 +2,10 @@ package dev.tagscope.launcher;
 
 import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
-import java.util.HashMap;
+import dev.tagscope.service.KafkaClientPolicy;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,8 +27,7 @@ final class TopicsCommand implements Callable<Integer> {
     if (partitions < 1) {
       throw new IllegalArgumentException("--partitions must be at least 1");
     }
-    Map<String, Object> props = new HashMap<>(kafka.overrides());
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.required());
+    Map<String, Object> props = KafkaClientPolicy.admin().bootstrapServers(kafka.required()).overrides(kafka.overrides()).build();
     try (Admin admin = Admin.create(props)) {
       Topics.createAll(admin, partitions, replicationFactor);
     }

@@ -73,6 +73,7 @@ final class ValidateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Map<String, Object> clientOverrides = kafka.overrides(); // a pinned --kafka key fails here, before the validation runs
     Path home = ModelOptions.home();
     // Validation runs alone, so ONNX Runtime's threads may spin (see ModelConfig#intraOpSpinning).
     var config = model.settings(home, Map.of()).modelConfig().withIntraOpSpinning(true);
@@ -86,7 +87,7 @@ final class ValidateCommand implements Callable<Integer> {
     PrintStream o = System.out;
     ValidationResult r = run(config, set, set, source, settings, plan.planBuilder(), out, o);
     if (kafka.bootstrapServers != null) {
-      int n = publish(r, kafka.bootstrapServers, kafka.overrides());
+      int n = publish(r, kafka.bootstrapServers, clientOverrides);
       o.printf("published %d records to tagscope.validation%n", n);
     }
     return 0;

@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.testsupport.ProjectFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -149,6 +152,42 @@ class CommandLineTest {
     r = run("demo", "--stall-timeout", "0", "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--stall-timeout"), r.err());
+  }
+
+  @Test
+  void aPinnedKafkaSettingIsRefusedByEveryCommandBeforeAnythingStarts() {
+    // command, --kafka entry, start of the refusal; nothing may have been printed (no service started)
+    String[][] cases = {
+        {"worker", "isolation.level=read_uncommitted", "isolation.level is pinned to read_committed, got read_uncommitted: "
+            + "a read_uncommitted consumer also sees records of aborted transactions, which breaks exactly-once; "
+            + "remove the override (--kafka isolation.level=read_uncommitted)"},
+        {"spectral", "processing.guarantee=at_least_once", "processing.guarantee is pinned to exactly_once_v2, got at_least_once: "},
+        {"producer", "acks=1", "acks is pinned to all, got 1: "},
+        {"dashboard", "enable.auto.commit=true", "enable.auto.commit is pinned to false, got true: "},
+        {"topics", "transactional.id=mine", "transactional.id is pinned: Tagscope sets it itself"},
+        {"validate", "enable.idempotence=false", "enable.idempotence is pinned to true, got false: "},
+        {"spectral", "main.consumer.isolation.level=read_uncommitted",
+            "main.consumer.isolation.level (isolation.level of Kafka Streams' main consumer clients) is pinned to read_committed"},
+    };
+    for (String[] c : cases) {
+      PrintStream stdout = System.out;
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      Run r;
+      try {
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        r = run(c[0], "--bootstrap-servers", "127.0.0.1:1", "--kafka", "security.protocol=PLAINTEXT", "--kafka", c[1]);
+      } finally {
+        System.setOut(stdout);
+      }
+      assertEquals(2, r.rc(), c[0] + " " + c[1] + ": " + r.err());
+      assertTrue(r.err().contains("tagscope: " + c[2]), r.err());
+      assertEquals("", printed.toString(StandardCharsets.UTF_8), c[0] + " started something before refusing " + c[1]);
+    }
+    // the demo refuses before it starts its embedded broker
+    Run r = run("demo", "--no-dashboard", "--kafka", "producer.acks=0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: producer.acks (acks of Kafka Streams' producer clients) is pinned to all, got 0: "),
+        r.err());
   }
 
   @Test

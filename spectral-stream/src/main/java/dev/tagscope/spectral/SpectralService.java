@@ -1,5 +1,6 @@
 package dev.tagscope.spectral;
 
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.service.TagscopeService;
 import dev.tagscope.spectral.internal.ThreadFailurePolicy;
 import dev.tagscope.spectral.internal.WindowProcessor;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * {@code processing.guarantee = exactly_once_v2}, {@code commit.interval.ms = 200} (the dashboard
  * stays live), {@code state.dir} a fresh temporary folder (deleted by {@link #close()} once Kafka
  * Streams has stopped) unless given. Any {@link StreamsConfig} key in {@code overrides} wins over
- * these. The Tagscope topics must exist (e.g. {@code Topics.createAll}); internal topics are
+ * these, except {@code processing.guarantee} and the client settings exactly-once depends on,
+ * which {@link KafkaClientPolicy} pins: an override that changes one is refused. The Tagscope topics must exist (e.g. {@code Topics.createAll}); internal topics are
  * created by Kafka Streams. Kafka Streams' own metrics are bound to the registry with
  * Micrometer's {@link KafkaStreamsMetrics}.
  *
@@ -81,6 +82,8 @@ public final class SpectralService implements TagscopeService {
    * @param overrides extra or replacing Kafka Streams settings (may be empty, not null)
    * @param registry where the topology counters and Kafka Streams metrics go
    * @throws IllegalArgumentException when {@code bootstrapServers} is blank or {@code registry} is null
+   * @throws dev.tagscope.service.PinnedSettingException when an override changes a pinned setting
+   *     ({@code processing.guarantee}, {@code consumer.isolation.level}, ...), naming it
    * @throws UncheckedIOException when no temporary state folder can be created
    */
   public SpectralService(String bootstrapServers, Map<String, Object> overrides, MeterRegistry registry) {
@@ -96,21 +99,18 @@ public final class SpectralService implements TagscopeService {
     }
     this.registry = registry;
     SpectralSettings settings = SpectralSettings.of(registry);
-    Map<String, Object> cfg = new HashMap<>();
-    cfg.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
-    cfg.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    cfg.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    cfg.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
-    // Internal (repartition, changelog) topics carry stimulus-time stamps too; see TopicSpec.TIMESTAMP_CONFIGS.
-    dev.tagscope.schemas.TopicSpec.TIMESTAMP_CONFIGS.forEach((k, v) -> cfg.put(StreamsConfig.topicPrefix(k), v));
+    // processing.guarantee=exactly_once_v2 and the client settings it depends on are pinned by the policy.
+    KafkaClientPolicy.Builder policy = KafkaClientPolicy.streams().bootstrapServers(bootstrapServers)
+        .set(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID)
+        .set(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
     // Unreadable probe specs are handled inside the topology; this only silences Kafka's advice to opt in.
     // The key is already deprecated in 4.3 (it goes with the old handler API), yet 4.3 logs the advice without it.
     @SuppressWarnings("deprecation")
     String globalHandler = StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG;
-    cfg.put(globalHandler, true);
-    if (overrides != null) {
-      cfg.putAll(overrides);
-    }
+    policy.set(globalHandler, true);
+    // Internal (repartition, changelog) topics carry stimulus-time stamps too; see TopicSpec.TIMESTAMP_CONFIGS.
+    dev.tagscope.schemas.TopicSpec.TIMESTAMP_CONFIGS.forEach((k, v) -> policy.set(StreamsConfig.topicPrefix(k), v));
+    Map<String, Object> cfg = policy.overrides(overrides == null ? Map.of() : overrides).build();
     if (!cfg.containsKey(StreamsConfig.STATE_DIR_CONFIG)) {
       try {
         tempStateDir = Files.createTempDirectory("tagscope-spectral-");

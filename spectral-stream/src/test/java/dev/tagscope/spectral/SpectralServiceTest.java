@@ -5,8 +5,10 @@ import static org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.St
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tagscope.service.PinnedSettingException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.junit.jupiter.api.AfterEach;
@@ -112,5 +115,28 @@ class SpectralServiceTest {
     service.close();
     assertFalse(Files.exists(dir));
     assertEquals(1, made.get(0).closeTimeouts.size());
+  }
+
+  @Test
+  void pinnedSettingsAreRefusedBeforeAStateFolderIsMadeAndTheOthersPassThrough() {
+    PinnedSettingException e = assertThrows(PinnedSettingException.class, () -> new SpectralService("127.0.0.1:1",
+        Map.of(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE), new SimpleMeterRegistry()));
+    assertTrue(e.getMessage().startsWith("processing.guarantee is pinned to exactly_once_v2, got at_least_once: "), e.getMessage());
+    e = assertThrows(PinnedSettingException.class, () -> new SpectralService("127.0.0.1:1",
+        Map.of(StreamsConfig.consumerPrefix("isolation.level"), "read_uncommitted"), new SimpleMeterRegistry()));
+    assertEquals("consumer.isolation.level", e.key());
+
+    List<Properties> given = new ArrayList<>();
+    service = new SpectralService("127.0.0.1:1", Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "1000",
+        StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2), new SimpleMeterRegistry(), (t, p) -> {
+          given.add(p);
+          FakeStreams s = new FakeStreams(t, p);
+          made.add(s);
+          return s;
+        });
+    service.start();
+    assertEquals(StreamsConfig.EXACTLY_ONCE_V2, given.get(0).get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+    assertEquals("1000", given.get(0).get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG), "an override of a default wins");
+    assertEquals(SpectralService.APPLICATION_ID, given.get(0).get(StreamsConfig.APPLICATION_ID_CONFIG));
   }
 }

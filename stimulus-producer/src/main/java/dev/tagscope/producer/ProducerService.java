@@ -1,6 +1,7 @@
 package dev.tagscope.producer;
 
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.service.TagscopeService;
 import dev.tagscope.tagging.ProbePlan;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -148,7 +149,7 @@ public final class ProducerService implements TagscopeService {
       built = plan.imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
     }
     if (createTopicsPartitions > 0) {
-      try (Admin admin = Admin.create(adminConfig(producerConfig))) {
+      try (Admin admin = Admin.create(KafkaClientPolicy.admin().overrides(adminConfig(producerConfig)).build())) {
         Topics.createAll(admin, createTopicsPartitions, (short) 1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -330,7 +331,8 @@ public final class ProducerService implements TagscopeService {
     }
 
     /**
-     * @param config extra Kafka producer settings, winning over the publisher's defaults; those an
+     * @param config extra Kafka producer settings, winning over the publisher's defaults but not
+     *     over the pinned ones ({@link KafkaClientPolicy}, checked by {@link #build()}); those an
      *     Admin client also knows (security, sasl, ssl, timeouts) are used as well for
      *     {@link #createTopics(int)}
      * @return this
@@ -458,6 +460,8 @@ public final class ProducerService implements TagscopeService {
     /**
      * @return the service
      * @throws IllegalArgumentException naming the missing setting: bootstrapServers, source/images, plan
+     * @throws dev.tagscope.service.PinnedSettingException when {@link #producerConfig(Map)} changes
+     *     a setting exactly-once depends on ({@link KafkaClientPolicy}), naming it
      */
     public ProducerService build() {
       Object servers = producerConfig.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
@@ -478,6 +482,7 @@ public final class ProducerService implements TagscopeService {
       if (createTopicsPartitions < 0) {
         throw new IllegalArgumentException("createTopics: partitions must be >= 0 (0 = do not create), got " + createTopicsPartitions);
       }
+      KafkaClientPolicy.checkOverrides(producerConfig); // refused here, before topics are created or images read
       return new ProducerService(this);
     }
   }

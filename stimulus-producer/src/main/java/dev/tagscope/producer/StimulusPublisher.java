@@ -4,12 +4,12 @@ import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.tagging.ProbePlan;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -89,21 +89,22 @@ public final class StimulusPublisher implements AutoCloseable {
 
   /**
    * @param producerConfig Kafka producer settings; must hold {@code bootstrap.servers}; they win
-   *     over the defaults (acks=all, enable.idempotence=true, compression.type=lz4, linger.ms=5,
-   *     batch.size=262144); serializers are always byte arrays (the Topics serdes run here)
+   *     over the defaults (compression.type=lz4, linger.ms=5, batch.size=262144); acks=all and
+   *     enable.idempotence=true are pinned ({@link KafkaClientPolicy}); serializers are always
+   *     byte arrays (the Topics serdes run here)
    * @param registry where meters go
    * @throws IllegalArgumentException when {@code bootstrap.servers} is missing
+   * @throws dev.tagscope.service.PinnedSettingException when a setting changes a pinned one
+   *     (acks, enable.idempotence, transactional.id, ...), naming it
    */
   StimulusPublisher(Map<String, ?> producerConfig, MeterRegistry registry) {
     this.registry = Objects.requireNonNull(registry, "registry");
-    Map<String, Object> cfg = new HashMap<>();
-    cfg.put(ProducerConfig.ACKS_CONFIG, "all");
-    cfg.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    cfg.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-    cfg.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    cfg.put(ProducerConfig.BATCH_SIZE_CONFIG, 262_144);
-    cfg.put(ProducerConfig.CLIENT_ID_CONFIG, "tagscope-producer-" + CLIENTS.incrementAndGet());
-    cfg.putAll(producerConfig);
+    Map<String, Object> cfg = KafkaClientPolicy.idempotentProducer()
+        .set(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4")
+        .set(ProducerConfig.LINGER_MS_CONFIG, 5)
+        .set(ProducerConfig.BATCH_SIZE_CONFIG, 262_144)
+        .set(ProducerConfig.CLIENT_ID_CONFIG, "tagscope-producer-" + CLIENTS.incrementAndGet())
+        .overrides(producerConfig).build();
     Object servers = cfg.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
     if (servers == null || servers.toString().isBlank()) {
       throw new IllegalArgumentException("bootstrap.servers: give the Kafka cluster's host:port list, e.g. 127.0.0.1:9092");

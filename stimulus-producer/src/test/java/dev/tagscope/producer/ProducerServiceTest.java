@@ -1,7 +1,11 @@
 package dev.tagscope.producer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.tagscope.service.PinnedSettingException;
+import dev.tagscope.tagging.ProbePlan;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -43,5 +47,18 @@ class ProducerServiceTest {
     expected.put("config.providers", "file");
     expected.put("config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider");
     assertEquals(expected, ProducerService.adminConfig(producer));
+  }
+
+  @Test
+  void pinnedProducerSettingsAreRefusedBeforeAnythingIsBuiltOrSent() {
+    for (Map.Entry<String, Object> pinned : Map.<String, Object>of("acks", "1", "enable.idempotence", false,
+        "transactional.id", "tx-1").entrySet()) {
+      PinnedSettingException e = assertThrows(PinnedSettingException.class, () -> ProducerService.builder()
+          .bootstrapServers("127.0.0.1:1").producerConfig(Map.of(pinned.getKey(), pinned.getValue()))
+          .images(java.util.List.of(new Image("x", null, 1, 28, 28, new byte[784]))).plan(ProbePlan.builder().model("m")).build());
+      assertEquals(pinned.getKey(), e.key());
+      assertThrows(PinnedSettingException.class, () -> new StimulusPublisher(
+          Map.of("bootstrap.servers", "127.0.0.1:1", pinned.getKey(), pinned.getValue()), new SimpleMeterRegistry()));
+    }
   }
 }

@@ -3,6 +3,7 @@ package dev.tagscope.validation;
 import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.KafkaClientPolicy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -73,23 +74,23 @@ public final class ValidationRecords {
    *
    * @param r the result
    * @param clientProperties bootstrap servers and security settings of the cluster; the
-   *     serializers, {@code acks} and {@code enable.idempotence} are Tagscope's and may not be set
+   *     serializers are Tagscope's and may not be set, nor may the settings {@link KafkaClientPolicy}
+   *     pins ({@code acks=all}, {@code enable.idempotence=true}, ...) be changed
    * @return records written
    * @throws IllegalArgumentException when {@code clientProperties} sets one of Tagscope's own keys
+   *     (a {@link dev.tagscope.service.PinnedSettingException} for a pinned one, naming it)
    * @throws IllegalStateException when the broker refuses or does not answer within the producer's timeouts
    */
   public static int publish(ValidationResult r, Map<String, Object> clientProperties) {
-    for (String pinned : List.of(ProducerConfig.ACKS_CONFIG, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG)) {
-      if (clientProperties.containsKey(pinned)) {
-        throw new IllegalArgumentException("--kafka " + pinned + " cannot be set: the validation publisher pins it"
-            + " (acks=all with idempotence, so no record is lost or doubled); remove it");
+    for (String own : List.of(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG)) {
+      if (clientProperties.containsKey(own)) {
+        throw new IllegalArgumentException("--kafka " + own + " cannot be set: the validation publisher writes with the"
+            + " validation topic's own serdes; remove it");
       }
     }
-    Map<String, Object> props = new LinkedHashMap<>(clientProperties);
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "tagscope-validate");
+    // acks=all with idempotence (so no record is lost or doubled): pinned by the policy
+    Map<String, Object> props = KafkaClientPolicy.idempotentProducer()
+        .set(ProducerConfig.CLIENT_ID_CONFIG, "tagscope-validate").overrides(clientProperties).build();
     Map<String, LayerValidation> records = of(r, System.currentTimeMillis());
     Serializer<String> ks = Topics.VALIDATION.keySerde().serializer();
     Serializer<LayerValidation> vs = Topics.VALIDATION.valueSerde().serializer();

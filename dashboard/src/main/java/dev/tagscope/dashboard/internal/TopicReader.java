@@ -5,15 +5,15 @@ import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.PartitionCatchUp.StartPosition;
+import dev.tagscope.service.PartitionCatchUp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -21,8 +21,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -31,13 +29,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads {@code tagscope.probes}, {@code tagscope.importance}, {@code tagscope.tag-responses} and
  * {@code tagscope.validation} into a {@link DashboardView} on one thread, with a plain consumer
- * assigned to every partition: no consumer group, no committed offsets.
+ * assigned to every partition: no consumer group, no committed offsets (a {@link PartitionCatchUp}).
  *
  * <p>Start positions: the compacted probes, importance and validation topics from the beginning
  * (their latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
  * per partition. Partitions that appear later (a topic created after the dashboard started, or
- * partitions added) are picked up on the next metadata check (every second while a topic is
- * missing, every 10 s after) with the same rule.
+ * partitions added) are picked up on the next look-up (every second while a topic is missing,
+ * every 10 s after; added partitions once the consumer's metadata is refreshed, which the
+ * dashboard's consumer does every 10 s) with the same rule.
  *
  * <p>Values are decoded here, record by record, with the topic's serde from {@link Topics}, so
  * one undecodable record costs only itself: it is skipped, counted in
@@ -58,25 +57,16 @@ public final class TopicReader implements Runnable {
   /** The topics read, in the order their partitions are looked up. */
   private static final List<String> TOPICS = List.of(
       Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name(), Topics.VALIDATION.name());
-  /** Metadata check interval while a topic is missing, and once all four exist. */
-  private static final long METADATA_CHECK_MISSING_MS = 1_000;
-  private static final long METADATA_CHECK_MS = 10_000;
-
   private final Consumer<byte[], byte[]> consumer;
+  private final PartitionCatchUp<byte[], byte[]> catchUp;
   private final DashboardView view;
-  private final int replay;
   private final Counter skippedProbes;
   private final Counter skippedImportance;
   private final Counter skippedResponses;
   private final Counter skippedValidation;
   private final Map<String, Counter> updates = new HashMap<>();
-  private final Set<TopicPartition> assigned = new HashSet<>();
-  /** End offsets at the time each partition was assigned; removed once reached. */
-  private final Map<TopicPartition, Long> catchUpTargets = new HashMap<>();
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private volatile boolean running = true;
-  private boolean initialAssignmentDone;
-  private long nextMetadataCheck;
 
   /**
    * @param consumer a consumer with byte-array deserializers and no group; this reader owns
@@ -88,7 +78,12 @@ public final class TopicReader implements Runnable {
   public TopicReader(Consumer<byte[], byte[]> consumer, DashboardView view, int tagResponseReplay, MeterRegistry registry) {
     this.consumer = consumer;
     this.view = view;
-    this.replay = tagResponseReplay;
+    Map<String, StartPosition> starts = new LinkedHashMap<>();
+    for (String topic : TOPICS) {
+      starts.put(topic, topic.equals(Topics.TAG_RESPONSES.name()) ? StartPosition.lastRecords(tagResponseReplay)
+          : StartPosition.beginning());
+    }
+    this.catchUp = new PartitionCatchUp<>("dashboard", consumer, starts, Duration.ofSeconds(5));
     this.skippedProbes = skipped(registry, Topics.PROBES.name());
     this.skippedImportance = skipped(registry, Topics.IMPORTANCE.name());
     this.skippedResponses = skipped(registry, Topics.TAG_RESPONSES.name());
@@ -112,18 +107,8 @@ public final class TopicReader implements Runnable {
     try {
       while (running) {
         try {
-          long now = System.currentTimeMillis();
-          if (now >= nextMetadataCheck) {
-            boolean allPresent = refreshAssignment();
-            nextMetadataCheck = now + (allPresent ? METADATA_CHECK_MS : METADATA_CHECK_MISSING_MS);
-          }
-          if (assigned.isEmpty()) {
-            // No topic exists yet: a consumer with no assignment may not poll.
-            checkCaughtUp();
-            sleepQuietly(POLL.toMillis());
-            continue;
-          }
-          ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+          // Looks up new partitions when due; waits instead of polling while no topic exists yet.
+          ConsumerRecords<byte[], byte[]> records = catchUp.poll(POLL);
           for (ConsumerRecord<byte[], byte[]> r : records) {
             handle(r);
           }
@@ -176,52 +161,8 @@ public final class TopicReader implements Runnable {
     return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** @return whether all four topics exist */
-  private boolean refreshAssignment() {
-    List<TopicPartition> fresh = new ArrayList<>();
-    boolean allPresent = true;
-    for (String topic : TOPICS) {
-      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-      if (infos == null || infos.isEmpty()) {
-        if (!initialAssignmentDone) {
-          LOG.info("dashboard: topic {} does not exist yet; it is picked up once created", topic);
-        }
-        allPresent = false;
-        continue;
-      }
-      for (PartitionInfo p : infos) {
-        TopicPartition tp = new TopicPartition(p.topic(), p.partition());
-        if (!assigned.contains(tp)) {
-          fresh.add(tp);
-        }
-      }
-    }
-    if (!fresh.isEmpty()) {
-      assigned.addAll(fresh);
-      consumer.assign(new ArrayList<>(assigned));
-      Map<TopicPartition, Long> begin = consumer.beginningOffsets(fresh);
-      Map<TopicPartition, Long> end = consumer.endOffsets(fresh);
-      for (TopicPartition tp : fresh) {
-        long b = begin.getOrDefault(tp, 0L);
-        long e = end.getOrDefault(tp, b);
-        long start = tp.topic().equals(Topics.TAG_RESPONSES.name()) ? Math.max(b, e - replay) : b;
-        consumer.seek(tp, start);
-        if (!initialAssignmentDone && e > start) {
-          catchUpTargets.put(tp, e);
-        }
-        LOG.info("dashboard reads {} from offset {} (beginning {}, end {})", tp, start, b, e);
-      }
-    }
-    initialAssignmentDone = true;
-    return allPresent;
-  }
-
   private void checkCaughtUp() {
-    if (caughtUp.getCount() == 0) {
-      return;
-    }
-    catchUpTargets.entrySet().removeIf(t -> consumer.position(t.getKey(), Duration.ofSeconds(5)) >= t.getValue());
-    if (initialAssignmentDone && catchUpTargets.isEmpty()) {
+    if (caughtUp.getCount() != 0 && catchUp.caughtUpWithStart()) {
       LOG.info("dashboard caught up with its topics");
       caughtUp.countDown();
     }

@@ -2,16 +2,12 @@ package dev.tagscope.worker.internal;
 
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.service.PartitionCatchUp;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -20,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The probe specs of {@code tagscope.probes} (compacted, key probeId), read by a consumer
- * outside any group that is assigned every partition and starts from the beginning. A
+ * outside any group that is assigned every partition and starts from the beginning (a
+ * {@link PartitionCatchUp}). A
  * tombstone removes a probe; an undecodable spec is logged and skipped (the topic is re-read
  * from the beginning at every start, so a dead letter would repeat). Not thread-safe: used by
  * the worker's poll thread only.
@@ -29,21 +26,24 @@ public final class ProbeCache implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProbeCache.class);
 
   private final Consumer<byte[], byte[]> consumer;
+  private final PartitionCatchUp<byte[], byte[]> reader;
   private final Duration catchUpTimeout;
   private final Deserializer<String> keys;
   private final Deserializer<ProbeSpec> values;
   private final Map<String, ProbeSpec> probes = new HashMap<>();
-  private final Set<TopicPartition> assigned = new HashSet<>();
   private long skipped;
 
   /**
    * @param consumer a consumer without group id, {@code isolation.level=read_committed},
    *     byte-array deserializers; closed by {@link #close()}
-   * @param catchUpTimeout longest wait for one refresh to reach the end of the topic
+   * @param catchUpTimeout longest wait for one refresh to reach the end of the topic, and for
+   *     each of its metadata and offset requests
    */
   public ProbeCache(Consumer<byte[], byte[]> consumer, Duration catchUpTimeout) {
     this.consumer = consumer;
     this.catchUpTimeout = catchUpTimeout;
+    this.reader = new PartitionCatchUp<>("probe cache", consumer,
+        Map.of(Topics.PROBES.name(), PartitionCatchUp.StartPosition.beginning()), catchUpTimeout);
     Serde<String> ks = Topics.PROBES.keySerde();
     Serde<ProbeSpec> vs = Topics.PROBES.valueSerde();
     this.keys = ks.deserializer();
@@ -85,40 +85,21 @@ public final class ProbeCache implements AutoCloseable {
    * @return true when the end was reached within the time limit
    */
   public boolean refresh() {
-    assignAll();
-    if (assigned.isEmpty()) {
-      return false;
+    if (!reader.assignNewPartitions().isEmpty()) {
+      log.warn("topic {} has no partitions yet; probe specs unavailable", Topics.PROBES.name());
     }
-    Map<TopicPartition, Long> end = consumer.endOffsets(assigned, catchUpTimeout);
-    long deadline = System.nanoTime() + catchUpTimeout.toNanos();
-    while (true) {
-      boolean caughtUp = true;
-      for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-        if (consumer.position(e.getKey(), catchUpTimeout) < e.getValue()) {
-          caughtUp = false;
-          break;
-        }
-      }
-      if (caughtUp) {
-        return true;
-      }
-      if (System.nanoTime() > deadline) {
-        log.warn("probe specs not read to the end of {} within {}", Topics.PROBES.name(), catchUpTimeout);
-        return false;
-      }
-      pollOnce(Duration.ofMillis(100));
+    if (reader.readToCurrentEnd(catchUpTimeout, this::apply)) {
+      return true;
     }
+    if (!reader.assignment().isEmpty()) {
+      log.warn("probe specs not read to the end of {} within {}", Topics.PROBES.name(), catchUpTimeout);
+    }
+    return false;
   }
 
   /** Applies whatever the consumer has fetched already, without waiting. */
   public void pollUpdates() {
-    if (!assigned.isEmpty()) {
-      pollOnce(Duration.ZERO);
-    }
-  }
-
-  private void pollOnce(Duration timeout) {
-    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+    for (ConsumerRecord<byte[], byte[]> r : reader.pollAssigned(Duration.ZERO)) {
       apply(r);
     }
   }
@@ -143,26 +124,6 @@ public final class ProbeCache implements AutoCloseable {
       skipped++;
       log.warn("skipping undecodable probe spec at {}-{}@{} (key {}): {}", r.topic(), r.partition(), r.offset(), key,
           e.getMessage());
-    }
-  }
-
-  private void assignAll() {
-    List<PartitionInfo> parts = consumer.partitionsFor(Topics.PROBES.name(), catchUpTimeout);
-    if (parts == null || parts.isEmpty()) {
-      log.warn("topic {} has no partitions yet; probe specs unavailable", Topics.PROBES.name());
-      return;
-    }
-    Set<TopicPartition> fresh = new HashSet<>();
-    for (PartitionInfo p : parts) {
-      TopicPartition tp = new TopicPartition(p.topic(), p.partition());
-      if (!assigned.contains(tp)) {
-        fresh.add(tp);
-      }
-    }
-    if (!fresh.isEmpty()) {
-      assigned.addAll(fresh);
-      consumer.assign(assigned);
-      consumer.seekToBeginning(fresh);
     }
   }
 
