@@ -92,7 +92,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@value FrameHandler#ACTIVATIONS} (records written), {@value DeadLetters#RECORDS_METER}
  * {@code {stage=inference-worker}}, counted when their transaction commits; timer
  * {@value FrameHandler#INFERENCE} per batch {@code session.run}; Kafka client metrics of the
- * three clients through Micrometer's {@link KafkaClientMetrics}.
+ * stimuli consumer and the transactional producer through Micrometer's {@link KafkaClientMetrics}
+ * (the probe reader, a third client that reads one small compacted topic, is left out).
  *
  * <h2>Inside</h2>
  * This class builds the clients and holds the life cycle; the package-private
