@@ -51,12 +51,31 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--batches", split = ",", defaultValue = "1,8,32", description = "Inference batch sizes (default ${DEFAULT-VALUE}).")
   int[] batches;
 
+  @Option(names = "--pipeline", description = "Measure the whole pipeline against bare inference in one run instead:"
+      + " steady frames/s and their ratio, per-stage frames/s, CPU shares, paced latency p50/p99, heap.")
+  boolean pipeline;
+
+  @Option(names = "--pipeline-images", defaultValue = "64",
+      description = "Images of the measured pipeline probe (default ${DEFAULT-VALUE}, 240 frames each).")
+  int pipelineImages;
+
+  @Option(names = "--latency-images", defaultValue = "4",
+      description = "Images of the paced latency probe (default ${DEFAULT-VALUE}, 2 s each at 120 fps).")
+  int latencyImages;
+
   private final Random random = new Random(42);
 
   @Override
   public Integer call() throws Exception {
     if (rounds < 1 || roundSeconds <= 0) {
       throw new IllegalArgumentException("--rounds must be >= 1 and --seconds > 0");
+    }
+    if (pipeline) {
+      if (pipelineImages < 1 || latencyImages < 1) {
+        throw new IllegalArgumentException("--pipeline-images and --latency-images must be at least 1 image");
+      }
+      new PipelineBench(model, pipelineImages, latencyImages, roundSeconds, rounds, System.out).run();
+      return 0;
     }
     System.out.printf("%-44s %14s %s%n", "benchmark", "rate", "unit");
 
@@ -156,23 +175,7 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Calls per second: the median of {@code rounds} timed rounds of {@code roundSeconds}, after one warm-up round. */
   private double measure(Runnable op) {
-    long roundNanos = (long) (roundSeconds * 1e9);
-    double[] rates = new double[rounds];
-    for (int r = -1; r < rounds; r++) {
-      long calls = 0;
-      long start = System.nanoTime();
-      long now;
-      do {
-        op.run();
-        calls++;
-        now = System.nanoTime();
-      } while (now - start < roundNanos);
-      if (r >= 0) {
-        rates[r] = calls / ((now - start) / 1e9);
-      }
-    }
-    java.util.Arrays.sort(rates);
-    return rates[rounds / 2];
+    return Timing.callsPerSecond(op, roundSeconds, rounds);
   }
 
   private double[][] randomSeries(int filters, int frames) {

@@ -25,9 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -156,7 +153,7 @@ final class DemoCommand implements Callable<Integer> {
             new StageThroughput.Stage("worker", InferenceWorker.FRAMES_METER, 1),
             new StageThroughput.Stage("spectral", SpectralService.FRAMES_METER, layerNames.size())));
         try {
-          awaitWindows(collector, expectedWindows, throughput, runner);
+          WindowWait.await(collector, expectedWindows, throughput, runner, Duration.ofSeconds(stallTimeoutSeconds), true);
         } finally {
           // Stopped before the report; the Streams application and the dashboard stay up until the
           // end (the dashboard for --serve), closed by the runner before the broker.
@@ -226,34 +223,6 @@ final class DemoCommand implements Callable<Integer> {
         probeImages, labelled, source, vs, probe.plan.planBuilder(), validateOut, System.out);
     int n = ValidateCommand.publish(r, bootstrap, clientOverrides);
     System.out.printf("validation report: %s; %d records on %s%n", validateOut.toAbsolutePath(), n, Topics.VALIDATION.name());
-  }
-
-  /** Waits for every window, showing progress and per-stage frames/s; fails fast when a stage fails or stalls. */
-  private void awaitWindows(TagResponseCollector collector, long expected, StageThroughput throughput, ServiceRunner runner) {
-    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("windows").setInitialMax(expected)
-        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build()) {
-      long lastProgress = System.nanoTime();
-      long seen = 0;
-      while (seen < expected) {
-        long now = collector.poll(Duration.ofMillis(250));
-        throughput.sample();
-        bar.stepTo(now);
-        bar.setExtraMessage(" " + throughput.line());
-        if (now > seen) {
-          seen = now;
-          lastProgress = System.nanoTime();
-        }
-        if (runner.stopRequested()) {
-          throw new IllegalStateException("stopped (Ctrl-C) before the report: " + seen + " of " + expected
-              + " windows had arrived; closing the services");
-        }
-        runner.check(); // a failed producer, worker or Streams application ends the wait at once
-        if (System.nanoTime() - lastProgress > Duration.ofSeconds(stallTimeoutSeconds).toNanos()) {
-          throw new IllegalStateException("no new window for " + stallTimeoutSeconds + " s: " + seen + " of " + expected
-              + " arrived (" + throughput.line() + "); look for dead letters on " + Topics.DLQ.name());
-        }
-      }
-    }
   }
 
   private static String describeRegions(ProbePlan plan) {
