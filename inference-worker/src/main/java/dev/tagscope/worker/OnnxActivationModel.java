@@ -56,10 +56,14 @@ public final class OnnxActivationModel implements ActivationModel {
   private final int fixedBatch;
   private final Set<String> tapTensors;
   private final Set<String> allOutputs;
+  /** Taps whose reductions the graph computes itself ({@link OnnxGraph#withTapsAndReductions}). */
+  private final Set<String> reducedInGraph;
+  /** Per reduction, the outputs {@link #run} fetches: a reduced output per such tap, else the full map. */
+  private final Map<Reduction, Set<String>> runOutputs = new java.util.EnumMap<>(Reduction.class);
 
   private OnnxActivationModel(OrtEnvironment env, OrtSession session, String name, String inputName,
                               Preprocessing preprocessing, List<String> classes, List<LayerInfo> layers,
-                              List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch) {
+                              List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch, Set<String> reducedInGraph) {
     this.env = env;
     this.session = session;
     this.name = name;
@@ -74,6 +78,14 @@ public final class OnnxActivationModel implements ActivationModel {
     LinkedHashSet<String> all = new LinkedHashSet<>(tapTensors);
     all.addAll(modelOutputs);
     this.allOutputs = all;
+    this.reducedInGraph = Set.copyOf(reducedInGraph);
+    for (Reduction r : Reduction.values()) {
+      Set<String> out = new LinkedHashSet<>();
+      for (String t : tapTensors) {
+        out.add(this.reducedInGraph.contains(t) ? OnnxGraph.reducedOutput(t, r.name()) : t);
+      }
+      runOutputs.put(r, out);
+    }
   }
 
   /**
@@ -128,7 +140,10 @@ public final class OnnxActivationModel implements ActivationModel {
 
     List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers(), graph.hiddenLayers());
     List<String> tapNames = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toList());
-    byte[] rewritten = graph.withExtraOutputs(tapNames);
+    // The reductions go into the graph too: then only [N,C] leaves the engine per tap in run(), not
+    // every [N,C,H,W] map (about 0.5 MB per frame for the bundled model's 16 taps).
+    OnnxGraph.Rewritten rewrittenModel = graph.withTapsAndReductions(tapNames);
+    byte[] rewritten = rewrittenModel.bytes();
 
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     OrtSession session = createSession(env, rewritten, config);
@@ -143,7 +158,7 @@ public final class OnnxActivationModel implements ActivationModel {
         inputName, channels, height, width, graph.layers().size(),
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
     return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
-        graph.outputNames(), fixedBatch);
+        graph.outputNames(), fixedBatch, rewrittenModel.reducedTaps());
   }
 
   /**
@@ -276,6 +291,15 @@ public final class OnnxActivationModel implements ActivationModel {
     return inputName;
   }
 
+  /**
+   * The taps whose reductions the graph computes (the rest are reduced in Java after the run).
+   *
+   * @return tensor names of the tapped feature maps the graph reduces itself
+   */
+  Set<String> reducedInGraph() {
+    return reducedInGraph;
+  }
+
   @Override
   public Map<String, float[][]> run(float[] input, int n, Reduction reduction) {
     Objects.requireNonNull(reduction, "reduction");
@@ -287,8 +311,23 @@ public final class OnnxActivationModel implements ActivationModel {
     int chunk = fixedBatch > 0 ? fixedBatch : n;
     for (int start = 0; start < n; start += chunk) {
       int m = Math.min(chunk, n - start);
-      try (OrtSession.Result r = runChunk(input, start, m, tapTensors)) {
+      try (OrtSession.Result r = runChunk(input, start, m, runOutputs.get(reduction))) {
         for (TappedLayer t : taps) {
+          if (reducedInGraph.contains(t.info().tensorName())) {
+            // [rows, C, 1, 1] from the graph's own reduction
+            OnnxValue v = r.get(OnnxGraph.reducedOutput(t.info().tensorName(), reduction.name())).orElseThrow();
+            long[] s = ((OnnxTensor) v).getInfo().getShape();
+            if (s.length < 2 || s[0] != rows(m) || s[1] != t.channels()) {
+              throw new IllegalStateException("layer " + t.name() + " reduced to shape " + Arrays.toString(s)
+                  + ", expected [" + rows(m) + "," + t.channels() + ",1,1]");
+            }
+            float[] data = floats((OnnxTensor) v);
+            float[][] dst = out.get(t.name());
+            for (int i = 0; i < m; i++) {
+              System.arraycopy(data, i * t.channels(), dst[start + i], 0, t.channels());
+            }
+            continue;
+          }
           OnnxValue v = r.get(t.info().tensorName()).orElseThrow();
           long[] s = checkedShape(t.info(), v);
           int channels = (int) s[1];

@@ -139,6 +139,73 @@ public final class OnnxGraph {
   }
 
   /**
+   * The model with every tapped tensor as an extra output, and, for each tap that the graph shows
+   * is a feature map {@code [N,C,H,W]}, its four reductions over {@code H,W} as outputs
+   * {@code [N,C,1,1]} of their own (named by {@link #reducedOutput}), so that only {@code [N,C]}
+   * leaves the engine when a caller needs reduced values: {@code GlobalAveragePool} (MEAN),
+   * {@code GlobalMaxPool} (MAX), {@code GlobalLpPool p=2} (L2, the square root of the sum of
+   * squares) and {@code Abs} then {@code GlobalAveragePool} (MEAN_ABS). These operators are the same
+   * in every opset since 2, unlike {@code ReduceMean}, whose axes moved to an input in opset 18.
+   * ONNX Runtime computes only what the outputs asked of a run need, so the reductions cost nothing
+   * when a run fetches the full maps.
+   *
+   * @param tensorNames the tapped tensors
+   * @return serialised rewritten model, and the taps that got reduced outputs
+   */
+  public Rewritten withTapsAndReductions(Collection<String> tensorNames) {
+    OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
+    Set<String> present = new HashSet<>(outputNames());
+    for (String t : tensorNames) {
+      if (present.add(t)) {
+        g.addOutput(floatValueInfo(t));
+      }
+    }
+    Activations acts = Activations.of(model.getGraph());
+    Set<String> reduced = new LinkedHashSet<>();
+    for (String t : new LinkedHashSet<>(tensorNames)) {
+      if (!acts.isFeatureMap(t)) {
+        continue;
+      }
+      String abs = t + "::tagscope-abs";
+      g.addNode(node("Abs", t + "::tagscope-abs-node", List.of(t), abs));
+      g.addNode(node("GlobalAveragePool", t + "::tagscope-mean-node", List.of(t), reducedOutput(t, "MEAN")));
+      g.addNode(node("GlobalMaxPool", t + "::tagscope-max-node", List.of(t), reducedOutput(t, "MAX")));
+      g.addNode(node("GlobalLpPool", t + "::tagscope-l2-node", List.of(t), reducedOutput(t, "L2")).toBuilder()
+          .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("p").setType(OnnxMl.AttributeProto.AttributeType.INT).setI(2))
+          .build());
+      g.addNode(node("GlobalAveragePool", t + "::tagscope-mean-abs-node", List.of(abs), reducedOutput(t, "MEAN_ABS")));
+      for (String r : List.of("MEAN", "MAX", "L2", "MEAN_ABS")) {
+        g.addOutput(floatValueInfo(reducedOutput(t, r)));
+      }
+      reduced.add(t);
+    }
+    return new Rewritten(model.toBuilder().setGraph(g).build().toByteArray(), Set.copyOf(reduced));
+  }
+
+  /**
+   * A model rewritten by {@link #withTapsAndReductions}.
+   *
+   * @param bytes the serialised model
+   * @param reducedTaps the taps with reduced outputs (the others are reduced by the caller)
+   */
+  public record Rewritten(byte[] bytes, Set<String> reducedTaps) {}
+
+  /**
+   * The output that holds a tap's reduction, {@code [N,C,1,1]}.
+   *
+   * @param tensor the tapped tensor
+   * @param reduction the reduction's name: {@code MEAN}, {@code MAX}, {@code L2} or {@code MEAN_ABS}
+   * @return the output name
+   */
+  public static String reducedOutput(String tensor, String reduction) {
+    return tensor + "::tagscope-" + reduction.toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static OnnxMl.NodeProto node(String op, String name, List<String> inputs, String output) {
+    return OnnxMl.NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(output).build();
+  }
+
+  /**
    * The model with its outputs replaced by the given tensors; the engine then computes only
    * what they need (used to check tapping against a natively produced tensor).
    *
