@@ -56,14 +56,19 @@ public final class OnnxActivationModel implements ActivationModel {
   private final int fixedBatch;
   private final Set<String> tapTensors;
   private final Set<String> allOutputs;
-  /** Taps whose reductions the graph computes itself ({@link OnnxGraph#withTapsAndReductions}). */
-  private final Set<String> reducedInGraph;
-  /** Per reduction, the outputs {@link #run} fetches: a reduced output per such tap, else the full map. */
-  private final Map<Reduction, Set<String>> runOutputs = new java.util.EnumMap<>(Reduction.class);
+  /** The graph and settings a reduced session is made from, on first use of its reduction. */
+  private final OnnxGraph graph;
+  private final ModelConfig config;
+  /** Per reduction, a session whose only outputs are the reduced taps ({@link OnnxGraph#withReducedTaps}). */
+  private final Map<Reduction, ReducedSession> reducedSessions = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** A session for one reduction: the taps it reduces in the graph, and the outputs a run fetches. */
+  private record ReducedSession(OrtSession session, Set<String> reducedTaps, Set<String> outputs) {}
 
   private OnnxActivationModel(OrtEnvironment env, OrtSession session, String name, String inputName,
                               Preprocessing preprocessing, List<String> classes, List<LayerInfo> layers,
-                              List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch, Set<String> reducedInGraph) {
+                              List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch, OnnxGraph graph,
+                              ModelConfig config) {
     this.env = env;
     this.session = session;
     this.name = name;
@@ -78,14 +83,8 @@ public final class OnnxActivationModel implements ActivationModel {
     LinkedHashSet<String> all = new LinkedHashSet<>(tapTensors);
     all.addAll(modelOutputs);
     this.allOutputs = all;
-    this.reducedInGraph = Set.copyOf(reducedInGraph);
-    for (Reduction r : Reduction.values()) {
-      Set<String> out = new LinkedHashSet<>();
-      for (String t : tapTensors) {
-        out.add(this.reducedInGraph.contains(t) ? OnnxGraph.reducedOutput(t, r.name()) : t);
-      }
-      runOutputs.put(r, out);
-    }
+    this.graph = graph;
+    this.config = config;
   }
 
   /**
@@ -140,10 +139,7 @@ public final class OnnxActivationModel implements ActivationModel {
 
     List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers(), graph.hiddenLayers());
     List<String> tapNames = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toList());
-    // The reductions go into the graph too: then only [N,C] leaves the engine per tap in run(), not
-    // every [N,C,H,W] map (about 0.5 MB per frame for the bundled model's 16 taps).
-    OnnxGraph.Rewritten rewrittenModel = graph.withTapsAndReductions(tapNames);
-    byte[] rewritten = rewrittenModel.bytes();
+    byte[] rewritten = graph.withExtraOutputs(tapNames);
 
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     OrtSession session = createSession(env, rewritten, config);
@@ -158,7 +154,7 @@ public final class OnnxActivationModel implements ActivationModel {
         inputName, channels, height, width, graph.layers().size(),
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
     return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
-        graph.outputNames(), fixedBatch, rewrittenModel.reducedTaps());
+        graph.outputNames(), fixedBatch, graph, config);
   }
 
   /**
@@ -296,8 +292,24 @@ public final class OnnxActivationModel implements ActivationModel {
    *
    * @return tensor names of the tapped feature maps the graph reduces itself
    */
-  Set<String> reducedInGraph() {
-    return reducedInGraph;
+  Set<String> reducedInGraph(Reduction reduction) {
+    return reducedSession(reduction).reducedTaps();
+  }
+
+  /**
+   * The session of one reduction, made on its first use. Its reductions run inside the graph, so
+   * only {@code [N,C]} leaves the engine per tapped feature map in {@link #run}, not every
+   * {@code [N,C,H,W]} map (about 0.5 MB per frame for the bundled model's 16 taps).
+   */
+  private ReducedSession reducedSession(Reduction reduction) {
+    return reducedSessions.computeIfAbsent(reduction, r -> {
+      OnnxGraph.Rewritten rw = graph.withReducedTaps(tapTensors, r.name());
+      Set<String> outputs = new LinkedHashSet<>();
+      for (String t : tapTensors) {
+        outputs.add(rw.reducedTaps().contains(t) ? OnnxGraph.reducedOutput(t, r.name()) : t);
+      }
+      return new ReducedSession(createSession(env, rw.bytes(), config), rw.reducedTaps(), outputs);
+    });
   }
 
   @Override
@@ -311,9 +323,10 @@ public final class OnnxActivationModel implements ActivationModel {
     int chunk = fixedBatch > 0 ? fixedBatch : n;
     for (int start = 0; start < n; start += chunk) {
       int m = Math.min(chunk, n - start);
-      try (OrtSession.Result r = runChunk(input, start, m, runOutputs.get(reduction))) {
+      ReducedSession reduced = reducedSession(reduction);
+      try (OrtSession.Result r = runChunk(reduced.session(), input, start, m, reduced.outputs())) {
         for (TappedLayer t : taps) {
-          if (reducedInGraph.contains(t.info().tensorName())) {
+          if (reduced.reducedTaps().contains(t.info().tensorName())) {
             // [rows, C, 1, 1] from the graph's own reduction
             OnnxValue v = r.get(OnnxGraph.reducedOutput(t.info().tensorName(), reduction.name())).orElseThrow();
             long[] s = ((OnnxTensor) v).getInfo().getShape();
@@ -397,6 +410,10 @@ public final class OnnxActivationModel implements ActivationModel {
   }
 
   private OrtSession.Result runChunk(float[] input, int start, int m, Set<String> outputs) {
+    return runChunk(session, input, start, m, outputs);
+  }
+
+  private OrtSession.Result runChunk(OrtSession on, float[] input, int start, int m, Set<String> outputs) {
     int len = preprocessing.inputLength();
     int rows = rows(m);
     long[] shape = {rows, preprocessing.channels(), preprocessing.height(), preprocessing.width()};
@@ -409,7 +426,7 @@ public final class OnnxActivationModel implements ActivationModel {
       buf = FloatBuffer.wrap(padded);
     }
     try (OnnxTensor in = OnnxTensor.createTensor(env, buf, shape)) {
-      return session.run(Map.of(inputName, in), outputs);
+      return on.run(Map.of(inputName, in), outputs);
     } catch (OrtException e) {
       throw new IllegalStateException("ONNX Runtime failed on a batch of " + m + " for model " + name + ": "
           + e.getMessage(), e);
@@ -429,6 +446,8 @@ public final class OnnxActivationModel implements ActivationModel {
   @Override
   public void close() {
     closeQuietly(session);
+    reducedSessions.values().forEach(r -> closeQuietly(r.session()));
+    reducedSessions.clear();
   }
 
   static void closeQuietly(OrtSession s) {

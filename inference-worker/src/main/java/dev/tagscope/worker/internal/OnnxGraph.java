@@ -139,54 +139,54 @@ public final class OnnxGraph {
   }
 
   /**
-   * The model with every tapped tensor as an extra output, and, for each tap that the graph shows
-   * is a feature map {@code [N,C,H,W]}, its four reductions over {@code H,W} as outputs
-   * {@code [N,C,1,1]} of their own (named by {@link #reducedOutput}), so that only {@code [N,C]}
-   * leaves the engine when a caller needs reduced values: {@code GlobalAveragePool} (MEAN),
-   * {@code GlobalMaxPool} (MAX), {@code GlobalLpPool p=2} (L2, the square root of the sum of
-   * squares) and {@code Abs} then {@code GlobalAveragePool} (MEAN_ABS). These operators are the same
-   * in every opset since 2, unlike {@code ReduceMean}, whose axes moved to an input in opset 18.
-   * ONNX Runtime computes only what the outputs asked of a run need, so the reductions cost nothing
-   * when a run fetches the full maps.
+   * The model cut down to what {@code run} needs for one reduction: its only outputs are, for each
+   * tap the graph shows is a feature map {@code [N,C,H,W]}, that map reduced over {@code H,W}
+   * ({@code [N,C,1,1]}, named by {@link #reducedOutput}), and every other tap as it is. So only
+   * {@code [N,C]} leaves the engine per feature map, and nothing after the last tap runs. The
+   * pooling operators are the same in every opset since 2 (unlike {@code ReduceMean}, whose axes
+   * moved to an input in opset 18): {@code GlobalAveragePool} (MEAN), {@code GlobalMaxPool} (MAX),
+   * {@code GlobalLpPool p=2} (L2, the square root of the sum of squares), {@code Abs} then
+   * {@code GlobalAveragePool} (MEAN_ABS). One reduction per model: ONNX Runtime runs every node of
+   * a graph whatever outputs a run asks for, so reductions nobody fetches would still cost.
    *
    * @param tensorNames the tapped tensors
-   * @return serialised rewritten model, and the taps that got reduced outputs
+   * @param reduction {@code MEAN}, {@code MAX}, {@code L2} or {@code MEAN_ABS}
+   * @return serialised rewritten model, and the taps it reduces
+   * @throws IllegalArgumentException for another reduction name
    */
-  public Rewritten withTapsAndReductions(Collection<String> tensorNames) {
-    OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
-    Set<String> present = new HashSet<>(outputNames());
-    for (String t : tensorNames) {
-      if (present.add(t)) {
-        g.addOutput(floatValueInfo(t));
-      }
-    }
+  public Rewritten withReducedTaps(Collection<String> tensorNames, String reduction) {
+    OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder().clearOutput();
     Activations acts = Activations.of(model.getGraph());
     Set<String> reduced = new LinkedHashSet<>();
     for (String t : new LinkedHashSet<>(tensorNames)) {
       if (!acts.isFeatureMap(t)) {
+        g.addOutput(floatValueInfo(t));
         continue;
       }
-      String abs = t + "::tagscope-abs";
-      g.addNode(node("Abs", t + "::tagscope-abs-node", List.of(t), abs));
-      g.addNode(node("GlobalAveragePool", t + "::tagscope-mean-node", List.of(t), reducedOutput(t, "MEAN")));
-      g.addNode(node("GlobalMaxPool", t + "::tagscope-max-node", List.of(t), reducedOutput(t, "MAX")));
-      g.addNode(node("GlobalLpPool", t + "::tagscope-l2-node", List.of(t), reducedOutput(t, "L2")).toBuilder()
-          .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("p").setType(OnnxMl.AttributeProto.AttributeType.INT).setI(2))
-          .build());
-      g.addNode(node("GlobalAveragePool", t + "::tagscope-mean-abs-node", List.of(abs), reducedOutput(t, "MEAN_ABS")));
-      for (String r : List.of("MEAN", "MAX", "L2", "MEAN_ABS")) {
-        g.addOutput(floatValueInfo(reducedOutput(t, r)));
+      String out = reducedOutput(t, reduction);
+      switch (reduction) {
+        case "MEAN" -> g.addNode(node("GlobalAveragePool", out + "-node", t, out));
+        case "MAX" -> g.addNode(node("GlobalMaxPool", out + "-node", t, out));
+        case "L2" -> g.addNode(node("GlobalLpPool", out + "-node", t, out).toBuilder()
+            .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("p").setType(OnnxMl.AttributeProto.AttributeType.INT).setI(2))
+            .build());
+        case "MEAN_ABS" -> {
+          g.addNode(node("Abs", out + "-abs-node", t, out + "-abs"));
+          g.addNode(node("GlobalAveragePool", out + "-node", out + "-abs", out));
+        }
+        default -> throw new IllegalArgumentException("no in-graph form of reduction " + reduction);
       }
+      g.addOutput(floatValueInfo(out));
       reduced.add(t);
     }
     return new Rewritten(model.toBuilder().setGraph(g).build().toByteArray(), Set.copyOf(reduced));
   }
 
   /**
-   * A model rewritten by {@link #withTapsAndReductions}.
+   * A model rewritten by {@link #withReducedTaps}.
    *
    * @param bytes the serialised model
-   * @param reducedTaps the taps with reduced outputs (the others are reduced by the caller)
+   * @param reducedTaps the taps it reduces (the others are outputs as they are)
    */
   public record Rewritten(byte[] bytes, Set<String> reducedTaps) {}
 
@@ -201,8 +201,8 @@ public final class OnnxGraph {
     return tensor + "::tagscope-" + reduction.toLowerCase(java.util.Locale.ROOT);
   }
 
-  private static OnnxMl.NodeProto node(String op, String name, List<String> inputs, String output) {
-    return OnnxMl.NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(output).build();
+  private static OnnxMl.NodeProto node(String op, String name, String input, String output) {
+    return OnnxMl.NodeProto.newBuilder().setOpType(op).setName(name).addInput(input).addOutput(output).build();
   }
 
   /**
