@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tagscope.schemas.fuzz.Mutations;
+import dev.tagscope.schemas.fuzz.Seeds;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
@@ -53,7 +53,7 @@ class AvroBoundsTest {
   @Test
   void aStringLengthOfTwoGigabytesInFifteenBytesIsRefused() {
     // header, then probeId claiming 2^31 - 649 bytes
-    byte[] data = cut(10, Mutations.zigZag(2_147_483_000L));
+    byte[] data = cut(10, Seeds.zigZag(2_147_483_000L));
     assertEquals(15, data.length);
     assertTrue(refused(data).getMessage().contains("string length 2147483000 at byte 10 does not fit in the 0 bytes left"));
   }
@@ -62,7 +62,7 @@ class AvroBoundsTest {
   void anArrayCountOfTwoBillionFloatsIsRefused() {
     // header and the fields before values, then a block count of 2^31 - 649 floats
     int valuesAt = valid.length - 10; // count 2, 8 bytes of floats, end 0
-    byte[] data = cut(valuesAt, Mutations.zigZag(2_147_483_000L));
+    byte[] data = cut(valuesAt, Seeds.zigZag(2_147_483_000L));
     assertTrue(refused(data).getMessage().contains("block of 2147483000 items at byte " + valuesAt + " needs at least 4 bytes per item"));
   }
 
@@ -70,9 +70,9 @@ class AvroBoundsTest {
   void aNegativeBlockCountWithASmallByteSizeIsRefused() {
     // Avro reads a negative count as -count items plus a byte size, and sizes the array by the count.
     int valuesAt = valid.length - 10;
-    byte[] data = cut(valuesAt, Mutations.zigZag(-1_000_000_000L), Mutations.zigZag(8), new byte[8], new byte[] {0});
+    byte[] data = cut(valuesAt, Seeds.zigZag(-1_000_000_000L), Seeds.zigZag(8), new byte[8], new byte[] {0});
     assertTrue(refused(data).getMessage().contains("block of 1000000000 items"));
-    refused(cut(valuesAt, Mutations.zigZag(Long.MIN_VALUE)));
+    refused(cut(valuesAt, Seeds.zigZag(Long.MIN_VALUE)));
   }
 
   @Test
@@ -92,7 +92,7 @@ class AvroBoundsTest {
     AvroSerde<DeadLetter> dlq = AvroSerde.of(DeadLetter.class);
     byte[] letter = dlq.serialize("t", DeadLetters.of("s", "e", "t", 0, 0, null, null));
     // the last byte is the value union's branch 0 (null): make it branch 7
-    letter[letter.length - 1] = Mutations.zigZag(7)[0];
+    letter[letter.length - 1] = Seeds.zigZag(7)[0];
     SerializationException e = assertThrows(SerializationException.class, () -> dlq.deserialize("tagscope.dlq", letter));
     assertTrue(e.getMessage().contains("union branch 7"), e.getMessage());
   }

@@ -2,49 +2,46 @@ package dev.tagscope.schemas;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.tagscope.schemas.fuzz.Campaign;
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.DictionaryFile;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.tagscope.schemas.fuzz.Fuzz;
 import dev.tagscope.schemas.fuzz.FuzzInput;
-import dev.tagscope.schemas.fuzz.Mutations;
-import dev.tagscope.schemas.fuzz.Mutations.Seed;
+import dev.tagscope.schemas.fuzz.FuzzReport;
+import dev.tagscope.schemas.fuzz.Seeds;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.avro.util.RandomData;
 import org.apache.kafka.common.errors.SerializationException;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Fuzzes the deserializers of every topic in {@link Topics#ALL}, keys and values, with bytes a
- * stranger could put on the topic: records of every released schema version mutated byte by
- * byte (length prefixes that claim 2<sup>31</sup> items among the edits), a valid header before
- * random bytes, and plain random bytes. Each input must decode or be refused with Kafka's
- * {@link SerializationException} naming the topic, within {@link Fuzz#LIMIT}; an
- * {@link OutOfMemoryError} or any other exception fails the property with the input in hex.
+ * Fuzzes the deserializers of every topic in {@link Topics#ALL}, keys and values, with Jazzer:
+ * bytes a stranger could put on the topic, grown from a seed corpus of records of every released
+ * schema version and the reproducers of the bugs fuzzing found ({@link AvroBounds}), with Avro's
+ * length prefixes that claim 2<sup>31</sup> items in the dictionary. The input's last byte picks
+ * the topic. Each input must decode or be refused with Kafka's {@link SerializationException}
+ * naming the topic, within {@link Fuzz#LIMIT}; an {@link OutOfMemoryError} or any other exception
+ * is a finding.
  *
- * <p>The suite tries a few hundred inputs; {@code -Pfuzz} runs the {@link Campaign} counts.
+ * <p>The suite runs the seed corpus; the {@code fuzz} profile fuzzes ({@code maxExecutions}).
  *
  * @see AvroBounds
  */
+@ExtendWith(FuzzReport.class)
 class AvroFuzzTest {
   /** The record class on each topic's values; a topic added to {@link Topics#ALL} must be added here. */
   static final Map<TopicSpec<?, ?>, Class<? extends SpecificRecord>> RECORDS = Map.of(
@@ -52,100 +49,122 @@ class AvroFuzzTest {
       Topics.TAG_RESPONSES, TagResponse.class, Topics.IMPORTANCE, LayerImportance.class,
       Topics.VALIDATION, LayerValidation.class, Topics.DLQ, DeadLetter.class);
 
-  /** One input for one topic's key or value deserializer. */
-  record Case(TopicSpec<?, ?> topic, boolean key, FuzzInput input) {
-    String decoder() {
-      return topic.name() + (key ? " key" : " value");
-    }
+  private static final int TOPICS = Topics.ALL.size();
 
-    @Override
-    public String toString() {
-      return decoder() + ": " + input;
-    }
-  }
-
-  @Example
+  @Test
   void everyTopicHasARecordClass() {
     assertEquals(Set.copyOf(Topics.ALL), RECORDS.keySet(), "add the record class of a new topic to AvroFuzzTest.RECORDS");
   }
 
-  @Property(tries = 1000)
-  @Campaign(tries = 700_000)
-  void valuesOfEveryTopic(@ForAll("values") Case c) {
-    decode(c, c.topic().valueSerde().deserializer()::deserialize);
+  @Test
+  void seedCorpusIsCurrent() {
+    Seeds.check(AvroFuzzTest.class, "values", valueSeeds());
+    Seeds.check(AvroFuzzTest.class, "keys", keySeeds());
+    Seeds.dictionary(AvroFuzzTest.class, dictionary());
   }
 
-  @Property(tries = 200)
-  @Campaign(tries = 100_000)
-  void keysOfEveryTopic(@ForAll("keys") Case c) {
-    decode(c, c.topic().keySerde().deserializer()::deserialize);
+  @DictionaryFile(resourcePath = "AvroFuzzTest.dict")
+  @FuzzTest(maxDuration = "", maxExecutions = 450_000)
+  void values(FuzzedDataProvider data) {
+    TopicSpec<?, ?> topic = Topics.ALL.get(data.consumeInt(0, TOPICS - 1));
+    decode(topic, " value", data.consumeRemainingAsBytes(), topic.valueSerde().deserializer()::deserialize);
+  }
+
+  @DictionaryFile(resourcePath = "AvroFuzzTest.dict")
+  @FuzzTest(maxDuration = "", maxExecutions = 100_000)
+  void keys(FuzzedDataProvider data) {
+    TopicSpec<?, ?> topic = Topics.ALL.get(data.consumeInt(0, TOPICS - 1));
+    decode(topic, " key", data.consumeRemainingAsBytes(), topic.keySerde().deserializer()::deserialize);
   }
 
   private interface Deserialize {
     Object apply(String topic, byte[] data);
   }
 
-  private static void decode(Case c, Deserialize d) {
-    String topic = c.topic().name();
-    Fuzz.check(c.input(), c.decoder(), () -> d.apply(topic, c.input().bytes()), m -> m.contains(topic),
+  private static void decode(TopicSpec<?, ?> t, String part, byte[] bytes, Deserialize d) {
+    String topic = t.name();
+    Fuzz.check(new FuzzInput(topic + part, bytes), topic + part, () -> d.apply(topic, bytes), m -> m.contains(topic),
         SerializationException.class);
   }
 
-  @Provide
-  Arbitrary<Case> values() {
-    List<byte[]> dictionary = new ArrayList<>(Mutations.hugeAvroVarints());
-    dictionary.add(new byte[] {(byte) 0xC3, 0x01});
-    SEEDS.values().forEach(seeds -> seeds.forEach(s -> dictionary.add(java.util.Arrays.copyOfRange(s.bytes(), 2, 10))));
-    List<Arbitrary<Case>> perTopic = Topics.ALL.stream().map(t -> {
-      List<Seed> seeds = SEEDS.get(t);
-      byte[] header = java.util.Arrays.copyOf(seeds.get(0).bytes(), 10);
-      return Arbitraries.frequencyOf(
-          Tuple.of(6, Mutations.of(seeds, dictionary)),
-          Tuple.of(2, Mutations.randomAfter("header + random", header, 256)),
-          Tuple.of(1, Mutations.randomAfter("random", new byte[0], 64))).map(in -> new Case(t, false, in));
-    }).collect(Collectors.toList());
-    return Arbitraries.oneOf(perTopic);
-  }
-
-  @Provide
-  Arbitrary<Case> keys() {
-    List<Seed> seeds = List.of(new Seed("probe/layer", "probe-1/layer1.0".getBytes(StandardCharsets.UTF_8)),
-        new Seed("model/layer", "fmnist-resnet32/*".getBytes(StandardCharsets.UTF_8)));
-    List<Arbitrary<Case>> perTopic = Topics.ALL.stream().map(t -> Arbitraries.oneOf(
-        Mutations.of(seeds, List.of(new byte[] {(byte) 0xC0, (byte) 0x80}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80})),
-        Mutations.randomAfter("random", new byte[0], 64)).map(in -> new Case(t, true, in))).collect(Collectors.toList());
-    return Arbitraries.oneOf(perTopic);
-  }
-
-  /** Valid values of each topic: random records of every released version of its schema, single-object encoded. */
-  static final Map<TopicSpec<?, ?>, List<Seed>> SEEDS = seeds();
-
-  private static Map<TopicSpec<?, ?>, List<Seed>> seeds() {
-    Map<TopicSpec<?, ?>, List<Seed>> out = new LinkedHashMap<>();
-    for (TopicSpec<?, ?> t : Topics.ALL) {
+  /**
+   * Random records of every released version of each topic's value schema, single-object encoded,
+   * and the reproducers of {@link AvroBoundsTest}.
+   */
+  static Map<String, byte[]> valueSeeds() {
+    Map<String, byte[]> out = new LinkedHashMap<>();
+    for (int i = 0; i < TOPICS; i++) {
+      TopicSpec<?, ?> t = Topics.ALL.get(i);
       Schema current = SpecificData.get().getSchema(RECORDS.get(t));
-      List<Seed> seeds = new ArrayList<>();
       List<Schema> versions = SchemaHistory.versions(current.getName());
       for (int v = 0; v < versions.size(); v++) {
         int n = 0;
-        for (Object datum : new RandomData(versions.get(v), 6, 7L + v)) {
+        for (Object datum : new RandomData(versions.get(v), 2, 7L + v)) {
           try {
-            seeds.add(new Seed(current.getName() + " v" + (v + 1) + "#" + n++,
-                SchemaCompatibilityTest.singleObject(versions.get(v), (GenericData.Record) datum)));
+            byte[] record = SchemaCompatibilityTest.singleObject(versions.get(v), (GenericData.Record) datum);
+            out.put(current.getName() + "-v" + (v + 1) + "-" + n++, Seeds.withChoices(record, i));
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
         }
       }
-      // the current schema's fingerprint heads the list: the header of the random bodies
-      byte[] fp = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(SchemaNormalization.parsingFingerprint64(current)).array();
-      seeds.sort((a, b) -> Boolean.compare(!matches(a.bytes(), fp), !matches(b.bytes(), fp)));
-      out.put(t, List.copyOf(seeds));
+    }
+    int activations = Topics.ALL.indexOf(Topics.ACTIVATIONS);
+    AvroSerde<ActivationFrame> serde = AvroSerde.of(ActivationFrame.class);
+    byte[] valid = serde.serialize("t", ActivationFrame.newBuilder().setProbeId("p").setModel("m").setImageId("i")
+        .setLayer("l").setFrameIndex(1).setImageFrame(0).setValues(List.of(1f, 2f)).build());
+    int valuesAt = valid.length - 10;
+    out.put("repro-string-length-2GB", Seeds.withChoices(cat(Arrays.copyOf(valid, 10), Seeds.zigZag(2_147_483_000L)), activations));
+    out.put("repro-array-count-2G", Seeds.withChoices(cat(Arrays.copyOf(valid, valuesAt), Seeds.zigZag(2_147_483_000L)), activations));
+    out.put("repro-negative-block-count", Seeds.withChoices(cat(Arrays.copyOf(valid, valuesAt),
+        Seeds.zigZag(-1_000_000_000L), Seeds.zigZag(8), new byte[8], new byte[] {0}), activations));
+    DeadLetter fixed = DeadLetters.of("s", "e", "t", 0, 0, null, null);
+    fixed.setTimestampMs(1_700_000_000_000L);
+    byte[] letter = AvroSerde.of(DeadLetter.class).serialize("t", fixed);
+    letter[letter.length - 1] = Seeds.zigZag(7)[0];
+    out.put("repro-union-branch-7", Seeds.withChoices(letter, Topics.ALL.indexOf(Topics.DLQ)));
+    return out;
+  }
+
+  static Map<String, byte[]> keySeeds() {
+    Map<String, byte[]> out = new LinkedHashMap<>();
+    for (int i = 0; i < TOPICS; i++) {
+      String name = Topics.ALL.get(i).name().substring("tagscope.".length());
+      out.put(name + "-probe-layer", Seeds.withChoices("probe-1/layer1.0".getBytes(StandardCharsets.UTF_8), i));
+      out.put(name + "-model-layer", Seeds.withChoices("fmnist-resnet32/*".getBytes(StandardCharsets.UTF_8), i));
+      out.put(name + "-not-utf8", Seeds.withChoices(new byte[] {'p', (byte) 0xC0, (byte) 0x80, '/', (byte) 0xED, (byte) 0xA0, (byte) 0x80}, i));
     }
     return out;
   }
 
-  private static boolean matches(byte[] record, byte[] fingerprint) {
-    return java.util.Arrays.equals(record, 2, 10, fingerprint, 0, 8);
+  /** The single-object header, the current schemas' fingerprints, lengths and counts no record of a few bytes has. */
+  static List<byte[]> dictionary() {
+    List<byte[]> tokens = new ArrayList<>(Seeds.hugeAvroVarints());
+    tokens.add(new byte[] {(byte) 0xC3, 0x01});
+    for (TopicSpec<?, ?> t : Topics.ALL) {
+      byte[] fp = new byte[8];
+      byte[] record = valueSeedOf(t);
+      System.arraycopy(record, 2, fp, 0, 8);
+      tokens.add(fp);
+    }
+    return tokens;
+  }
+
+  private static byte[] valueSeedOf(TopicSpec<?, ?> t) {
+    Class<? extends SpecificRecord> c = RECORDS.get(t);
+    Schema s = SpecificData.get().getSchema(c);
+    try {
+      return SchemaCompatibilityTest.singleObject(s, (GenericData.Record) new RandomData(s, 1, 1L).iterator().next());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static byte[] cat(byte[]... parts) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.write(p, 0, p.length);
+    }
+    return out.toByteArray();
   }
 }

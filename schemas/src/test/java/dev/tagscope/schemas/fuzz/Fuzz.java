@@ -19,9 +19,10 @@ import java.util.stream.Stream;
 
 /**
  * Runs one fuzz input through a decoder under a time bound and sorts the outcome: decoded, or
- * refused with one of the decoder's documented errors and a message that passes the property's
+ * refused with one of the decoder's documented errors and a message that passes the fuzz test's
  * test of clarity. Anything else (another exception, an error such as {@link OutOfMemoryError},
- * a blank message, no answer within {@link #LIMIT}) fails the property with the input in hex.
+ * a blank message, no answer within {@link #LIMIT}) fails the fuzz test with the input in hex:
+ * Jazzer reports it as a finding and keeps the input as a crash file.
  *
  * <pre>{@code
  * Fuzz.check(input, "tagscope.probes value", () -> serde.deserialize(topic, input.bytes()),
@@ -56,7 +57,7 @@ public final class Fuzz {
   /**
    * Runs {@code decode} over one input and counts its outcome in {@link Outcomes}.
    *
-   * @param input the input (a {@link FuzzInput}, or anything whose {@code toString()} shows it), shown when the property fails
+   * @param input the input (a {@link FuzzInput}, or anything whose {@code toString()} shows it), shown when the test fails
    * @param decoder the name its outcome is counted under
    * @param decode the decoder call
    * @param clear what a refusal's message must satisfy (it is never null or blank)
@@ -102,8 +103,8 @@ public final class Fuzz {
    */
   public static synchronized Object within(Object input, Decode work) throws Exception {
     if (abandoned != null) {
-      // Shrinking reruns inputs right after a hang: let the stuck decoder end first, or its memory and
-      // CPU would fail the reruns for reasons of its own.
+      // An input tried right after a hang (the next seed, or Jazzer minimizing the finding) would be
+      // failed by the stuck decoder's memory and CPU: let it end first.
       abandoned.join(ABANDONED_WAIT.toMillis());
       if (abandoned.isAlive()) {
         throw new AssertionError("a decoder abandoned as hung is still running after " + ABANDONED_WAIT.toSeconds()

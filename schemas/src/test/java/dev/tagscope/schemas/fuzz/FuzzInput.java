@@ -3,10 +3,10 @@ package dev.tagscope.schemas.fuzz;
 import java.util.HexFormat;
 
 /**
- * One fuzz input: the bytes a decoder is given and how they were made, shown in hex when a
- * property fails (jqwik reports the shrunk input with this {@link #toString()}).
+ * One fuzz input: the bytes a decoder is given and what they were meant for, shown in hex in the
+ * failure of a fuzz test (Jazzer keeps the whole input as a crash file besides).
  *
- * @param how the seed and the edits applied, e.g. {@code "ActivationFrame#2 +insert(17, 0xfeffffff0f)"}
+ * @param how what the bytes are, e.g. {@code "tagscope.activations value"} or {@code "image.png"}
  * @param bytes the input
  */
 public record FuzzInput(String how, byte[] bytes) {

@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What the inputs of one property came to, per decoder: how many, the outcomes (decoded, or
- * refused with which error), and the time spent in the decoder. {@link Campaign} starts a fresh
- * tally for every property and prints it when the property ends.
+ * What the inputs of one fuzz test class came to, per decoder: how many, the outcomes (decoded,
+ * or refused with which error), and the time spent in the decoder. {@link FuzzReport} starts a
+ * fresh tally for every class and prints it when the class ends.
  */
 public final class Outcomes {
   private static Outcomes current = new Outcomes();
@@ -25,8 +25,12 @@ public final class Outcomes {
     return current;
   }
 
+  static synchronized Outcomes current() {
+    return current;
+  }
+
   /**
-   * Counts one input of the running property.
+   * Counts one input of the running fuzz test.
    *
    * @param decoder e.g. {@code "tagscope.probes value"}
    * @param outcome e.g. {@code "decoded"} or {@code "refused: SerializationException"}
@@ -52,14 +56,14 @@ public final class Outcomes {
   }
 
   /**
-   * @param property the property's name
-   * @param wallNanos how long the property ran, generation and checks included
-   * @return one line for the property, then per decoder one with its inputs and rate and one per outcome
+   * @param test the fuzz test's name
+   * @param wallNanos how long the test ran, Jazzer's mutations and the checks included
+   * @return one line for the test, then per decoder one with its inputs and rate and one per outcome
    */
-  synchronized String report(String property, long wallNanos) {
+  synchronized String report(String test, long wallNanos) {
     long inputs = inputs();
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "fuzz %s: %,d inputs in %.1f s, %,.0f inputs/s%n",
-        property, inputs, wallNanos / 1e9, inputs / Math.max(wallNanos / 1e9, 1e-9)));
+        test, inputs, wallNanos / 1e9, inputs / Math.max(wallNanos / 1e9, 1e-9)));
     decoders.forEach((name, d) -> {
       sb.append(String.format(Locale.ROOT, "  %-40s %,10d inputs, %,9.0f inputs/s in the decoder%n", name, d.inputs,
           d.inputs / Math.max(d.nanos / 1e9, 1e-9)));
