@@ -2,7 +2,10 @@ package dev.tagscope.schemas;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
@@ -21,7 +24,9 @@ import org.apache.kafka.common.serialization.Serializer;
  *
  * <p>Java serialisation is never used. A value that cannot be decoded raises
  * {@link SerializationException} naming the topic and the cause; the stages catch it and
- * route the original bytes to the dead-letter topic.
+ * route the original bytes to the dead-letter topic. What decoding allocates is bounded by the
+ * bytes given: a string, bytes or array length that claims more than the rest of the record is
+ * refused before Avro allocates it.
  *
  * @param <T> the generated record class
  */
@@ -29,6 +34,8 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
   private final Class<T> type;
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
+  /** The schemas the decoder knows, by fingerprint, for {@link AvroBounds}. */
+  private final Map<Long, Schema> writers = new HashMap<>();
 
   private AvroSerde(Class<T> type) {
     this.type = type;
@@ -36,8 +43,10 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     SpecificData model = new SpecificData(type.getClassLoader());
     this.encoder = new BinaryMessageEncoder<>(model, schema);
     this.decoder = new BinaryMessageDecoder<>(model, schema);
+    writers.put(SchemaNormalization.parsingFingerprint64(schema), schema);
     for (Schema old : SchemaHistory.versions(schema.getName())) {
       decoder.addSchema(old);
+      writers.put(SchemaNormalization.parsingFingerprint64(old), old);
     }
   }
 
@@ -72,6 +81,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
       return null;
     }
     try {
+      AvroBounds.check(writers, data); // a length prefix claiming more than the bytes given is refused before Avro allocates it
       return decoder.decode(data);
     } catch (IOException | RuntimeException e) {
       throw new SerializationException("cannot decode " + type.getSimpleName() + " from topic " + topic

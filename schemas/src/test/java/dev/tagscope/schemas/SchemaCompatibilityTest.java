@@ -113,7 +113,7 @@ class SchemaCompatibilityTest {
   }
 
   /** Avro single-object encoding written by hand from the writer schema: C3 01, fingerprint LE, body. */
-  private static byte[] singleObject(Schema writer, GenericData.Record datum) throws IOException {
+  static byte[] singleObject(Schema writer, GenericData.Record datum) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(0xC3);
     out.write(0x01);

@@ -1,13 +1,22 @@
 package dev.tagscope.spectral;
 
 import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.Region;
+import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.internal.WindowProcessor;
 import dev.tagscope.tagging.SignalCatalogue;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.function.IntFunction;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
 
 /** Probes and frames for topology tests. */
 final class Fixtures {
@@ -59,6 +68,32 @@ final class Fixtures {
         .setImageFrame(imageFrame)
         .setValues(new ArrayList<>(values))
         .build();
+  }
+
+  /**
+   * A test driver over the spectral topology.
+   *
+   * @param settings meters and plan cache
+   * @param analysis the window analysis ({@code WindowAnalyzer::analyze} but in tests of its failures)
+   * @param stateDir where the persistent stores live
+   */
+  static TopologyTestDriver driver(SpectralSettings settings, WindowProcessor.Analysis analysis, Path stateDir) {
+    StreamsBuilder b = new StreamsBuilder();
+    SpectralTopology.build(b, settings, analysis);
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "spectral-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1");
+    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    return new TopologyTestDriver(b.build(), p);
+  }
+
+  static TestOutputTopic<String, TagResponse> tagResponses(TopologyTestDriver driver) {
+    return driver.createOutputTopic(Topics.TAG_RESPONSES.name(), Topics.TAG_RESPONSES.keySerde().deserializer(),
+        Topics.TAG_RESPONSES.valueSerde().deserializer());
+  }
+
+  static TestOutputTopic<byte[], DeadLetter> deadLetters(TopologyTestDriver driver) {
+    return driver.createOutputTopic(Topics.DLQ.name(), Topics.DLQ.keySerde().deserializer(), Topics.DLQ.valueSerde().deserializer());
   }
 
   static byte[] bytes(ActivationFrame f) {

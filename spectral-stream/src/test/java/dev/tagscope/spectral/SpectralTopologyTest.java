@@ -26,14 +26,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -68,20 +65,13 @@ class SpectralTopologyTest {
       driver.close();
     }
     registry = new SimpleMeterRegistry();
-    StreamsBuilder b = new StreamsBuilder();
-    SpectralTopology.build(b, settings.apply(registry), analysis);
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "spectral-test");
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1");
-    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(b.build(), p);
+    driver = Fixtures.driver(settings.apply(registry), analysis, stateDir);
     probes = driver.createInputTopic(Topics.PROBES.name(), Topics.PROBES.keySerde().serializer(), Topics.PROBES.valueSerde().serializer());
     activations = driver.createInputTopic(Topics.ACTIVATIONS.name(), new StringSerializer(), new ByteArraySerializer());
-    tags = driver.createOutputTopic(Topics.TAG_RESPONSES.name(), Topics.TAG_RESPONSES.keySerde().deserializer(),
-        Topics.TAG_RESPONSES.valueSerde().deserializer());
+    tags = Fixtures.tagResponses(driver);
     importance = driver.createOutputTopic(Topics.IMPORTANCE.name(), Topics.IMPORTANCE.keySerde().deserializer(),
         Topics.IMPORTANCE.valueSerde().deserializer());
-    dlq = driver.createOutputTopic(Topics.DLQ.name(), Topics.DLQ.keySerde().deserializer(), Topics.DLQ.valueSerde().deserializer());
+    dlq = Fixtures.deadLetters(driver);
   }
 
   @AfterEach

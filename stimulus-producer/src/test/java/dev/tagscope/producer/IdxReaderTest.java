@@ -153,4 +153,18 @@ class IdxReaderTest {
     assertMessageHas(e, "gzip header is broken");
     assertEquals(List.of(), openFilesUnder(dir.toRealPath()), "file descriptors left open");
   }
+
+  @Test
+  void aGzipHeaderClaimingTwoHundredMillionImagesIsRefusedWithoutAllocatingForThem() throws IOException {
+    // found by IdxFuzzTest: the image list was sized by the header's count, 1 GB for this 17-byte file
+    byte[] data = TestImages.idxImages(1, 1, 1);
+    data[4] = 0x10; // count 0x10000001
+    Path f = TestImages.write(dir.resolve("many-images-idx3-ubyte.gz"), data, true);
+    try {
+      CorruptImageException e = assertThrows(CorruptImageException.class, () -> IdxReader.read(f, null, Integer.MAX_VALUE));
+      assertMessageHas(e, f.toString(), "file is truncated: expected 268435473 bytes (uncompressed)", "after 17 bytes");
+    } catch (OutOfMemoryError e) {
+      throw new AssertionError("the reader allocated for the images the header claims: " + e, e);
+    }
+  }
 }

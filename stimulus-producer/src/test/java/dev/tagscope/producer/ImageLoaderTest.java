@@ -268,4 +268,45 @@ class ImageLoaderTest {
     assertArrayEquals(new byte[] {1, 2, 3, 4}, ok.pixels());
     assertNull(new Image("y", null, 1, 1, 1, new byte[1]).label());
   }
+
+  @Test
+  void aPngHeaderClaimingNineHundredMillionPixelsIsRefusedBeforeDecoding() throws IOException {
+    // found by ImageFolderFuzzTest: javax.imageio allocated the whole picture the header claimed
+    Path png = dir.resolve("huge.png");
+    writePng(png, BufferedImage.TYPE_BYTE_GRAY, 2, 2, 0);
+    byte[] b = Files.readAllBytes(png);
+    java.nio.ByteBuffer.wrap(b).putInt(16, 30_000).putInt(20, 30_000); // IHDR width and height
+    Files.write(png, b);
+    try {
+      CorruptImageException e = assertThrows(CorruptImageException.class, () -> ImageLoader.builder().build().load(png));
+      assertTrue(e.getMessage().contains("huge.png") && e.getMessage().contains("claims 30000x30000 pixels"), e.getMessage());
+    } catch (OutOfMemoryError e) {
+      throw new AssertionError("the loader allocated the picture the header claims: " + e, e);
+    }
+  }
+
+  @Test
+  void aCutImageSaysWhatEndedIt() throws IOException {
+    // found by ImageFolderFuzzTest: the message ended "can decode: null" (an EOFException has no message)
+    Path bmp = Files.write(dir.resolve("cut.bmp"), new byte[] {'B', 'M'});
+    CorruptImageException e = assertThrows(CorruptImageException.class, () -> ImageLoader.builder().build().load(bmp));
+    assertTrue(e.getMessage().endsWith("can decode: java.io.EOFException"), e.getMessage());
+  }
+
+  @Test
+  void aBmpWithAnEmbeddedImageIsRefusedBeforeItsSizeFieldIsTrusted() throws IOException {
+    // found by ImageFolderFuzzTest: a 121-byte BMP saying "embedded JPEG of 1 GB" made javax.imageio allocate 1 GB
+    BufferedImage bi = new BufferedImage(5, 4, BufferedImage.TYPE_3BYTE_BGR);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    assertTrue(ImageIO.write(bi, "bmp", out));
+    byte[] b = out.toByteArray();
+    java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(30, 4).putInt(34, 0x4000_0000);
+    Path bmp = Files.write(dir.resolve("embedded.bmp"), b);
+    try {
+      CorruptImageException e = assertThrows(CorruptImageException.class, () -> ImageLoader.builder().build().load(bmp));
+      assertTrue(e.getMessage().contains("embedded.bmp") && e.getMessage().contains("embedded JPEG or PNG"), e.getMessage());
+    } catch (OutOfMemoryError e) {
+      throw new AssertionError("the loader allocated what the BMP's size field claims: " + e, e);
+    }
+  }
 }

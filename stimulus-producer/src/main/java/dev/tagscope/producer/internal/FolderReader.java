@@ -6,16 +6,23 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Reads PNG and JPEG files (also BMP and GIF, whatever {@code javax.imageio} decodes) from a
@@ -27,6 +34,14 @@ import javax.imageio.ImageIO;
  */
 public final class FolderReader {
   private FolderReader() {}
+
+  /**
+   * Images of more pixels than this (4096 x 4096) are refused before they are decoded: a header can
+   * claim any size, and {@code javax.imageio} allocates the whole picture before it reads the data
+   * (a 157-byte GIF claiming 19461 x 7905 pixels took seconds and hundreds of MB; found by
+   * ImageFolderFuzzTest).
+   */
+  public static final long MAX_PIXELS = 1L << 24;
 
   /** Lower-case file extensions that are read. */
   public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif");
@@ -85,21 +100,58 @@ public final class FolderReader {
    * @param file PNG/JPEG/BMP/GIF file
    * @param id image id to give it
    * @return the image, label from its parent folder name
-   * @throws CorruptImageException when {@code javax.imageio} cannot decode it
+   * @throws CorruptImageException when {@code javax.imageio} cannot decode it, its header claims
+   *     more than {@link #MAX_PIXELS} pixels, or it is a BMP that embeds a JPEG or PNG
    */
   public static Image readOne(Path file, String id) throws IOException {
     BufferedImage bi;
-    try {
-      bi = ImageIO.read(file.toFile());
+    // ImageIO.read(file), with the size checked between reading the header and decoding
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      Iterator<ImageReader> readers = in == null ? Collections.emptyIterator() : ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) {
+        throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image, found no decoder for its content", null);
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        if ("bmp".equalsIgnoreCase(reader.getFormatName()) && embedsJpegOrPng(file)) {
+          // javax.imageio allocates the size field's bytes for the embedded image, and decodes it at its own size
+          throw new CorruptImageException(file, 30, "a BMP whose pixels are an embedded JPEG or PNG (compression 4 or 5)"
+              + " is not read; save the image as a PNG or JPEG", null);
+        }
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if ((long) w * h > MAX_PIXELS) {
+          throw new CorruptImageException(file, -1, "the image header claims " + w + "x" + h + " pixels, more than the "
+              + MAX_PIXELS + " (4096x4096) an image may have; resize the image", null);
+        }
+        bi = reader.read(0, reader.getDefaultReadParam());
+      } finally {
+        reader.dispose();
+      }
+    } catch (CorruptImageException e) {
+      throw e;
     } catch (IOException | RuntimeException e) {
+      // an EOFException of a cut file has no message: then its name says what happened
       throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image that javax.imageio can decode: "
-          + e.getMessage(), e);
-    }
-    if (bi == null) {
-      throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image, found no decoder for its content", null);
+          + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
     }
     return new Image(id, labelOf(file), bi.getColorModel().getNumColorComponents() == 1 ? 1 : 3,
         bi.getHeight(), bi.getWidth(), pixels(bi));
+  }
+
+  /** Whether a BMP's header (any but the 12-byte OS/2 one) says compression 4 or 5, an embedded JPEG or PNG. */
+  private static boolean embedsJpegOrPng(Path bmp) throws IOException {
+    byte[] head;
+    try (InputStream in = Files.newInputStream(bmp)) {
+      head = in.readNBytes(34);
+    }
+    if (head.length < 34) {
+      return false; // the reader says what is missing
+    }
+    ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
+    int compression = b.getInt(30);
+    return b.getInt(14) != 12 && (compression == 4 || compression == 5);
   }
 
   private static String relativeId(Path root, Path file) {

@@ -112,4 +112,24 @@ class SeriesCsvTest {
     assertEquals("hopFrames", assertThrows(PlanException.class,
         () -> SeriesCsv.analyzeSeries(csv, AnalysisPlan.builder().fps(120).frequencies(6).windowFrames(240).hopFrames(0).maxHarmonic(1).maxImOrder(0).baselineBins(10).baselineSkip(1).build())).field());
   }
+
+  @Test
+  void aFileThatIsNotUtf8IsRefusedNamingTheFile() throws Exception {
+    // found by SeriesCsvFuzzTest: the decoder's own message was only "Input length = 1"
+    Path csv = dir.resolve("latin1.csv");
+    Files.write(csv, "x,caf\u00e9\n1,2\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    java.io.IOException e = assertThrows(java.io.IOException.class, () -> SeriesCsv.read(csv));
+    assertTrue(e.getMessage().startsWith("latin1.csv: not UTF-8 text"), e.getMessage());
+  }
+
+  @Test
+  void aHeaderOfOneHundredThousandColumnsIsReadInTime() {
+    // found by SeriesCsvFuzzTest: the duplicate-name check was quadratic, minutes for this header
+    int k = 100_000;
+    String header = java.util.stream.IntStream.range(0, k).mapToObj(i -> "f" + i).collect(java.util.stream.Collectors.joining(","));
+    String row = String.join(",", java.util.Collections.nCopies(k, "0.5"));
+    SeriesCsv.Series s = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+        () -> SeriesCsv.parse(new StringReader(header + "\n" + row + "\n"), "wide.csv"));
+    assertEquals(k, s.names().size());
+  }
 }
