@@ -29,7 +29,9 @@ public final class DeadLetters {
    * The dead-letter value for a refused record.
    *
    * @param stage the refusing stage, e.g. {@code "spectral-stream"}
-   * @param error why, in words a user can act on
+   * @param error why, in words a user can act on; control characters (a newline in a layer or
+   *     probe name quoted from the record, say) are written as escapes, so a reason cannot forge
+   *     lines in a log or a header reader's output
    * @param topic source topic
    * @param partition source partition
    * @param offset source offset
@@ -40,7 +42,7 @@ public final class DeadLetters {
   public static DeadLetter of(String stage, String error, String topic, int partition, long offset, byte[] key, byte[] value) {
     return DeadLetter.newBuilder()
         .setStage(stage)
-        .setError(error == null ? "unknown error" : error)
+        .setError(error == null ? "unknown error" : printable(error))
         .setSourceTopic(topic)
         .setSourcePartition(partition)
         .setSourceOffset(offset)
@@ -48,6 +50,36 @@ public final class DeadLetters {
         .setKey(key == null ? null : java.nio.ByteBuffer.wrap(key))
         .setValue(value == null ? null : java.nio.ByteBuffer.wrap(value))
         .build();
+  }
+
+  /**
+   * A reason as one printable line: every ISO control character becomes an escape ({@code \n},
+   * {@code \r}, {@code \t}, else a backslash, u and four hex digits).
+   *
+   * @param text any text
+   * @return the text with its control characters escaped
+   */
+  public static String printable(String text) {
+    StringBuilder b = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (!Character.isISOControl(c)) {
+        if (b != null) {
+          b.append(c);
+        }
+        continue;
+      }
+      if (b == null) {
+        b = new StringBuilder(text.length() + 8).append(text, 0, i);
+      }
+      switch (c) {
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> b.append(String.format("\\u%04x", (int) c));
+      }
+    }
+    return b == null ? text : b.toString();
   }
 
   /**

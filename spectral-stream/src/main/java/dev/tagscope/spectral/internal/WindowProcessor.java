@@ -377,7 +377,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     long offset = md == null ? -1 : md.offset();
     DeadLetter letter = DeadLetters.of(SpectralSettings.STAGE, reason, topic, partition, offset, record.key(), record.value());
     dlq.increment();
-    LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), reason, topic, partition, offset);
+    LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), letter.getError(), topic, partition, offset);
     context.forward(new Record<>(record.key(), new Routed.Dead(record.key(), letter), record.timestamp(),
         DeadLetters.headers(letter)));
   }
