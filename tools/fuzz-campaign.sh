@@ -16,7 +16,7 @@ modules=schemas,tagging-core,stimulus-producer,spectral-stream
 rm -f {schemas,tagging-core,stimulus-producer,spectral-stream}/target/fuzz-report-*.txt
 mkdir -p target
 start=$(date +%s)
-./mvnw -B -o -Pfuzz -pl "$modules" -am test "${args[@]}" "$@" 2>&1 | tee target/fuzz-campaign.log
+./mvnw -B -Pfuzz -pl "$modules" -am test "${args[@]}" "$@" 2>&1 | tee target/fuzz-campaign.log
 end=$(date +%s)
 {
   cat {schemas,tagging-core,stimulus-producer,spectral-stream}/target/fuzz-report-*.txt
