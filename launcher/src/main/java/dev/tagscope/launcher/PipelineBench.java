@@ -104,6 +104,7 @@ final class PipelineBench {
       print("  cores", Runtime.getRuntime().availableProcessors(), "");
 
       MeterRegistry registry = new SimpleMeterRegistry();
+      double[] pipelineRate = {Double.NaN};
       try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(); ServiceRunner runner = ServiceRunner.install()) {
         String bootstrap = broker.bootstrapServers();
         try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).build())) {
@@ -122,6 +123,7 @@ final class PipelineBench {
         CpuSnapshot after = CpuSnapshot.take();
         long frames = (long) images * plan(m, all.subList(0, images)).framesPerImage();
         double pipeline = frames / seconds;
+        pipelineRate[0] = pipeline;
         print("pipeline end to end, " + images + " images (steady, after warm-up)", pipeline, "frames/s");
         print("  ratio to bare inference (target >= 0.8)", pipeline / bare, "x");
         for (String stage : countsAfter.keySet()) {
@@ -141,9 +143,45 @@ final class PipelineBench {
         print("paced latency, p99 (target <= 250)", percentile(latencies, 0.99), "ms");
         print("  importance updates timed", latencies.size(), "records");
       }
+      paperBaseline(home, pipelineRate[0]);
       System.gc();
       print("JVM heap in use after a GC (all services, one JVM)",
           ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0), "MiB");
+    }
+  }
+
+  /**
+   * Runs {@code tools/paper_baseline.py}, the paper-style PyTorch probe of the same model and
+   * images, when a Python with PyTorch, ONNX and numpy is there ({@code TAGSCOPE_PYTHON}, else
+   * {@code /usr/bin/python3}, else {@code python3}), and prints its frames/s and the pipeline's ratio
+   * to it; says why when it cannot run.
+   */
+  private void paperBaseline(Path home, double pipeline) throws InterruptedException {
+    Path script = home.resolve("tools/paper_baseline.py");
+    String python = System.getenv("TAGSCOPE_PYTHON") != null ? System.getenv("TAGSCOPE_PYTHON")
+        : java.nio.file.Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+    List<String> cmd = List.of(python, script.toString(), "--model", model.modelPath(home).toString(),
+        "--images", home.resolve("models/samples/fashion-mnist-test-images-idx3-ubyte.gz").toString(), // same shape as the probe
+        "--count", Integer.toString(Math.min(images, 16)));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        String last = output.strip().isEmpty() ? "no output" : output.strip().lines().reduce((x, y) -> y).orElse("");
+        out.println("paper-style PyTorch baseline: not run (" + python + " with torch, onnx and numpy needed): " + last);
+        return;
+      }
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("paper-style: ([0-9.]+) frames/s").matcher(output);
+      if (!m.find()) {
+        out.println("paper-style PyTorch baseline: no figure in its output: " + output.strip());
+        return;
+      }
+      double rate = Double.parseDouble(m.group(1));
+      print("paper-style PyTorch script, same model and taps", rate, "frames/s");
+      print("  pipeline against the script (target >= 1.5)", pipeline / rate, "x");
+    } catch (java.io.IOException e) {
+      out.println("paper-style PyTorch baseline: not run (" + python + " not found: " + e.getMessage() + ")");
     }
   }
 
