@@ -294,17 +294,20 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    * stop the worker (see the class docs) are not thrown but kept in {@link #failure()}; a
    * {@link CommitTimeoutException} there means a commit kept timing out.
    *
-   * @throws IllegalStateException when called twice or after {@link #close()}
+   * @throws IllegalStateException when called twice (after {@link #close()} it returns at once)
    */
   @Override
   public void run() {
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
     }
+    runLoop();
+  }
+
+  /** The loop itself; returns quietly when {@link #close()} came before it started. */
+  private void runLoop() {
     try {
-      if (!loop.run(deadLetters::learnLimit, frames::handle)) {
-        throw new IllegalStateException("an InferenceWorker runs once; create a new one to start again");
-      }
+      loop.run(deadLetters::learnLimit, frames::handle);
     } finally {
       finished = true;
     }
@@ -328,17 +331,20 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    */
   @Override
   public synchronized InferenceWorker start() {
-    if (started.get() || closed.get()) {
-      throw new IllegalStateException(closed.get() ? "the worker is closed" : "the worker is already started");
+    if (closed.get()) {
+      throw new IllegalStateException("the worker is closed");
     }
-    Thread t = new Thread(this, "tagscope-worker-" + model.name());
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("the worker is already started");
+    }
+    Thread t = new Thread(this::runLoop, "tagscope-worker-" + model.name());
     thread = t;
     t.start();
     return this;
   }
 
   /**
-   * Waits until the poll loop runs (transactions initialised, probe specs loaded, subscribed).
+   * Waits until the poll loop polls (transactions initialised, probe specs loaded, stimuli subscribed).
    *
    * @param timeout longest wait
    * @return true once the loop runs, false when the time ran out or the worker ended first
@@ -351,7 +357,7 @@ public final class InferenceWorker implements TagscopeService, Runnable {
       throw new IllegalStateException("not started: call start() first");
     }
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!loop.isRunning()) {
+    while (!loop.isReady()) {
       if (finished || System.nanoTime() >= deadline) {
         return false;
       }

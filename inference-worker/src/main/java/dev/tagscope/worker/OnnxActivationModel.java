@@ -60,7 +60,9 @@ public final class OnnxActivationModel implements ActivationModel {
   private final OnnxGraph graph;
   private final ModelConfig config;
   /** Per reduction, a session whose only outputs are the reduced taps ({@link OnnxGraph#withReducedTaps}). */
-  private final Map<Reduction, ReducedSession> reducedSessions = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<Reduction, ReducedSession> reducedSessions = new java.util.EnumMap<>(Reduction.class);
+  /** Set by {@link #close()}; guarded by this. */
+  private boolean closed;
 
   /** A session for one reduction: the taps it reduces in the graph, and the outputs a run fetches. */
   private record ReducedSession(OrtSession session, Set<String> reducedTaps, Set<String> outputs) {}
@@ -301,7 +303,10 @@ public final class OnnxActivationModel implements ActivationModel {
    * only {@code [N,C]} leaves the engine per tapped feature map in {@link #run}, not every
    * {@code [N,C,H,W]} map (about 0.5 MB per frame for the bundled model's 16 taps).
    */
-  private ReducedSession reducedSession(Reduction reduction) {
+  private synchronized ReducedSession reducedSession(Reduction reduction) {
+    if (closed) {
+      throw new IllegalStateException("model " + name + " is closed");
+    }
     return reducedSessions.computeIfAbsent(reduction, r -> {
       OnnxGraph.Rewritten rw = graph.withReducedTaps(tapTensors, r.name());
       Set<String> outputs = new LinkedHashSet<>();
@@ -444,7 +449,8 @@ public final class OnnxActivationModel implements ActivationModel {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    closed = true; // no reduced session is made after this, so none is left unclosed
     closeQuietly(session);
     reducedSessions.values().forEach(r -> closeQuietly(r.session()));
     reducedSessions.clear();

@@ -67,6 +67,8 @@ final class TransactionalLoop {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean closing;
   private volatile boolean running;
+  /** Set once transactions are initialised, the probe specs read and the stimuli subscribed. */
+  private volatile boolean ready;
   private volatile Throwable failure;
   private boolean inTransaction;
   private volatile Runnable beforeCommit = () -> { };
@@ -113,6 +115,15 @@ final class TransactionalLoop {
    */
   boolean isRunning() {
     return running;
+  }
+
+  /**
+   * Whether the loop polls: transactions initialised, probe specs read, stimuli subscribed.
+   *
+   * @return true from then until the loop ends
+   */
+  boolean isReady() {
+    return ready;
   }
 
   /**
@@ -181,6 +192,7 @@ final class TransactionalLoop {
       retryOnTimeout("initTransactions", producer::initTransactions);
       probes.refresh();
       consumer.subscribe(List.of(Topics.STIMULI.name()), new AbortOnRevoke());
+      ready = true;
       log.info("inference worker {} started: model {}, taps {}, group {}, transactional.id {}", settings.instanceId(),
           model.name(), model.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList()),
           settings.groupIdFor(model.name()), settings.transactionalIdFor(model.name()));
@@ -219,6 +231,7 @@ final class TransactionalLoop {
       log.error("inference worker {} stopped by a fatal error", settings.instanceId(), e);
     } finally {
       running = false;
+      ready = false;
       closeClients();
       stopped.countDown();
     }

@@ -122,6 +122,7 @@ final class DemoCommand implements Callable<Integer> {
                               List<String> layerNames, ProbePlan plan, long expectedWindows) throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
+    InferenceWorker worker = null;
     try {
       // 2. The cluster and its topics.
       String bootstrap = kafka.bootstrapServers;
@@ -141,7 +142,7 @@ final class DemoCommand implements Callable<Integer> {
           dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry));
           System.out.println("dashboard: " + dash.url());
         }
-        InferenceWorker worker = runner.start(new InferenceWorker(bootstrap, settings, activationModel, registry),
+        worker = runner.start(new InferenceWorker(bootstrap, settings, activationModel, registry),
             Duration.ofMinutes(2));
 
         // 4. The probe.
@@ -199,7 +200,12 @@ final class DemoCommand implements Callable<Integer> {
       return 0;
     } finally {
       runner.closeServices(); // before the broker they talk to
-      activationModel.close();
+      if (worker == null || worker.isFinished()) {
+        activationModel.close();
+      } else {
+        // its loop did not stop within the close timeout and may still run the model: leave it to the JVM's exit
+        System.err.println("the inference worker did not stop in time; its model is left open until the JVM exits");
+      }
       if (broker != null) {
         broker.close();
       }

@@ -42,11 +42,15 @@ final class ProducerCommand implements Callable<Integer> {
       System.out.println("producer: probe " + plan.probeId() + ", " + images.size() + " images, "
           + (plan.continuous() ? "continuous" : plan.totalFrames() + " frames") + (probe.paced ? ", paced at " + plan.fps() + " fps" : ""));
       runner.start(producer, Duration.ofMinutes(2));
-      int status = runner.awaitEnd();
-      producer.close();
+      runner.awaitEnd();
+      producer.close(); // flushed and closed first: a failure in the last flush still decides the exit status
+      if (producer.failure().isPresent()) {
+        System.err.println("producer failed: " + ServiceRunner.describe(producer.failure().get()));
+        return 1;
+      }
       producer.summary().ifPresent(s -> System.out.printf("producer: %d frames of %d images in %.1f s (%.0f frames/s)%s%n",
           s.frames(), s.images(), s.seconds(), s.frames() / Math.max(s.seconds(), 1e-9), s.stopped() ? ", stopped early" : ""));
-      return status;
+      return 0;
     } finally {
       metrics.close();
     }

@@ -53,7 +53,7 @@ final class ServiceRunner implements AutoCloseable {
     if (!service.awaitRunning(runningTimeout)) {
       Optional<Throwable> failure = service.failure();
       if (failure.isPresent()) {
-        throw new IllegalStateException(service.name() + " failed while starting: " + failure.get().getMessage(), failure.get());
+        throw new IllegalStateException(service.name() + " failed while starting: " + describe(failure.get()), failure.get());
       }
       if (!service.isFinished()) {
         throw new IllegalStateException(service.name() + " is not running after " + runningTimeout.toSeconds()
@@ -87,7 +87,7 @@ final class ServiceRunner implements AutoCloseable {
     for (TagscopeService s : started) {
       Optional<Throwable> failure = s.failure();
       if (failure.isPresent()) {
-        throw new IllegalStateException("the " + s.name() + " failed: " + failure.get().getMessage(), failure.get());
+        throw new IllegalStateException("the " + s.name() + " failed: " + describe(failure.get()), failure.get());
       }
     }
   }
@@ -126,7 +126,7 @@ final class ServiceRunner implements AutoCloseable {
     for (TagscopeService s : started) {
       Optional<Throwable> failure = s.failure();
       if (failure.isPresent()) {
-        System.err.println(s.name() + " failed: " + failure.get().getMessage());
+        System.err.println(s.name() + " failed: " + describe(failure.get()));
         return 1;
       }
     }
@@ -162,6 +162,16 @@ final class ServiceRunner implements AutoCloseable {
     if (first != null) {
       throw first;
     }
+  }
+
+  /**
+   * A failure in words: its message, or its class when it has none (a NullPointerException, say).
+   *
+   * @param t the failure
+   * @return the text to print
+   */
+  static String describe(Throwable t) {
+    return t.getMessage() != null ? t.getMessage() : t.toString();
   }
 
   /** Closes the services, last started first, then lets a pending shutdown go on. */

@@ -61,6 +61,7 @@ public final class ProducerService implements TagscopeService {
   private volatile PublishSummary summary;
   private volatile Throwable failure;
   private volatile boolean finished;
+  private volatile boolean closed;
   private Thread thread;
 
   private ProducerService(Builder b) {
@@ -111,10 +112,13 @@ public final class ProducerService implements TagscopeService {
    * @throws dev.tagscope.tagging.PlanException when the plan is invalid
    * @throws UncheckedIOException when the source cannot be read ({@link CorruptImageException}
    *     as its cause for a corrupt image)
-   * @throws IllegalStateException when already started, or when topics cannot be created
+   * @throws IllegalStateException when already started or closed, or when topics cannot be created
    */
   @Override
   public synchronized ProducerService start() {
+    if (closed) {
+      throw new IllegalStateException("the producer service is closed");
+    }
     ProbePlan built;
     try {
       built = prepare();
@@ -258,6 +262,7 @@ public final class ProducerService implements TagscopeService {
    */
   @Override
   public void close() {
+    closed = true;
     stop();
     Thread t;
     synchronized (this) {
