@@ -155,8 +155,17 @@ public final class OnnxActivationModel implements ActivationModel {
     log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
         inputName, channels, height, width, graph.layers().size(),
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
-    return new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(), graph.layers(), taps,
-        graph.outputNames(), fixedBatch, graph, config);
+    OnnxActivationModel m = new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(),
+        graph.layers(), taps, graph.outputNames(), fixedBatch, graph, config);
+    try {
+      // The default reduction's session is made now, not in the worker's first transaction, where
+      // compiling it would eat into the transaction timeout; other reductions are made on first use.
+      m.reducedSession(Reduction.MEAN);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+    return m;
   }
 
   /**
