@@ -5,7 +5,6 @@ import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
-import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.spectral.SpectralService;
@@ -149,10 +148,7 @@ final class DemoCommand implements Callable<Integer> {
         ProducerService producer = runner.start(ProducerService.builder().bootstrapServers(bootstrap).producerConfig(clientOverrides)
             .images(images).plan(plan).paced(probe.paced).registry(registry).build(), Duration.ofMinutes(2));
 
-        StageThroughput throughput = new StageThroughput(registry, List.of(
-            new StageThroughput.Stage("producer", StimulusPublisher.FRAMES_METER, 1),
-            new StageThroughput.Stage("worker", InferenceWorker.FRAMES_METER, 1),
-            new StageThroughput.Stage("spectral", SpectralService.FRAMES_METER, layerNames.size())));
+        StageThroughput throughput = new StageThroughput(registry, StageThroughput.pipelineStages(layerNames.size()));
         try {
           WindowWait.await(collector, expectedWindows, throughput, runner, Duration.ofSeconds(stallTimeoutSeconds), true);
         } finally {

@@ -6,11 +6,11 @@ import dev.tagscope.producer.FrameSynthesizer;
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.ImageLoader;
 import dev.tagscope.producer.ProducerService;
-import dev.tagscope.producer.StimulusPublisher;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
+import dev.tagscope.service.PartitionCatchUp;
 import dev.tagscope.spectral.SpectralService;
 import dev.tagscope.tagging.ProbePlan;
 import dev.tagscope.worker.ActivationModel;
@@ -37,10 +37,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * {@code tagscope bench --pipeline}: the whole pipeline against the model it watches, in one run
@@ -104,7 +102,7 @@ final class PipelineBench {
       print("  cores", Runtime.getRuntime().availableProcessors(), "");
 
       MeterRegistry registry = new SimpleMeterRegistry();
-      double[] pipelineRate = {Double.NaN};
+      double pipeline;
       try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(); ServiceRunner runner = ServiceRunner.install()) {
         String bootstrap = broker.bootstrapServers();
         try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).build())) {
@@ -113,17 +111,19 @@ final class PipelineBench {
         runner.start(new SpectralService(bootstrap, Map.of(), registry), Duration.ofMinutes(2));
         runner.start(new InferenceWorker(bootstrap, settings, m, registry), Duration.ofMinutes(2));
 
-        probe(runner, bootstrap, registry, m, plan(m, all.subList(0, Math.min(16, all.size()))), all.subList(0, Math.min(16, all.size())), false); // warm-up: JIT, caches, topics
+        List<Image> warmUp = all.subList(0, Math.min(16, all.size()));
+        probe(runner, bootstrap, registry, m, plan(m, warmUp), warmUp, false); // warm-up: JIT, caches, topics
+        List<Image> measured = all.subList(0, images);
+        ProbePlan measuredPlan = plan(m, measured);
         CpuSnapshot before = CpuSnapshot.take();
         long t0 = System.nanoTime();
-        Map<String, Double> countsBefore = counts(registry);
-        probe(runner, bootstrap, registry, m, plan(m, all.subList(0, images)), all.subList(0, images), false);
+        Map<String, Double> countsBefore = counts(registry, taps);
+        probe(runner, bootstrap, registry, m, measuredPlan, measured, false);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Map<String, Double> countsAfter = counts(registry);
+        Map<String, Double> countsAfter = counts(registry, taps);
         CpuSnapshot after = CpuSnapshot.take();
-        long frames = (long) images * plan(m, all.subList(0, images)).framesPerImage();
-        double pipeline = frames / seconds;
-        pipelineRate[0] = pipeline;
+        long frames = measuredPlan.totalFrames();
+        pipeline = frames / seconds;
         print("pipeline end to end, " + images + " images (steady, after warm-up)", pipeline, "frames/s");
         print("  ratio to bare inference (target >= 0.8)", pipeline / bare, "x");
         for (String stage : countsAfter.keySet()) {
@@ -143,7 +143,7 @@ final class PipelineBench {
         print("paced latency, p99 (target <= 250)", percentile(latencies, 0.99), "ms");
         print("  importance updates timed", latencies.size(), "records");
       }
-      paperBaseline(home, pipelineRate[0]);
+      paperBaseline(home, pipeline);
       System.gc();
       print("JVM heap in use after a GC (all services, one JVM)",
           ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0), "MiB");
@@ -213,10 +213,7 @@ final class PipelineBench {
                                 ProbePlan plan, List<Image> imgs, boolean paced) throws InterruptedException {
     int taps = m.tappedLayers().size();
     long expected = (long) imgs.size() * plan.geometry().windowsPerImage() * taps;
-    StageThroughput throughput = new StageThroughput(registry, List.of(
-        new StageThroughput.Stage("producer", StimulusPublisher.FRAMES_METER, 1),
-        new StageThroughput.Stage("worker", InferenceWorker.FRAMES_METER, 1),
-        new StageThroughput.Stage("spectral", SpectralService.FRAMES_METER, taps)));
+    StageThroughput throughput = new StageThroughput(registry, StageThroughput.pipelineStages(taps));
     try (TagResponseCollector collector = new TagResponseCollector(bootstrap, Map.of(), plan.probeId(), plan.startTimeMs());
          ProducerService producer = ProducerService.builder().bootstrapServers(bootstrap).images(imgs).plan(plan)
              .paced(paced).registry(registry).build()) {
@@ -243,19 +240,19 @@ final class PipelineBench {
       Map<String, Long> base = new HashMap<>();
       try (KafkaConsumer<String, LayerImportance> c = new KafkaConsumer<>(KafkaClientPolicy.readCommittedConsumer(null)
           .bootstrapServers(bootstrap).build(), Topics.IMPORTANCE.keySerde().deserializer(), Topics.IMPORTANCE.valueSerde().deserializer())) {
-        List<TopicPartition> parts = c.partitionsFor(Topics.IMPORTANCE.name()).stream()
-            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-        c.assign(parts);
-        c.seekToBeginning(parts);
-        Map<TopicPartition, Long> end = c.endOffsets(parts);
-        while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-          for (ConsumerRecord<String, LayerImportance> r : c.poll(Duration.ofMillis(100))) {
+        PartitionCatchUp<String, LayerImportance> topic = new PartitionCatchUp<>("bench", c,
+            Map.of(Topics.IMPORTANCE.name(), PartitionCatchUp.StartPosition.beginning()), Duration.ofSeconds(30));
+        topic.assignNewPartitions();
+        topic.readToCurrentEnd(Duration.ofSeconds(60), r -> {
+          if (r.value() != null) { // a tombstone removed the layer's importance: it starts again from 0
             base.put(r.key(), r.value().getWindowsSeen());
+          } else {
+            base.remove(r.key());
           }
-        }
+        });
         ready.countDown();
         while (!stop.get()) {
-          for (ConsumerRecord<String, LayerImportance> r : c.poll(Duration.ofMillis(20))) {
+          for (ConsumerRecord<String, LayerImportance> r : topic.pollAssigned(Duration.ofMillis(20))) {
             long now = System.currentTimeMillis();
             ProbePlan plan = paced.get();
             if (plan == null || r.value() == null || !plan.probeId().equals(r.value().getLastProbeId())) {
@@ -267,7 +264,6 @@ final class PipelineBench {
             ms.add(now - (plan.startTimeMs() + 1000.0 * endFrame / plan.fps()));
           }
         }
-        c.close(CloseOptions.timeout(Duration.ofSeconds(2)));
       } finally {
         ready.countDown();
       }
@@ -286,11 +282,9 @@ final class PipelineBench {
   }
 
   /** The stages' counters now: frames sent, frames inferred, activation records consumed. */
-  private static Map<String, Double> counts(MeterRegistry registry) {
+  private static Map<String, Double> counts(MeterRegistry registry, int taps) {
     Map<String, Double> c = new LinkedHashMap<>();
-    c.put("producer", registry.find(StimulusPublisher.FRAMES_METER).counters().stream().mapToDouble(x -> x.count()).sum());
-    c.put("worker", registry.find(InferenceWorker.FRAMES_METER).counters().stream().mapToDouble(x -> x.count()).sum());
-    c.put("spectral", registry.find(SpectralService.FRAMES_METER).counters().stream().mapToDouble(x -> x.count()).sum());
+    StageThroughput.pipelineStages(taps).forEach(s -> c.put(s.name(), StageThroughput.total(registry, s.counter())));
     return c;
   }
 

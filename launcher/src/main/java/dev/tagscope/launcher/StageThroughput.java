@@ -1,5 +1,8 @@
 package dev.tagscope.launcher;
 
+import dev.tagscope.producer.StimulusPublisher;
+import dev.tagscope.spectral.SpectralService;
+import dev.tagscope.worker.InferenceWorker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
@@ -27,6 +30,29 @@ final class StageThroughput {
   private final Map<String, long[]> firstLast = new LinkedHashMap<>(); // stage -> {activeFromNanos, lastMoveNanos}
   private final Map<String, Double> lastCount = new LinkedHashMap<>();
   private long lastSampleNanos;
+
+  /**
+   * The pipeline's three stages: frames sent by the producer, frames inferred by the worker, and
+   * activation records consumed by the Streams application (one per tapped layer per frame).
+   *
+   * @param taps tapped layers, the Streams application's records per frame
+   * @return the stages, in data-flow order
+   */
+  static List<Stage> pipelineStages(int taps) {
+    return List.of(new Stage("producer", StimulusPublisher.FRAMES_METER, 1), new Stage("worker", InferenceWorker.FRAMES_METER, 1),
+        new Stage("spectral", SpectralService.FRAMES_METER, taps));
+  }
+
+  /**
+   * A counter's total now, summed over its tags (the producer's counter is tagged by model).
+   *
+   * @param registry where the counters are
+   * @param counter the counter's name
+   * @return the sum, 0 while none is registered
+   */
+  static double total(MeterRegistry registry, String counter) {
+    return registry.find(counter).counters().stream().mapToDouble(Counter::count).sum();
+  }
 
   StageThroughput(MeterRegistry registry, List<Stage> stages) {
     this.registry = registry;
@@ -85,7 +111,6 @@ final class StageThroughput {
   }
 
   private double count(Stage s) {
-    Counter c = registry.find(s.counter()).counter();
-    return c == null ? 0.0 : c.count();
+    return total(registry, s.counter());
   }
 }
