@@ -119,6 +119,12 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    */
   public static final String FRAMES_METER = FrameHandler.FRAMES;
 
+  /**
+   * Counter of activation records written (committed), one per tapped layer per run of consecutive
+   * frames of one image: {@link FrameHandler}'s name, published here for callers outside the module.
+   */
+  public static final String ACTIVATIONS_METER = FrameHandler.ACTIVATIONS;
+
   /** Smallest size dead letters are cut to, in bytes; the value is {@link DeadLetterSink}'s, named here for the docs and tests. */
   static final int MIN_DEAD_LETTER_BYTES = DeadLetterSink.MIN_DEAD_LETTER_BYTES;
 

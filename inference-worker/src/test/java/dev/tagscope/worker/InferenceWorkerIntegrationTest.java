@@ -274,6 +274,77 @@ class InferenceWorkerIntegrationTest {
   }
 
   @Test
+  void consecutiveFramesOfOneImageGoOutAsOneRecordPerLayerPerRun() throws Exception {
+    byte[][] images = TestModels.sampleImages();
+    int frames = 14; // image "a" is frames 0..9, image "b" frames 10..13
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Publisher pub = new Publisher(bs)) {
+        pub.probe(probe("p1", List.of(), Reduction.MEAN));
+        for (int i = 0; i < frames; i++) {
+          boolean a = i < 10;
+          pub.frame(StimulusFrame.newBuilder(frame("p1", i, images[i], 1, 28, 28))
+              .setImageId(a ? "a" : "b").setImageFrame(a ? i : i - 10).build());
+        }
+      }
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      InferenceWorker worker = new InferenceWorker(bs, settings("runs-1"), registry); // batch 4
+      List<ConsumerRecord<byte[], byte[]>> acts;
+      try {
+        Thread t = new Thread(worker, "worker-under-test");
+        t.start();
+        acts = TopicReads.readBytes(bs, Topics.ACTIVATIONS.name(), true, Duration.ofSeconds(90),
+            got -> got.stream().mapToInt(r -> decode(r).getFrames()).sum() >= frames * DEFAULT_TAPS);
+        worker.close();
+        t.join(30_000);
+        assertTrue(worker.failure().isEmpty(), () -> "worker failed: " + worker.failure());
+      } finally {
+        worker.close();
+      }
+
+      try (ActivationModel m = ActivationModel.load(ModelConfig.of(TestModels.model()))) {
+        Preprocessor pre = new Preprocessor(m.preprocessing());
+        float[] in = new float[frames * pre.inputLength()];
+        for (int i = 0; i < frames; i++) {
+          pre.apply(images[i], 1, 28, 28, in, i * pre.inputLength());
+        }
+        Map<String, float[][]> mean = m.run(in, frames, Reduction.MEAN);
+        Map<String, Integer> seen = new HashMap<>();
+        int longest = 0;
+        for (ConsumerRecord<byte[], byte[]> r : acts) {
+          ActivationFrame a = decode(r);
+          int n = a.getFrames();
+          int first = (int) a.getFrameIndex();
+          longest = Math.max(longest, n);
+          assertTrue(n >= 1 && n <= 4, "a run is 1 to batchSize frames: " + n);
+          assertEquals(first < 10 ? "a" : "b", a.getImageId());
+          assertEquals(first < 10 ? first : first - 10, a.getImageFrame());
+          assertTrue(first < 10 == first + n - 1 < 10, "a run never spans two images: " + first + "+" + n);
+          assertEquals(timestamp(first + n - 1), r.timestamp(), "stamped with the run's last frame's stimulus time");
+          float[][] want = mean.get(a.getLayer());
+          int c = want[0].length;
+          assertEquals(n * c, a.getValues().size(), "[frames, C]");
+          for (int t = 0; t < n; t++) {
+            assertTrue(seen.merge(a.getLayer() + "#" + (first + t), 1, Integer::sum) == 1, "frame " + (first + t) + " twice");
+            for (int k = 0; k < c; k++) {
+              assertEquals(want[first + t][k], a.getValues().get(t * c + k), 1e-5f, a.getLayer() + " frame " + (first + t));
+            }
+          }
+        }
+        assertEquals(frames * DEFAULT_TAPS, seen.size(), "every frame of every layer once");
+        assertTrue(longest > 1, "some record carried a run");
+        assertTrue(acts.size() < frames * DEFAULT_TAPS, acts.size() + " records for " + frames + " frames");
+        assertEquals(acts.size(), registry.get(InferenceWorker.ACTIVATIONS_METER).counter().count());
+      }
+    }
+  }
+
+  private static ActivationFrame decode(ConsumerRecord<byte[], byte[]> r) {
+    return Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
+  }
+
+  @Test
   void aRestartedWorkerNeitherRepeatsNorLosesFrames() throws Exception {
     byte[][] images = TestModels.sampleImages();
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();

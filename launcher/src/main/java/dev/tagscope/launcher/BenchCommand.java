@@ -117,16 +117,19 @@ final class BenchCommand implements Callable<Integer> {
 
     benchAblation();
 
+    // the shape the worker sends: one record per layer per run of a batch of frames of one image
     Serde<ActivationFrame> serde = Topics.ACTIVATIONS.valueSerde();
+    int runFrames = 32;
     List<Float> values = new ArrayList<>();
-    for (int k = 0; k < 64; k++) {
+    for (int k = 0; k < 64 * runFrames; k++) {
       values.add(random.nextFloat());
     }
     ActivationFrame record = ActivationFrame.newBuilder().setProbeId("probe-bench").setModel("m").setImageId("image")
-        .setLayer("layer3.4").setFrameIndex(0L).setImageFrame(0).setValues(values).build();
+        .setLayer("layer3.4").setFrameIndex(0L).setImageFrame(0).setValues(values).setFrames(runFrames).build();
     byte[] bytes = serde.serializer().serialize("t", record);
-    print("Avro encode ActivationFrame, 64 filters", measure(() -> serde.serializer().serialize("t", record)), "records/s");
-    print("Avro decode ActivationFrame, 64 filters", measure(() -> serde.deserializer().deserialize("t", bytes)), "records/s");
+    String shape = runFrames + " frames x 64 filters";
+    print("Avro encode ActivationFrame, " + shape, measure(() -> serde.serializer().serialize("t", record)), "records/s");
+    print("Avro decode ActivationFrame, " + shape, measure(() -> serde.deserializer().deserialize("t", bytes)), "records/s");
     print("  encoded size", bytes.length, "bytes");
 
     Runtime rt = Runtime.getRuntime();

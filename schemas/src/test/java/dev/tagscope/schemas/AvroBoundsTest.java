@@ -23,9 +23,19 @@ import org.junit.jupiter.api.Test;
  */
 class AvroBoundsTest {
   private final AvroSerde<ActivationFrame> serde = AvroSerde.of(ActivationFrame.class);
-  private final ActivationFrame frame = ActivationFrame.newBuilder().setProbeId("p").setModel("m").setImageId("i")
-      .setLayer("l").setFrameIndex(1).setImageFrame(0).setValues(List.of(1f, 2f)).build();
-  private final byte[] valid = serde.serialize("t", frame);
+  private final byte[] valid = validFrame();
+  private final ActivationFrame frame = serde.deserialize("t", valid);
+
+  /** A small valid activation record, two filter values, as the reproducers here and {@link AvroFuzzTest}'s seeds cut it. */
+  static byte[] validFrame() {
+    return AvroSerde.of(ActivationFrame.class).serialize("t", ActivationFrame.newBuilder().setProbeId("p").setModel("m")
+        .setImageId("i").setLayer("l").setFrameIndex(1).setImageFrame(0).setValues(List.of(1f, 2f)).build());
+  }
+
+  /** Where the values array of {@link #validFrame()} starts: count 2, 8 bytes of floats, end 0, then frames (1 byte). */
+  static int valuesAt(byte[] valid) {
+    return valid.length - 11;
+  }
 
   /** The first {@code keep} bytes of the valid record, then {@code tail}. */
   private byte[] cut(int keep, byte[]... tail) {
@@ -61,7 +71,7 @@ class AvroBoundsTest {
   @Test
   void anArrayCountOfTwoBillionFloatsIsRefused() {
     // header and the fields before values, then a block count of 2^31 - 649 floats
-    int valuesAt = valid.length - 10; // count 2, 8 bytes of floats, end 0
+    int valuesAt = valuesAt(valid);
     byte[] data = cut(valuesAt, Seeds.zigZag(2_147_483_000L));
     assertTrue(refused(data).getMessage().contains("block of 2147483000 items at byte " + valuesAt + " needs at least 4 bytes per item"));
   }
@@ -69,7 +79,7 @@ class AvroBoundsTest {
   @Test
   void aNegativeBlockCountWithASmallByteSizeIsRefused() {
     // Avro reads a negative count as -count items plus a byte size, and sizes the array by the count.
-    int valuesAt = valid.length - 10;
+    int valuesAt = valuesAt(valid);
     byte[] data = cut(valuesAt, Seeds.zigZag(-1_000_000_000L), Seeds.zigZag(8), new byte[8], new byte[] {0});
     assertTrue(refused(data).getMessage().contains("block of 1000000000 items"));
     refused(cut(valuesAt, Seeds.zigZag(Long.MIN_VALUE)));

@@ -110,10 +110,8 @@ class AvroFuzzTest {
       }
     }
     int activations = Topics.ALL.indexOf(Topics.ACTIVATIONS);
-    AvroSerde<ActivationFrame> serde = AvroSerde.of(ActivationFrame.class);
-    byte[] valid = serde.serialize("t", ActivationFrame.newBuilder().setProbeId("p").setModel("m").setImageId("i")
-        .setLayer("l").setFrameIndex(1).setImageFrame(0).setValues(List.of(1f, 2f)).build());
-    int valuesAt = valid.length - 10;
+    byte[] valid = AvroBoundsTest.validFrame();
+    int valuesAt = AvroBoundsTest.valuesAt(valid);
     out.put("repro-string-length-2GB", Seeds.withChoices(cat(Arrays.copyOf(valid, 10), Seeds.zigZag(2_147_483_000L)), activations));
     out.put("repro-array-count-2G", Seeds.withChoices(cat(Arrays.copyOf(valid, valuesAt), Seeds.zigZag(2_147_483_000L)), activations));
     out.put("repro-negative-block-count", Seeds.withChoices(cat(Arrays.copyOf(valid, valuesAt),

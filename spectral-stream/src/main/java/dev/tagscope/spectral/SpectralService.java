@@ -52,10 +52,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class SpectralService implements TagscopeService {
   /**
-   * Counter of activation records consumed: the window processor's name, published here for
-   * callers outside the module (the demo's per-stage throughput).
+   * Counter of layer-frames consumed (a record of {@code T} frames counts {@code T}): the window
+   * processor's name, published here for callers outside the module (the demo's per-stage throughput).
    */
   public static final String FRAMES_METER = WindowProcessor.FRAMES_METER;
+  /** Counter of activation records consumed, readable or not: the window processor's name. */
+  public static final String RECORDS_METER = WindowProcessor.RECORDS_METER;
   /** Default {@code application.id}. */
   public static final String APPLICATION_ID = "tagscope-spectral-stream";
   /** Stream-thread replacements allowed within {@link #THREAD_REPLACEMENT_WINDOW} before the client shuts down. */

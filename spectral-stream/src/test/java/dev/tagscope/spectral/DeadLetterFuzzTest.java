@@ -113,13 +113,14 @@ class DeadLetterFuzzTest {
     String image = data.pickValue(List.of("a", "b", "c"));
     long index = data.consumeLong(-2, 4L * W);
     int imageFrame = data.consumeInt(-2, W + 2);
-    int n = data.consumeBoolean() ? 3 : data.consumeInt(0, 5);
+    int frames = data.consumeBoolean() ? 1 : data.consumeInt(-1, 5);
+    int n = data.consumeBoolean() ? 3 * Math.max(1, frames) : data.consumeInt(0, 16);
     List<Float> values = new ArrayList<>();
     for (int k = 0; k < n; k++) {
       values.add(data.consumeFloat());
     }
-    return new FuzzInput("frame " + probe + " " + image + " " + index + "/" + imageFrame + " " + values,
-        bytes(frame(probe, image, LAYER, index, imageFrame, values)));
+    return new FuzzInput("run " + probe + " " + image + " " + index + "/" + imageFrame + " x" + frames + " " + values,
+        bytes(Fixtures.run(probe, image, LAYER, index, imageFrame, frames, values)));
   }
 
   /** @return what became of the input: "taken" or "dead letter: " and its reason with the numbers left out */
@@ -183,6 +184,12 @@ class DeadLetterFuzzTest {
     out.put("two-filters", bytes(frame("p", "a", LAYER, 5, 5, List.of(1f, 2f))));
     out.put("nan", bytes(frame("p", "a", LAYER, 6, 6, List.of(1f, Float.NaN, 2f))));
     out.put("image-frame-out-of-range", bytes(frame("p", "a", LAYER, 7, 500, values.apply(7))));
+    List<Float> run = new ArrayList<>();
+    for (int f = 100; f < 104; f++) {
+      run.addAll(values.apply(f));
+    }
+    out.put("run-of-4", bytes(Fixtures.run("p", "a", LAYER, 100, 100, 4, run)));
+    out.put("run-values-not-divisible", bytes(Fixtures.run("p", "a", LAYER, 100, 100, 5, run)));
     out.put("unknown-probe", bytes(frame("zz", "a", LAYER, 0, 0, values.apply(0))));
     out.put("not-an-activation-frame", Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), probe("p", "m", W, W, W)));
     out.replaceAll((name, value) -> Seeds.withChoices(value, 0));

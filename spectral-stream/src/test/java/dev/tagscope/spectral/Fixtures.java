@@ -59,6 +59,12 @@ final class Fixtures {
   }
 
   static ActivationFrame frame(String probe, String image, String layer, long frameIndex, int imageFrame, List<Float> values) {
+    return run(probe, image, layer, frameIndex, imageFrame, 1, values);
+  }
+
+  /** A record of {@code frames} consecutive frames from {@code frameIndex}/{@code imageFrame}, values {@code [frames, C]}. */
+  static ActivationFrame run(String probe, String image, String layer, long frameIndex, int imageFrame, int frames,
+                             List<Float> values) {
     return ActivationFrame.newBuilder()
         .setProbeId(probe)
         .setModel("m")
@@ -67,6 +73,7 @@ final class Fixtures {
         .setFrameIndex(frameIndex)
         .setImageFrame(imageFrame)
         .setValues(new ArrayList<>(values))
+        .setFrames(frames)
         .build();
   }
 

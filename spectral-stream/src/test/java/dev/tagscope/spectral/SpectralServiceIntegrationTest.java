@@ -70,7 +70,8 @@ class SpectralServiceIntegrationTest {
         DeadLetter dead = readOne(bs, Topics.DLQ.name(), Topics.DLQ.valueSerde().deserializer());
         assertTrue(dead.getError().contains("not a readable ActivationFrame"), dead.getError());
         assertEquals(KafkaStreams.State.RUNNING, service.state());
-        assertEquals(241, registry.get("tagscope.spectral.frames").counter().count());
+        assertEquals(241, registry.get("tagscope.spectral.records").counter().count(), "every record, the unreadable one too");
+        assertEquals(240, registry.get("tagscope.spectral.frames").counter().count(), "the layer-frames of the readable records");
         assertTrue(registry.getMeters().stream().anyMatch(m -> m.getId().getName().startsWith("kafka.stream")),
             "Kafka Streams metrics bound");
       }

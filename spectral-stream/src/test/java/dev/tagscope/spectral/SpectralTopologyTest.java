@@ -93,6 +93,26 @@ class SpectralTopologyTest {
     }
   }
 
+  /**
+   * Sends frames [from, to) of one image as records of consecutive frames, the run lengths taken
+   * in turn from {@code runLengths}; each record is stamped with its last frame's stimulus time.
+   */
+  void sendImageInRuns(String probe, String layer, String image, int imageNo, int framesPerImage, int from, int to,
+                       IntFunction<List<Float>> values, int... runLengths) {
+    int i = from;
+    for (int r = 0; i < to; r++) {
+      int n = Math.min(runLengths[r % runLengths.length], to - i);
+      List<Float> v = new ArrayList<>();
+      for (int t = 0; t < n; t++) {
+        v.addAll(values.apply(i + t));
+      }
+      long frameIndex = (long) imageNo * framesPerImage + i;
+      activations.pipeInput(Topics.probeLayerKey(probe, layer), bytes(Fixtures.run(probe, image, layer, frameIndex, i, n, v)),
+          timestamp(frameIndex + n - 1));
+      i += n;
+    }
+  }
+
   static int idx(List<SignalBin> bins, String label) {
     for (int s = 0; s < bins.size(); s++) {
       if (bins.get(s).getLabel().equals(label)) {
@@ -251,7 +271,8 @@ class SpectralTopologyTest {
     List<TagResponse> out = tags.readValuesToList();
     assertEquals(1, out.size());
     assertEquals(0.5, out.get(0).getFilters().get(0).getAmplitude().get(idx(out.get(0).getSignalBins(), "f1")), 1e-6);
-    assertEquals(244, counter("tagscope.spectral.frames"));
+    assertEquals(244, counter("tagscope.spectral.records"));
+    assertEquals(243, counter("tagscope.spectral.frames"), "the unreadable record counts as a record, not as a frame");
   }
 
   @Test
@@ -317,6 +338,80 @@ class SpectralTopologyTest {
     assertEquals(0, late("buffered"));
     assertEquals(3, counter("tagscope.spectral.windows"));
     assertEquals(0, counter("tagscope.spectral.skipped.windows"));
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void runsOfFramesGiveExactlyTheWindowsAndTimestampsOfOneFramePerRecord() {
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    probes.pipeInput("p8", probe("p8", "fmnist", 240, 120, 480)); // windows at 0, 120, 240
+    sendImage("p8", "conv1", "a", 0, 480, 0, 480, v);
+    sendImage("p8", "conv1", "b", 1, 480, 0, 480, v);
+    List<TestRecord<String, TagResponse>> single = tags.readRecordsToList();
+    List<TestRecord<String, LayerImportance>> singleImportance = importance.readRecordsToList();
+    assertEquals(960, counter("tagscope.spectral.records"));
+
+    stateDir = stateDir.resolve("runs");
+    open(SpectralSettings::of, WindowAnalyzer::analyze);
+    probes.pipeInput("p8", probe("p8", "fmnist", 240, 120, 480));
+    // lengths that end inside windows, on window ends (239 = 1+7+32+13+50+119+17) and across hops
+    sendImageInRuns("p8", "conv1", "a", 0, 480, 0, 480, v, 1, 7, 32, 13, 50, 119, 17, 2, 100);
+    sendImageInRuns("p8", "conv1", "b", 1, 480, 0, 480, v, 480); // the whole image in one record
+    List<TestRecord<String, TagResponse>> runs = tags.readRecordsToList();
+    List<TestRecord<String, LayerImportance>> runsImportance = importance.readRecordsToList();
+
+    assertEquals(6, single.size(), "3 windows in each of 2 images");
+    assertEquals(single.size(), runs.size());
+    for (int i = 0; i < single.size(); i++) {
+      assertEquals(single.get(i).key(), runs.get(i).key());
+      assertEquals(single.get(i).value(), runs.get(i).value(), "window " + i);
+      assertEquals(single.get(i).timestamp(), runs.get(i).timestamp(), "window " + i + ": its own last frame's stimulus time");
+    }
+    assertEquals(singleImportance.size(), runsImportance.size());
+    for (int i = 0; i < singleImportance.size(); i++) {
+      assertEquals(singleImportance.get(i).value(), runsImportance.get(i).value(), "importance update " + i);
+      assertEquals(singleImportance.get(i).timestamp(), runsImportance.get(i).timestamp());
+    }
+    assertEquals(960, counter("tagscope.spectral.frames"));
+    assertEquals(16, counter("tagscope.spectral.records"), "14 runs of image a, one of image b");
+    assertTrue(dlq.isEmpty());
+    assertFrameBufferEmpty();
+  }
+
+  @Test
+  void aRunUsesItsGapFillersAndNewFramesAndNamesItsDuplicateAndLateFramesInOneDeadLetter() {
+    probes.pipeInput("p9", probe("p9", "fmnist", 240, 120, 480)); // windows at 0, 120, 240
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    List<Float> junk = List.of(100f, -100f, 7f); // would wreck any window it got into
+    int[] gap = java.util.stream.IntStream.range(150, 160).toArray();
+    sendImage("p9", "conv1", "a", 0, 480, 0, 300, v, gap); // window 0 ends at 239 without 150..159: skipped
+    // one record of frames 110..309: 110..119 only in window 0 (late), 120..149 and 160..299 received
+    // (duplicates, sent as junk), 150..159 fill the gap of window 120, 300..309 are new
+    List<Float> run = new ArrayList<>();
+    for (int f = 110; f < 310; f++) {
+      run.addAll((f >= 150 && f < 160) || f >= 300 ? v.apply(f) : junk);
+    }
+    byte[] record = bytes(Fixtures.run("p9", "a", "conv1", 110, 110, 200, run));
+    activations.pipeInput(Topics.probeLayerKey("p9", "conv1"), record, timestamp(309));
+    sendImage("p9", "conv1", "a", 0, 480, 310, 480, v);
+
+    List<TagResponse> out = tags.readValuesToList();
+    assertEquals(List.of(120, 240), out.stream().map(TagResponse::getWindowStartFrame).toList());
+    for (double a : f1Amplitudes(out)) {
+      assertEquals(0.5, a, 1e-6, "the gap fillers got in, no junk frame did");
+    }
+    List<TestRecord<byte[], DeadLetter>> dead = dlq.readRecordsToList();
+    assertEquals(1, dead.size(), "one record, one dead letter");
+    String reason = dead.get(0).value().getError();
+    assertTrue(reason.startsWith("duplicate frames: imageFrames 120..149, 160..299 of image 'a' of layer 'conv1' of probe 'p9'"
+        + " were already received"), reason);
+    assertTrue(reason.contains("late frames: imageFrames 110..119 of image 'a'") && reason.contains("after imageFrame 299"), reason);
+    assertTrue(reason.endsWith("(the other 20 of this record's 200 frames were used)"), reason);
+    assertEquals(java.nio.ByteBuffer.wrap(record), dead.get(0).value().getValue(), "the whole record's bytes");
+    assertEquals(170, late("duplicate"));
+    assertEquals(10, late("expired"));
+    assertEquals(10, late("buffered"));
+    assertEquals(1, counter("tagscope.spectral.skipped.windows"));
     assertFrameBufferEmpty();
   }
 

@@ -6,6 +6,7 @@ import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.WindowGeometry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -172,6 +173,7 @@ public final class StimulusPublisher implements AutoCloseable {
     FrameSynthesizer synth = new FrameSynthesizer(plan);
     String topic = Topics.STIMULI.name();
     double fps = plan.fps();
+    WindowGeometry geometry = plan.geometry();
     long start = plan.startTimeMs();
     long total = plan.totalFrames();
     int fpi = plan.framesPerImage();
@@ -185,7 +187,7 @@ public final class StimulusPublisher implements AutoCloseable {
         String imageId = plan.continuous() ? "c" + cycle + "/" + img.id() : img.id();
         for (int f = 0; f < fpi; f++) {
           long i = frames;
-          long timestamp = start + Math.round(1000.0 * i / fps);
+          long timestamp = start + geometry.stimulusOffsetMs(i);
           if (paced ? !waitUntil(t0 + Math.round(i * 1e9 / fps)) : !waitForLead(timestamp)) {
             stopped = true;
             break outer;

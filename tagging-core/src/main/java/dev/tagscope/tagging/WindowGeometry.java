@@ -140,6 +140,17 @@ public record WindowGeometry(double fps, int windowFrames, int hopFrames, int fr
   }
 
   /**
+   * Stimulus time of a frame after the probe's start, as the producer stamps its records
+   * (DESIGN.md section 2: record timestamp = probe start + frameIndex / fps).
+   *
+   * @param frameIndex frame number counted over the whole probe
+   * @return {@code round(1000 * frameIndex / fps)}, ms
+   */
+  public long stimulusOffsetMs(long frameIndex) {
+    return Math.round(1000.0 * frameIndex / fps);
+  }
+
+  /**
    * Whether an imageFrame belongs to at least one window.
    *
    * @param f imageFrame (any int; negative or past the image gives false)

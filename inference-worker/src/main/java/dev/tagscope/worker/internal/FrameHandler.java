@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.avro.generic.PrimitivesArrays;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.producer.Producer;
@@ -36,9 +37,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the inference worker does with one poll batch of {@code tagscope.stimuli} records, inside
- * the transaction the worker's loop opened: it turns each valid frame into one
- * {@link ActivationFrame} per tapped layer on {@code tagscope.activations} and each refused record
- * into a dead letter, and knows nothing of begin, commit or abort.
+ * the transaction the worker's loop opened: it turns valid frames into {@link ActivationFrame}s on
+ * {@code tagscope.activations} and each refused record into a dead letter, and knows nothing of
+ * begin, commit or abort. The frames of one model run that are consecutive frames of one image
+ * (same probe and image, frameIndex and imageFrame each one up) go out as one record per tapped
+ * layer carrying the whole run ({@code frames} of them, values {@code [frames, C]}, timestamp the
+ * stimulus time of the run's last frame): a batch of 32 frames of one image is 16 records for 16
+ * taps, not 512, which is what makes the broker and the spectral stream cheap (issue 8). A run is
+ * never longer than {@code batchSize}, so {@code batchSize = 1} gives one frame per record.
  *
  * <p>Per record: decode the {@link StimulusFrame}; resolve its probe's plan (the {@link ProbeSpec}
  * and the taps it asks for, re-read from {@code tagscope.probes} once per batch for an unknown
@@ -57,7 +63,7 @@ import org.slf4j.LoggerFactory;
 public final class FrameHandler {
   /** Counter of stimulus frames turned into activations (committed). */
   public static final String FRAMES = "tagscope.worker.frames";
-  /** Counter of activation records written, one per tapped layer per frame (committed). */
+  /** Counter of activation records written, one per tapped layer per run of consecutive frames of one image (committed). */
   public static final String ACTIVATIONS = "tagscope.worker.activations";
   /** Counter of frames skipped, tagged {@code reason}; {@code other-model} is the only reason (committed). */
   public static final String FRAMES_SKIPPED = "tagscope.worker.frames.skipped";
@@ -72,6 +78,9 @@ public final class FrameHandler {
   private final ProbeCache probes;
   private final DeadLetterSink deadLetters;
   private final int batchSize;
+
+  /** Schema of {@link ActivationFrame#getValues()}, for building it as primitive floats. */
+  private static final org.apache.avro.Schema VALUES_SCHEMA = ActivationFrame.getClassSchema().getField("values").schema();
 
   private final Deserializer<StimulusFrame> frameDecoder = Topics.STIMULI.valueSerde().deserializer();
   private final Serializer<String> activationKeys = Topics.ACTIVATIONS.keySerde().serializer();
@@ -105,7 +114,7 @@ public final class FrameHandler {
     this.framesCounter = Counter.builder(FRAMES)
         .description("Stimulus frames turned into activations (committed)").register(registry);
     this.activationsCounter = Counter.builder(ACTIVATIONS)
-        .description("Activation records written (one per tapped layer per frame, committed)").register(registry);
+        .description("Activation records written (one per tapped layer per run of frames, committed)").register(registry);
     this.otherModelCounter = Counter.builder(FRAMES_SKIPPED).tag("reason", "other-model")
         .description("Frames of probes for another model, left to that model's workers (committed)").register(registry);
     this.inferenceTimer = Timer.builder(INFERENCE)
@@ -316,32 +325,66 @@ public final class FrameHandler {
     } finally {
       inferenceTimer.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     }
-    for (int i = 0; i < n; i++) {
-      Pending p = group.get(i);
-      for (TappedLayer layer : p.plan.layers) {
-        float[] values = out.get(layer.name())[i];
-        List<Float> boxed = new ArrayList<>(values.length);
-        for (float v : values) {
-          boxed.add(v);
-        }
-        ActivationFrame a = ActivationFrame.newBuilder()
-            .setProbeId(p.frame.getProbeId())
-            .setModel(p.plan.spec.getModel())
-            .setImageId(p.frame.getImageId())
-            .setLayer(layer.name())
-            .setFrameIndex(p.frame.getFrameIndex())
-            .setImageFrame(p.frame.getImageFrame())
-            .setValues(boxed)
-            .build();
-        String topic = Topics.ACTIVATIONS.name();
-        String key = Topics.probeLayerKey(p.frame.getProbeId(), layer.name());
-        long ts = p.record.timestamp();
-        producer.send(new ProducerRecord<>(topic, null, ts >= 0 ? ts : null,
-            activationKeys.serialize(topic, key), activationValues.serialize(topic, a)));
-        tally.activations++;
-      }
-      tally.frames++;
+    for (int from = 0; from < n; ) {
+      int to = runEnd(group, from);
+      sendRun(group, from, to, out, tally);
+      from = to;
     }
+  }
+
+  /**
+   * End (exclusive) of the run of consecutive frames of one image that starts at {@code from}:
+   * same probe and image, frameIndex and imageFrame each one more than the previous frame's.
+   */
+  private static int runEnd(List<Pending> group, int from) {
+    StimulusFrame first = group.get(from).frame;
+    int to = from + 1;
+    while (to < group.size()) {
+      Pending p = group.get(to);
+      StimulusFrame f = p.frame;
+      int t = to - from;
+      if (p.plan != group.get(from).plan || !f.getProbeId().equals(first.getProbeId()) || !f.getImageId().equals(first.getImageId())
+          || f.getFrameIndex() != first.getFrameIndex() + t || f.getImageFrame() != first.getImageFrame() + t) {
+        break;
+      }
+      to++;
+    }
+    return to;
+  }
+
+  /** Sends frames {@code from..to-1} of a group, one run of one image, as one record per tapped layer. */
+  private void sendRun(List<Pending> group, int from, int to, Map<String, float[][]> out, Tally tally) {
+    Pending first = group.get(from);
+    Pending last = group.get(to - 1);
+    int frames = to - from;
+    String topic = Topics.ACTIVATIONS.name();
+    // stimulus time of the run's last frame: each window the run completes is re-timed from it
+    long ts = last.record.timestamp();
+    for (TappedLayer layer : first.plan.layers) {
+      float[][] rows = out.get(layer.name());
+      int c = rows[from].length;
+      PrimitivesArrays.FloatArray values = new PrimitivesArrays.FloatArray(frames * c, VALUES_SCHEMA);
+      for (int i = from; i < to; i++) {
+        for (float v : rows[i]) {
+          values.add(values.size(), v);
+        }
+      }
+      ActivationFrame a = ActivationFrame.newBuilder()
+          .setProbeId(first.frame.getProbeId())
+          .setModel(first.plan.spec.getModel())
+          .setImageId(first.frame.getImageId())
+          .setLayer(layer.name())
+          .setFrameIndex(first.frame.getFrameIndex())
+          .setImageFrame(first.frame.getImageFrame())
+          .setValues(values)
+          .setFrames(frames)
+          .build();
+      String key = Topics.probeLayerKey(first.frame.getProbeId(), layer.name());
+      producer.send(new ProducerRecord<>(topic, null, ts >= 0 ? ts : null,
+          activationKeys.serialize(topic, key), activationValues.serialize(topic, a)));
+      tally.activations++;
+    }
+    tally.frames += frames;
   }
 
   private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, Tally tally) {

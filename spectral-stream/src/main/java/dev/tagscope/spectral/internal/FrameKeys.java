@@ -7,7 +7,8 @@ import org.apache.kafka.common.utils.Bytes;
 /**
  * Keys of the frame buffer store: {@code [len][probeId/layer utf8][len][imageId utf8][imageFrame]},
  * lengths and frame as big-endian 4-byte ints, so the frames of one image sort by imageFrame and
- * a range scan returns a window in order. Values are {@code C} big-endian floats.
+ * a range scan returns a window in order. A value is a run of consecutive frames starting at the
+ * key's imageFrame: {@code [count][count*C big-endian floats]}, frame-major ({@link #encodeRun}).
  */
 final class FrameKeys {
   private FrameKeys() {}
@@ -27,20 +28,64 @@ final class FrameKeys {
     return ByteBuffer.wrap(k, k.length - 4, 4).getInt();
   }
 
-  static byte[] encode(java.util.List<Float> values) {
-    ByteBuffer buf = ByteBuffer.allocate(4 * values.size());
-    for (Float v : values) {
-      buf.putFloat(v);
+  /** Encodes a run: {@code [count][count*C floats]}. */
+  static byte[] encodeRun(FrameRun run) {
+    int n = run.count() * run.filters();
+    ByteBuffer buf = ByteBuffer.allocate(4 + 4 * n).putInt(run.count());
+    float[] v = run.values();
+    for (int i = 0; i < n; i++) {
+      buf.putFloat(v[i]);
     }
     return buf.array();
   }
 
-  /** Decodes one frame into column {@code t} of {@code series[C][W]}. */
-  static void decodeInto(byte[] value, double[][] series, int t) {
-    ByteBuffer buf = ByteBuffer.wrap(value);
-    for (int c = 0; c < series.length; c++) {
-      series[c][t] = buf.getFloat();
+  /**
+   * Frames in a stored run. A value of exactly {@code 4*C} bytes is one frame as stored before
+   * runs existed (no count in front, restored from an older changelog); {@code 4 + 4*C*count}
+   * can never equal it, so the two encodings cannot be confused.
+   *
+   * @param value a stored value
+   * @param filters the layer's filter count {@code C}
+   * @return the number of frames it holds
+   * @throws IllegalStateException when the value fits neither encoding (a corrupt store)
+   */
+  static int runLength(byte[] value, int filters) {
+    if (value.length == 4 * filters) {
+      return 1;
     }
+    int count = ByteBuffer.wrap(value).getInt();
+    if (count < 1 || value.length != 4 + 4L * filters * count) {
+      throw new IllegalStateException("frame buffer entry of " + value.length + " bytes is not a run of "
+          + filters + " filters");
+    }
+    return count;
+  }
+
+  /**
+   * Decodes the frames {@code start..end} of a stored run into {@code series[C][W]} at column
+   * {@code imageFrame - start}.
+   *
+   * @param value a stored value
+   * @param first imageFrame of the run's first frame
+   * @param start first imageFrame of the window
+   * @param end last imageFrame of the window, inclusive
+   * @param series {@code [C][end-start+1]}
+   * @return how many frames of the run fell in {@code start..end}
+   */
+  static int decodeInto(byte[] value, int first, int start, int end, double[][] series) {
+    int c = series.length;
+    int count = runLength(value, c);
+    ByteBuffer buf = ByteBuffer.wrap(value);
+    int base = value.length == 4 * c ? 0 : 4;
+    int from = Math.max(first, start);
+    int to = Math.min(first + count - 1, end);
+    for (int f = from; f <= to; f++) {
+      int at = base + 4 * c * (f - first);
+      for (int k = 0; k < c; k++) {
+        series[k][f - start] = buf.getFloat(at + 4 * k);
+      }
+    }
+    return Math.max(0, to - from + 1);
   }
 
   /**

@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.generic.PrimitivesArrays;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
@@ -46,6 +47,18 @@ import org.slf4j.LoggerFactory;
  * needs are deleted; an image's buffer is freed after its last frame, or when the next image of
  * the (probe, layer) starts. Records that cannot be used go to the dead-letter topic with a
  * reason; processing goes on.
+ *
+ * <p><b>Runs.</b> An activation record carries a run of {@code frames >= 1} consecutive frames of
+ * one image ({@code [frames, C]} values, first frame at its {@code frameIndex}/{@code imageFrame},
+ * record timestamp the stimulus time of its last frame). Each frame of the run is handled as the
+ * rules below say for a frame on its own, so a run gives exactly the windows its frames would give
+ * one record each; a window completed inside a run carries its own last frame's stimulus time.
+ * Whatever refuses the whole record (unreadable, unknown probe, a non-finite value, frames outside
+ * the image, a changed filter count, an image shown earlier) sends it to the dead-letter topic whole
+ * and uses none of it. Frames of a run refused one by one (duplicates, too late) are named in one
+ * dead letter carrying the whole record's bytes, and the other frames of the run are used; the
+ * reason says how many. The frames a run stores go into the buffer as one entry per run
+ * ({@link FrameBuffer}).
  *
  * <p><b>Order.</b> The stimulus producer numbers frames with {@code frameIndex} counted over the
  * whole probe and {@code imageFrame} counted from 0 within an image, and image ids are unique
@@ -71,7 +84,9 @@ import org.slf4j.LoggerFactory;
  * a tombstone on the probes topic is dropped when its next activation is refused.
  */
 public final class WindowProcessor implements Processor<byte[], byte[], byte[], Routed> {
-  /** Counter of activation records consumed. */
+  /** Counter of activation records consumed, readable or not. */
+  public static final String RECORDS_METER = "tagscope.spectral.records";
+  /** Counter of layer-frames in the readable activation records consumed: a record of {@code T} frames counts {@code T}. */
   public static final String FRAMES_METER = "tagscope.spectral.frames";
   /** Counter of windows analysed. */
   public static final String WINDOWS_METER = "tagscope.spectral.windows";
@@ -106,6 +121,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private final String frameStoreName;
   private final String layerStoreName;
   private final Analysis analysis;
+  private final Counter records;
   private final Counter frames;
   private final Counter windows;
   private final Counter skipped;
@@ -145,7 +161,9 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.layerStoreName = layerStoreName;
     this.analysis = analysis;
     MeterRegistry registry = settings.registry();
-    this.frames = Counter.builder(FRAMES_METER).description("activation records consumed").register(registry);
+    this.records = Counter.builder(RECORDS_METER).description("activation records consumed").register(registry);
+    this.frames = Counter.builder(FRAMES_METER).description("layer-frames in the readable activation records consumed")
+        .register(registry);
     this.windows = Counter.builder(WINDOWS_METER).description("windows analysed").register(registry);
     this.skipped = Counter.builder(SKIPPED_WINDOWS_METER)
         .description("windows not analysed because a frame was missing or the analysis refused them").register(registry);
@@ -193,7 +211,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
 
   @Override
   public void process(Record<byte[], byte[]> record) {
-    frames.increment();
+    records.increment();
     if (record.value() == null) {
       dead(record, "empty value: an activation record must carry an ActivationFrame");
       return;
@@ -205,6 +223,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       dead(record, "value is not a readable ActivationFrame (" + e.getMessage() + "); check the producer's serde and schema version");
       return;
     }
+    frames.increment(Math.max(0, frame.getFrames()));
     try {
       handle(record, frame);
     } catch (KafkaException e) {
@@ -236,24 +255,36 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       return;
     }
     List<Float> values = frame.getValues();
-    int c = values.size();
-    String where = "frameIndex " + frame.getFrameIndex() + " (image '" + frame.getImageId() + "', imageFrame "
-        + frame.getImageFrame() + ") of layer '" + frame.getLayer() + "'";
-    if (c == 0) {
-      dead(record, "no filter values at " + where + "; the layer must give one value per filter");
+    int runFrames = frame.getFrames();
+    if (runFrames < 1) {
+      dead(record, "frames is " + runFrames + " at " + where(frame, 0) + "; an activation record carries at least one frame");
       return;
     }
-    for (int k = 0; k < c; k++) {
-      float v = values.get(k);
+    int length = values.size();
+    if (length == 0) {
+      dead(record, "no filter values at " + where(frame, 0) + "; the layer must give one value per filter");
+      return;
+    }
+    if (length % runFrames != 0) {
+      dead(record, length + " filter values at " + where(frame, 0) + " do not divide into its " + runFrames
+          + " frames; values must be [frames, C] row-major");
+      return;
+    }
+    int c = length / runFrames;
+    for (int i = 0; i < length; i++) {
+      float v = valueAt(values, i);
       if (!Float.isFinite(v)) {
-        dead(record, "filter " + k + " is " + v + " at " + where + "; fix the model or its reduction, the spectrum needs finite values");
+        dead(record, "filter " + (i % c) + " is " + v + " at " + where(frame, i / c)
+            + "; fix the model or its reduction, the spectrum needs finite values");
         return;
       }
     }
-    int f = frame.getImageFrame();
+    int f0 = frame.getImageFrame();
     WindowGeometry geometry = plan.geometry;
-    if (f < 0 || f >= geometry.framesPerImage()) {
-      dead(record, "imageFrame " + f + " is outside 0.." + (geometry.framesPerImage() - 1) + " (framesPerImage of probe '" + probeId + "')");
+    long lastOfRun = (long) f0 + runFrames - 1;
+    if (f0 < 0 || lastOfRun >= geometry.framesPerImage()) {
+      dead(record, (runFrames == 1 ? "imageFrame " + f0 : "imageFrames " + f0 + ".." + lastOfRun) + " is outside 0.."
+          + (geometry.framesPerImage() - 1) + " (framesPerImage of probe '" + probeId + "')");
       return;
     }
     String layerKey = Topics.probeLayerKey(probeId, frame.getLayer());
@@ -262,7 +293,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       // The probe was published again under this id with another spec: its frames start again at
       // frameIndex 0 and may use another window or model, so nothing of the earlier one applies.
       LOG.info("probe {} was published again: dropping the buffered frames of image {} of {}", probeId, state.imageId(), layerKey);
-      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()));
+      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()), state.filters());
       state = null;
     }
     if (state != null && state.filters() != c) {
@@ -278,80 +309,119 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       if (state.lastFrameIndex() >= 0 && frameIndex <= state.lastFrameIndex()) {
         // frameIndex counts over the whole probe: another image at or before the last frame seen was
         // shown earlier, and its buffer is gone; starting it again would throw away the current image.
-        lateExpired.increment();
-        dead(record, "late frame: " + where + " of probe '" + probeId + "' arrived after frameIndex " + state.lastFrameIndex()
-            + " of image '" + state.imageId() + "'; an image shown earlier cannot be analysed any more");
+        lateExpired.increment(runFrames);
+        dead(record, "late frame: " + where(frame, 0) + " of probe '" + probeId + "' arrived after frameIndex "
+            + state.lastFrameIndex() + " of image '" + state.imageId() + "'; an image shown earlier cannot be analysed any more");
         return;
       }
       // the next image: windows of the old one that never completed are skipped
       countSkipped(geometry.windowEndsBetween(state.lastFrame(), geometry.framesPerImage()));
-      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()));
+      buffer.purge(FrameKeys.prefix(layerKey, state.imageId()), state.filters());
       state = new FrameKeys.LayerState(c, imageId, -1, state.lastFrameIndex(), plan.fingerprint);
-    } else if (f <= state.lastFrame()) {
-      lateInImage(record, plan, state, layerKey, f, values, where + " of probe '" + probeId + "'");
-      return;
     }
-    // windows whose completing frame was never seen
-    countSkipped(geometry.windowEndsBetween(state.lastFrame(), f));
-    state = new FrameKeys.LayerState(c, imageId, f, Math.max(state.lastFrameIndex(), frameIndex), plan.fingerprint);
     byte[] prefix = FrameKeys.prefix(layerKey, imageId);
-    if (geometry.inSomeWindow(f)) {
-      buffer.put(prefix, f, values);
-    }
-    if (geometry.isWindowEnd(f)) {
-      int w = geometry.windowFrames();
-      int start = f - w + 1;
-      double[][] series = new double[c][w];
-      int got = buffer.read(prefix, start, f, series);
-      if (got == w) {
-        Routed out = null;
-        try {
-          out = window(plan, frame, start, series, record.timestamp());
-        } catch (IllegalArgumentException e) {
-          // The core refused this window: it is lost (counted as skipped), but the buffer and the
-          // layer state below still move on, so the next windows of the layer are analysed.
-          skipped.increment();
-          dead(record, "window at imageFrame " + start + ".." + f + " of image '" + imageId + "' of layer '" + frame.getLayer()
-              + "' of probe '" + probeId + "' cannot be analysed: " + e.getMessage());
+    FrameRun run = new FrameRun(c, runFrames);
+    Refusals refused = new Refusals();
+    int openedAt = state.lastFrame(); // frames up to here came before this record: late, duplicate or gap fillers
+    int lastFrame = state.lastFrame();
+    long lastFrameIndex = state.lastFrameIndex();
+    for (int t = 0; t < runFrames; t++) {
+      int f = f0 + t;
+      if (f <= openedAt) {
+        // At or before the highest imageFrame already seen: a gap filler, a duplicate or too late.
+        // The layer state does not move for it: windows still complete at their own last frame.
+        if (f == openedAt || buffer.contains(prefix, f, c)) {
+          lateDuplicate.increment();
+          flushRun(prefix, run);
+          refused.duplicate(f);
+        } else if (!geometry.inOpenWindow(f, openedAt)) {
+          lateExpired.increment();
+          flushRun(prefix, run);
+          refused.expired(f);
+        } else {
+          lateBuffered.increment();
+          LOG.debug("late frame {} of {} image {} buffered (last frame {})", f, layerKey, imageId, openedAt);
+          addToRun(prefix, run, f, values, t);
         }
-        if (out != null) {
-          windows.increment();
-          context.forward(new Record<>(record.key(), out, record.timestamp(), new RecordHeaders()));
-        }
-      } else {
-        skipped.increment();
-        LOG.debug("window at imageFrame {} of {} image {} skipped: {} of {} frames", start, layerKey, imageId, got, w);
+        continue;
       }
-      buffer.deleteRange(prefix, 0, Math.min(start + geometry.hopFrames(), geometry.framesPerImage()) - 1);
+      // windows whose completing frame was never seen
+      countSkipped(geometry.windowEndsBetween(lastFrame, f));
+      lastFrame = f;
+      lastFrameIndex = Math.max(lastFrameIndex, frameIndex + t);
+      if (geometry.inSomeWindow(f)) {
+        addToRun(prefix, run, f, values, t);
+      }
+      if (geometry.isWindowEnd(f)) {
+        flushRun(prefix, run);
+        long timestamp = record.timestamp()
+            - (geometry.stimulusOffsetMs(frameIndex + runFrames - 1) - geometry.stimulusOffsetMs(frameIndex + t));
+        analyseWindow(record, plan, frame, prefix, f, c, timestamp);
+      }
+      if (f == geometry.framesPerImage() - 1) {
+        run.clear();
+        buffer.purge(prefix, c);
+      }
     }
-    if (f == geometry.framesPerImage() - 1) {
-      buffer.purge(prefix);
+    flushRun(prefix, run);
+    buffer.putState(layerKey, new FrameKeys.LayerState(c, imageId, lastFrame, lastFrameIndex, plan.fingerprint));
+    if (!refused.isEmpty()) {
+      dead(record, refused.reason(runFrames, "image '" + imageId + "' of layer '" + frame.getLayer() + "' of probe '" + probeId + "'",
+          openedAt));
     }
-    buffer.putState(layerKey, state);
   }
 
-  /**
-   * A frame of the current image at or before the highest imageFrame already seen: fills a gap of
-   * a window that has not ended yet, or is refused as a duplicate or as too late. The layer state
-   * does not move: windows still complete at their own last frame.
-   */
-  private void lateInImage(Record<byte[], byte[]> record, ResolvedProbe plan, FrameKeys.LayerState state, String layerKey, int f,
-                           List<Float> values, String where) {
-    byte[] prefix = FrameKeys.prefix(layerKey, state.imageId());
-    if (f == state.lastFrame() || buffer.contains(prefix, f)) {
-      lateDuplicate.increment();
-      dead(record, "duplicate frame: " + where + " was already received; dropped so that no window counts it twice");
-      return;
+  /** Adds a frame to the run being gathered, storing the run first when the frame does not continue it. */
+  private void addToRun(byte[] prefix, FrameRun run, int f, List<Float> values, int row) {
+    if (!run.continuesWith(f)) {
+      flushRun(prefix, run);
     }
-    if (!plan.geometry.inOpenWindow(f, state.lastFrame())) {
-      lateExpired.increment();
-      dead(record, "late frame: " + where + " arrived after imageFrame " + state.lastFrame()
-          + " of its image; every window it belongs to was already analysed or skipped");
-      return;
+    run.add(f, values, row);
+  }
+
+  private void flushRun(byte[] prefix, FrameRun run) {
+    buffer.put(prefix, run);
+    run.clear();
+  }
+
+  /** Reads and analyses the window that ends at imageFrame {@code end}, then frees the frames no later window needs. */
+  private void analyseWindow(Record<byte[], byte[]> record, ResolvedProbe plan, ActivationFrame frame, byte[] prefix, int end,
+                             int c, long timestamp) {
+    WindowGeometry geometry = plan.geometry;
+    int w = geometry.windowFrames();
+    int start = end - w + 1;
+    double[][] series = new double[c][w];
+    int got = buffer.read(prefix, start, end, series);
+    if (got == w) {
+      Routed out = null;
+      try {
+        out = window(plan, frame, start, series, timestamp);
+      } catch (IllegalArgumentException e) {
+        // The core refused this window: it is lost (counted as skipped), but the buffer and the
+        // layer state still move on, so the next windows of the layer are analysed.
+        skipped.increment();
+        dead(record, "window at imageFrame " + start + ".." + end + " of image '" + frame.getImageId() + "' of layer '"
+            + frame.getLayer() + "' of probe '" + frame.getProbeId() + "' cannot be analysed: " + e.getMessage());
+      }
+      if (out != null) {
+        windows.increment();
+        context.forward(new Record<>(record.key(), out, timestamp, new RecordHeaders()));
+      }
+    } else {
+      skipped.increment();
+      LOG.debug("window at imageFrame {} of {} image {} skipped: {} of {} frames", start, frame.getLayer(), frame.getImageId(), got, w);
     }
-    lateBuffered.increment();
-    LOG.debug("late frame {} of {} image {} buffered (last frame {})", f, layerKey, state.imageId(), state.lastFrame());
-    buffer.put(prefix, f, values);
+    buffer.deleteBefore(prefix, Math.min(start + geometry.hopFrames(), geometry.framesPerImage()), c);
+  }
+
+  /** Where frame {@code t} of a record is, for a dead-letter reason (built only when one is sent). */
+  private static String where(ActivationFrame frame, int t) {
+    return "frameIndex " + (frame.getFrameIndex() + t) + " (image '" + frame.getImageId() + "', imageFrame "
+        + (frame.getImageFrame() + t) + ") of layer '" + frame.getLayer() + "'";
+  }
+
+  private static float valueAt(List<Float> values, int i) {
+    return values instanceof PrimitivesArrays.FloatArray floats ? floats.getFloat(i) : values.get(i);
   }
 
   private Routed window(ResolvedProbe plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
@@ -380,5 +450,61 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), letter.getError(), topic, partition, offset);
     context.forward(new Record<>(record.key(), new Routed.Dead(record.key(), letter), record.timestamp(),
         DeadLetters.headers(letter)));
+  }
+
+  /** The frames of one record that were refused as duplicates or as too late, for its one dead letter. */
+  private static final class Refusals {
+    private final List<Integer> duplicates = new ArrayList<>();
+    private final List<Integer> expired = new ArrayList<>();
+
+    void duplicate(int f) {
+      duplicates.add(f);
+    }
+
+    void expired(int f) {
+      expired.add(f);
+    }
+
+    boolean isEmpty() {
+      return duplicates.isEmpty() && expired.isEmpty();
+    }
+
+    /**
+     * @param runFrames frames in the record
+     * @param context "image 'x' of layer 'y' of probe 'z'"
+     * @param lastFrame the highest imageFrame seen before the record
+     */
+    String reason(int runFrames, String context, int lastFrame) {
+      List<String> parts = new ArrayList<>(2);
+      if (!duplicates.isEmpty()) {
+        boolean one = duplicates.size() == 1;
+        parts.add("duplicate frame" + (one ? "" : "s") + ": " + frames(duplicates) + " of " + context
+            + (one ? " was" : " were") + " already received; dropped so that no window counts " + (one ? "it" : "them") + " twice");
+      }
+      if (!expired.isEmpty()) {
+        boolean one = expired.size() == 1;
+        parts.add("late frame" + (one ? "" : "s") + ": " + frames(expired) + " of " + context + " arrived after imageFrame "
+            + lastFrame + " of its image; every window " + (one ? "it belongs" : "they belong") + " to was already analysed or skipped");
+      }
+      int used = runFrames - duplicates.size() - expired.size();
+      return String.join("; ", parts) + (used > 0 ? " (the other " + used + " of this record's " + runFrames + " frames were used)" : "");
+    }
+
+    /** "imageFrame 7" or "imageFrames 3..5, 9". */
+    private static String frames(List<Integer> fs) {
+      StringBuilder b = new StringBuilder(fs.size() == 1 ? "imageFrame " : "imageFrames ");
+      for (int i = 0; i < fs.size(); ) {
+        int j = i;
+        while (j + 1 < fs.size() && fs.get(j + 1) == fs.get(j) + 1) {
+          j++;
+        }
+        b.append(i == 0 ? "" : ", ").append(fs.get(i));
+        if (j > i) {
+          b.append("..").append(fs.get(j));
+        }
+        i = j + 1;
+      }
+      return b.toString();
+    }
   }
 }
