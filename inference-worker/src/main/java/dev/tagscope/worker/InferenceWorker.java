@@ -125,6 +125,9 @@ public final class InferenceWorker implements TagscopeService, Runnable {
    */
   public static final String ACTIVATIONS_METER = FrameHandler.ACTIVATIONS;
 
+  /** Timer of one model run over a batch of frames: {@link FrameHandler}'s name, published here for the benchmark. */
+  public static final String INFERENCE_METER = FrameHandler.INFERENCE;
+
   /** Smallest size dead letters are cut to, in bytes; the value is {@link DeadLetterSink}'s, named here for the docs and tests. */
   static final int MIN_DEAD_LETTER_BYTES = DeadLetterSink.MIN_DEAD_LETTER_BYTES;
 

@@ -59,6 +59,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Images of the measured pipeline probe (default ${DEFAULT-VALUE}, 240 frames each).")
   int pipelineImages;
 
+  @Option(names = "--warm-up-images", defaultValue = "64",
+      description = "Images of the unmeasured probe before the measured one (default ${DEFAULT-VALUE}): the broker, the"
+          + " clients and the Streams application need about that long before the JIT compilers are done with them.")
+  int warmUpImages;
+
   @Option(names = "--latency-images", defaultValue = "4",
       description = "Images of the paced latency probe (default ${DEFAULT-VALUE}, 2 s each at 120 fps).")
   int latencyImages;
@@ -71,10 +76,10 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--rounds must be >= 1 and --seconds > 0");
     }
     if (pipeline) {
-      if (pipelineImages < 1 || latencyImages < 1) {
-        throw new IllegalArgumentException("--pipeline-images and --latency-images must be at least 1 image");
+      if (pipelineImages < 1 || latencyImages < 1 || warmUpImages < 1) {
+        throw new IllegalArgumentException("--pipeline-images, --warm-up-images and --latency-images must be at least 1 image");
       }
-      new PipelineBench(model, pipelineImages, latencyImages, roundSeconds, rounds, System.out).run();
+      new PipelineBench(model, pipelineImages, warmUpImages, latencyImages, roundSeconds, rounds, System.out).run();
       return 0;
     }
     System.out.printf("%-44s %14s %s%n", "benchmark", "rate", "unit");

@@ -64,6 +64,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 final class PipelineBench {
   private final ModelOptions model;
   private final int images;
+  private final int warmUpImages;
   private final int latencyImages;
   private final double roundSeconds;
   private final int rounds;
@@ -72,14 +73,17 @@ final class PipelineBench {
   /**
    * @param model the model options (model, taps, batch, threads)
    * @param images images of the measured probe (frames = images x the default 240 per image)
+   * @param warmUpImages images of the unmeasured probe before it, enough for the JIT to settle
    * @param latencyImages images of the paced latency probe (2 s each at the default plan)
    * @param roundSeconds length of one timed inference round, seconds
    * @param rounds timed inference rounds (median printed)
    * @param out where the table goes
    */
-  PipelineBench(ModelOptions model, int images, int latencyImages, double roundSeconds, int rounds, PrintStream out) {
+  PipelineBench(ModelOptions model, int images, int warmUpImages, int latencyImages, double roundSeconds, int rounds,
+                PrintStream out) {
     this.model = model;
     this.images = images;
+    this.warmUpImages = warmUpImages;
     this.latencyImages = latencyImages;
     this.roundSeconds = roundSeconds;
     this.rounds = rounds;
@@ -94,7 +98,7 @@ final class PipelineBench {
   void run() throws Exception {
     Path home = ModelOptions.home();
     WorkerSettings settings = model.settings(home, Map.of());
-    List<Image> all = ImageLoader.builder().limit(Math.max(images, latencyImages)).build().load(ProbeOptions.imageSource(null, home));
+    List<Image> all = ImageLoader.builder().limit(Math.max(Math.max(images, warmUpImages), latencyImages)).build().load(ProbeOptions.imageSource(null, home));
     try (ActivationModel m = ActivationModel.load(settings.modelConfig())) {
       int taps = m.tappedLayers().size();
       double bare = bareInference(m, settings.batchSize(), all.get(0));
@@ -111,7 +115,7 @@ final class PipelineBench {
         runner.start(new SpectralService(bootstrap, Map.of(), registry), Duration.ofMinutes(2));
         runner.start(new InferenceWorker(bootstrap, settings, m, registry), Duration.ofMinutes(2));
 
-        List<Image> warmUp = all.subList(0, Math.min(16, all.size()));
+        List<Image> warmUp = all.subList(0, Math.min(warmUpImages, all.size()));
         probe(runner, bootstrap, registry, m, plan(m, warmUp), warmUp, false); // warm-up: JIT, caches, topics
         List<Image> measured = all.subList(0, images);
         ProbePlan measuredPlan = plan(m, measured);
@@ -119,10 +123,12 @@ final class PipelineBench {
         long t0 = System.nanoTime();
         Map<String, Double> countsBefore = counts(registry, taps);
         double recordsBefore = StageThroughput.total(registry, SpectralService.RECORDS_METER);
+        double inferenceBefore = inferenceSeconds(registry);
         probe(runner, bootstrap, registry, m, measuredPlan, measured, false);
         double seconds = (System.nanoTime() - t0) / 1e9;
         Map<String, Double> countsAfter = counts(registry, taps);
         double spectralRecords = StageThroughput.total(registry, SpectralService.RECORDS_METER) - recordsBefore;
+        double inference = inferenceSeconds(registry) - inferenceBefore;
         CpuSnapshot after = CpuSnapshot.take();
         long frames = measuredPlan.totalFrames();
         pipeline = frames / seconds;
@@ -141,6 +147,12 @@ final class PipelineBench {
             print("  spectral: one stream thread's capacity (target >= 20,000)", records / streamCpu, "layer-frames/s");
           } else {
             print("  " + stage + ": frames", records / seconds, "frames/s");
+          }
+          if (stage.equals("worker")) {
+            // Inference slower here than bare: the model shares its cores; the worker idle beside
+            // it: the model waits for the rest of the worker's loop (poll, send, commit)
+            print("  worker: share of the time the model was running", 100 * inference / seconds, "%");
+            print("  worker: inference while running", records / inference, "frames/s");
           }
         }
         after.printShares(before, out);
@@ -222,7 +234,7 @@ final class PipelineBench {
     int taps = m.tappedLayers().size();
     long expected = (long) imgs.size() * plan.geometry().windowsPerImage() * taps;
     StageThroughput throughput = new StageThroughput(registry, StageThroughput.pipelineStages(taps));
-    try (TagResponseCollector collector = new TagResponseCollector(bootstrap, Map.of(), plan.probeId(), plan.startTimeMs());
+    try (TagResponseCollector collector = TagResponseCollector.counting(bootstrap, plan.probeId(), plan.startTimeMs());
          ProducerService producer = ProducerService.builder().bootstrapServers(bootstrap).images(imgs).plan(plan)
              .paced(paced).registry(registry).build()) {
       producer.start();
@@ -287,6 +299,12 @@ final class PipelineBench {
       reader.join(5000);
     }
     return new ArrayList<>(ms);
+  }
+
+  /** Seconds the worker's model has spent in its runs so far. */
+  private static double inferenceSeconds(MeterRegistry registry) {
+    return registry.find(InferenceWorker.INFERENCE_METER).timers().stream()
+        .mapToDouble(t -> t.totalTime(java.util.concurrent.TimeUnit.SECONDS)).sum();
   }
 
   /** The stages' counters now: frames sent, frames inferred, activation records consumed. */

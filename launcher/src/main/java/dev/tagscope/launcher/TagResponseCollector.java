@@ -6,6 +6,7 @@ import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.service.PartitionCatchUp.StartPosition;
 import dev.tagscope.service.PartitionCatchUp;
 import dev.tagscope.tagging.spectral.LayerAccumulator;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,6 +27,8 @@ final class TagResponseCollector implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final PartitionCatchUp<byte[], byte[]> reader;
   private final String probeId;
+  private final String keyPrefix;
+  private final boolean fold;
   private final Map<String, LayerAccumulator> layers = new LinkedHashMap<>();
   private long windows;
   private long unreadable;
@@ -39,10 +42,31 @@ final class TagResponseCollector implements AutoCloseable {
    *     it rather than at the beginning of a long-lived topic
    */
   TagResponseCollector(String bootstrapServers, Map<String, Object> clientOverrides, String probeId, long fromTimestampMs) {
+    this(bootstrapServers, clientOverrides, probeId, fromTimestampMs, true);
+  }
+
+  /**
+   * A collector that only counts the probe's windows as they arrive, by their keys
+   * ({@code probeId/layer}), without decoding them: the benchmark's end-of-probe signal, which must
+   * not spend the cores it measures on building a report nobody reads.
+   *
+   * @param bootstrapServers the cluster
+   * @param probeId the probe whose windows to count
+   * @param fromTimestampMs the probe's start time (epoch ms), as for the folding collector
+   * @return a collector whose {@link #layers()} stays empty
+   */
+  static TagResponseCollector counting(String bootstrapServers, String probeId, long fromTimestampMs) {
+    return new TagResponseCollector(bootstrapServers, Map.of(), probeId, fromTimestampMs, false);
+  }
+
+  private TagResponseCollector(String bootstrapServers, Map<String, Object> clientOverrides, String probeId, long fromTimestampMs,
+                               boolean fold) {
     Map<String, Object> props = KafkaClientPolicy.readCommittedConsumer(null).bootstrapServers(bootstrapServers)
         .set(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest").overrides(clientOverrides).build();
     this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.probeId = probeId;
+    this.keyPrefix = Topics.probeLayerKey(probeId, "");
+    this.fold = fold;
     // Where no record is that recent yet, each partition starts at its end resolved at assignment: a
     // lazy seekToEnd would be resolved at the first poll and could skip windows written before it.
     this.reader = new PartitionCatchUp<>("tag-response collector", consumer,
@@ -63,6 +87,12 @@ final class TagResponseCollector implements AutoCloseable {
    */
   long poll(Duration timeout) {
     for (ConsumerRecord<byte[], byte[]> r : reader.poll(timeout)) {
+      if (!fold) {
+        if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).startsWith(keyPrefix)) {
+          windows++;
+        }
+        continue;
+      }
       TagResponse t;
       try {
         t = Topics.TAG_RESPONSES.valueSerde().deserializer().deserialize(r.topic(), r.value());

@@ -146,7 +146,11 @@ public final class WindowAnalyzer {
     out[half] = max;
     double scale = 2.0 / windowFrames;
     for (int k = 1; k < half; k++) {
-      double a = Math.hypot(buffer[2 * k], buffer[2 * k + 1]) * scale;
+      double re = buffer[2 * k];
+      double im = buffer[2 * k + 1];
+      // not Math.hypot: its care for overflow near 1e154 costs a tenth of the stream thread, and a
+      // reduced activation of that size is no activation (the input check refuses non-finite ones)
+      double a = Math.sqrt(re * re + im * im) * scale;
       out[k] = a;
       if (a > max) {
         max = a;
