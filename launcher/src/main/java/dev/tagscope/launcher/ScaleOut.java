@@ -244,34 +244,47 @@ final class ScaleOut implements AutoCloseable {
    * @throws InterruptedException when interrupted
    */
   Result run(String bootstrap, Instances n, List<Probe> probes, Duration stall) throws InterruptedException {
+    return run(bootstrap, n, probes, stall, false);
+  }
+
+  /**
+   * As {@link #run(String, Instances, List, Duration)}; with {@code scaleWhileRunning} only one
+   * worker and one Streams instance run when the probes start, and the others join right after (the
+   * workers first), so both groups rebalance while frames flow. How much work a joiner gets then
+   * depends on how fast it joins.
+   *
+   * @param bootstrap the cluster; topics that exist keep their partitions
+   * @param n how many of each, and the partitions
+   * @param probes the probes ({@link #probes})
+   * @param stall longest wait without a new window, and for each group to settle
+   * @param scaleWhileRunning start the second and later instances while the probes run
+   * @return the timing and the per-instance counts
+   * @throws IllegalArgumentException when {@code n.workers()} exceeds the models loaded
+   * @throws IllegalStateException when a service fails, a group does not settle, or windows stall
+   * @throws InterruptedException when interrupted
+   */
+  Result run(String bootstrap, Instances n, List<Probe> probes, Duration stall, boolean scaleWhileRunning)
+      throws InterruptedException {
     if (n.workers() > models.size()) {
       throw new IllegalArgumentException("workers: " + n.workers() + " asked, " + models.size() + " models loaded");
     }
-    List<MeterRegistry> workerRegistries = new ArrayList<>();
-    List<MeterRegistry> streamsRegistries = new ArrayList<>();
+    List<MeterRegistry> workerRegistries = registries(n.workers());
+    List<MeterRegistry> streamsRegistries = registries(n.streams());
     MeterRegistry producers = new SimpleMeterRegistry();
+    List<MeterRegistry> all = new ArrayList<>(workerRegistries);
+    all.addAll(streamsRegistries);
+    all.add(producers);
+    StageThroughput throughput = new StageThroughput(all, StageThroughput.pipelineStages(layers().size()));
     try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).build());
          ServiceRunner runner = ServiceRunner.install()) {
       Topics.createAll(admin, n.partitions(), (short) 1);
-      for (int i = 0; i < n.streams(); i++) {
-        MeterRegistry r = new SimpleMeterRegistry();
-        streamsRegistries.add(r);
-        // each instance makes a state folder of its own (SpectralService's default), deleted on close
-        runner.start(new SpectralService(bootstrap, Map.of(), r), stall);
+      int first = scaleWhileRunning ? 1 : Integer.MAX_VALUE;
+      startInstances(runner, bootstrap, 0, Math.min(first, n.streams()), streamsRegistries, 0, Math.min(first, n.workers()),
+          workerRegistries, stall);
+      if (!scaleWhileRunning) {
+        awaitGroup(admin, SpectralService.APPLICATION_ID, n.streams(), stall);
+        awaitGroup(admin, settings.groupIdFor(modelName()), n.workers(), stall);
       }
-      for (int i = 0; i < n.workers(); i++) {
-        MeterRegistry r = new SimpleMeterRegistry();
-        workerRegistries.add(r);
-        // distinct instance ids, hence distinct transactional ids: no worker fences another
-        runner.start(new InferenceWorker(bootstrap, settings.withInstanceId("scaleout-" + i), models.get(i), r), stall);
-      }
-      awaitGroup(admin, SpectralService.APPLICATION_ID, n.streams(), stall);
-      awaitGroup(admin, settings.groupIdFor(modelName()), n.workers(), stall);
-
-      List<MeterRegistry> all = new ArrayList<>(workerRegistries);
-      all.addAll(streamsRegistries);
-      all.add(producers);
-      StageThroughput throughput = new StageThroughput(all, StageThroughput.pipelineStages(layers().size()));
       List<TagResponseCollector> collectors = new ArrayList<>();
       long t0 = System.nanoTime();
       long windows = 0;
@@ -285,6 +298,10 @@ final class ScaleOut implements AutoCloseable {
               .registry(producers).build());
           frames += p.plan().totalFrames();
         }
+        if (scaleWhileRunning) { // the workers first: they join faster, and work is left for them
+          startInstances(runner, bootstrap, 1, 1, streamsRegistries, 1, n.workers(), workerRegistries, stall);
+          startInstances(runner, bootstrap, 1, n.streams(), streamsRegistries, 1, 1, workerRegistries, stall);
+        }
         for (int k = 0; k < probes.size(); k++) {
           WindowWait.await(collectors.get(k), probes.get(k).expectedWindows(), throughput, runner, stall, false);
           windows += collectors.get(k).windows();
@@ -296,6 +313,28 @@ final class ScaleOut implements AutoCloseable {
       return new Result(seconds, frames, windows, counts(workerRegistries, InferenceWorker.FRAMES_METER),
           counts(streamsRegistries, SpectralService.FRAMES_METER));
     }
+  }
+
+  /** Starts Streams instances {@code s0..s1-1}, then workers {@code w0..w1-1}, each with its registry. */
+  private void startInstances(ServiceRunner runner, String bootstrap, int s0, int s1, List<MeterRegistry> streamsRegistries,
+                              int w0, int w1, List<MeterRegistry> workerRegistries, Duration timeout) throws InterruptedException {
+    for (int i = s0; i < s1; i++) {
+      // each instance makes a state folder of its own (SpectralService's default), deleted on close
+      runner.start(new SpectralService(bootstrap, Map.of(), streamsRegistries.get(i)), timeout);
+    }
+    for (int i = w0; i < w1; i++) {
+      // distinct instance ids, hence distinct transactional ids: no worker fences another
+      runner.start(new InferenceWorker(bootstrap, settings.withInstanceId("scaleout-" + i), models.get(i),
+          workerRegistries.get(i)), timeout);
+    }
+  }
+
+  private static List<MeterRegistry> registries(int n) {
+    List<MeterRegistry> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new SimpleMeterRegistry());
+    }
+    return out;
   }
 
   private static List<Double> counts(List<MeterRegistry> registries, String counter) {
