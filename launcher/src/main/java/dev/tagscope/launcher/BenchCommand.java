@@ -233,8 +233,8 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("%-44s %8.2f s  %,8.0f frames/s   frames per worker %s, activation records per Streams instance %s%n",
             setups.get(i), median, frames / median, counts(last[i].workerFrames()), counts(last[i].streamsRecords()));
       }
-      System.out.printf("2 + 2 against 1 + 1: %.2fx the frames/s (median of %d runs each)%n",
-          seconds[0][rounds / 2] / seconds[1][rounds / 2], rounds);
+      System.out.printf("2 + 2 against 1 + 1: %.2fx the frames/s (%s)%n", seconds[0][rounds / 2] / seconds[1][rounds / 2],
+          rounds == 1 ? "one run each" : "median of " + rounds + " runs each");
     }
   }
 
