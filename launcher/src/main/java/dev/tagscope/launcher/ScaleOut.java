@@ -66,18 +66,19 @@ final class ScaleOut implements AutoCloseable {
   private final List<ActivationModel> models;
 
   /**
-   * One stage's instances and the partitions of every topic.
+   * How many instances of each stage run, and the partitions of every topic.
    *
    * @param partitions partitions of each Tagscope topic (at least 1)
    * @param workers inference workers in the consumer group (at least 1)
    * @param streams spectral-stream instances of the Streams application (at least 1)
    */
   record Instances(int partitions, int workers, int streams) {
-    /** @throws IllegalArgumentException naming the field below 1 */
+    /** @throws IllegalArgumentException naming the first field below 1 */
     Instances {
-      if (partitions < 1 || workers < 1 || streams < 1) {
-        throw new IllegalArgumentException("partitions, workers and streams must each be at least 1, got " + partitions + ", "
-            + workers + ", " + streams);
+      String low = partitions < 1 ? "partitions" : workers < 1 ? "workers" : streams < 1 ? "streams" : null;
+      if (low != null) {
+        throw new IllegalArgumentException(low + " must be at least 1, got " + partitions + " partitions, " + workers
+            + " workers, " + streams + " Streams instances");
       }
     }
 
