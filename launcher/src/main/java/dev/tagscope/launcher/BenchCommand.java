@@ -1,7 +1,9 @@
 package dev.tagscope.launcher;
 
+import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.FrameSynthesizer;
 import dev.tagscope.producer.Image;
+import dev.tagscope.producer.ImageLoader;
 import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Topics;
@@ -12,6 +14,7 @@ import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.Preprocessing;
 import dev.tagscope.worker.TappedLayer;
+import dev.tagscope.worker.WorkerSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -36,6 +39,9 @@ import picocli.CommandLine.Option;
  *       {@code tagscope validate};</li>
  *   <li>Avro: ActivationFrame records encoded and decoded per second.</li>
  * </ul>
+ *
+ * <p>{@code --pipeline} measures the whole pipeline instead ({@link PipelineBench}), {@code --scale-out}
+ * the scale-out scenario on 1 + 1 and 2 + 2 instances ({@link ScaleOut}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Measure the throughput of the spectral core, frame synthesis, inference and serdes on this machine.")
@@ -68,12 +74,29 @@ final class BenchCommand implements Callable<Integer> {
       description = "Images of the paced latency probe (default ${DEFAULT-VALUE}, 2 s each at 120 fps).")
   int latencyImages;
 
+  @Option(names = "--scale-out", description = "Time the scale-out scenario of ScaleOutIntegrationTest instead: its"
+      + " 4 probes of 3 images published at once, on 1 worker + 1 Streams instance and on 2 + 2, each run on a fresh"
+      + " embedded broker with --partitions partitions (median of --rounds runs each, after a warm-up run).")
+  boolean scaleOut;
+
+  @Option(names = "--partitions", defaultValue = "4",
+      description = "Partitions of every topic in the --scale-out runs (default ${DEFAULT-VALUE}).")
+  int partitions;
+
   private final Random random = new Random(42);
 
   @Override
   public Integer call() throws Exception {
     if (rounds < 1 || roundSeconds <= 0) {
       throw new IllegalArgumentException("--rounds must be >= 1 and --seconds > 0");
+    }
+    if (scaleOut) {
+      if (partitions < 2) {
+        throw new IllegalArgumentException("--partitions must be at least 2 for --scale-out (2 workers share them), got "
+            + partitions + " (default 4)");
+      }
+      scaleOut();
+      return 0;
     }
     if (pipeline) {
       if (pipelineImages < 1 || latencyImages < 1 || warmUpImages < 1) {
@@ -179,6 +202,58 @@ final class BenchCommand implements Callable<Integer> {
       print("ablation, " + filters + " filters x " + n + " images", rates[rounds / 2], "filter-evaluations/s");
       print("  all " + filters + " filters x 2,000 images would take", (double) filters * 2000 / rates[rounds / 2], "s");
     }
+  }
+
+  /**
+   * {@code --scale-out}: the probes of {@link ScaleOut} on 1 + 1 and on 2 + 2 instances, a fresh
+   * embedded broker per run; after one warm-up run, {@code rounds} runs of each, alternating, and
+   * the median seconds from the first frame sent to the last window back, with frames/s and who did
+   * the work in the last run.
+   */
+  private void scaleOut() throws Exception {
+    java.nio.file.Path home = ModelOptions.home();
+    WorkerSettings settings = model.settings(home, java.util.Map.of());
+    if (model.model == null && model.layers == null) {
+      settings = settings.withLayers(ScaleOut.LAYERS); // the test's taps of the bundled model
+    }
+    List<Image> images = ImageLoader.builder().limit(ScaleOut.PROBES * ScaleOut.IMAGES_PER_PROBE).build()
+        .load(ProbeOptions.imageSource(null, home));
+    List<ScaleOut.Instances> setups = List.of(new ScaleOut.Instances(partitions, 1, 1), new ScaleOut.Instances(partitions, 2, 2));
+    try (ScaleOut s = ScaleOut.load(settings, 2)) {
+      List<ScaleOut.Probe> probes = s.probes(images, partitions);
+      long frames = probes.stream().mapToLong(p -> p.plan().totalFrames()).sum();
+      System.out.printf("scale-out: %d probes x %d images x %d frames at once (%,d frames), taps %s, batch %d,"
+              + " %d ONNX Runtime thread(s) per worker, %d cores%n", probes.size(), ScaleOut.IMAGES_PER_PROBE,
+          ScaleOut.FRAMES_PER_IMAGE, frames, String.join(",", s.layers()), settings.batchSize(), s.threadsPerWorker(),
+          Runtime.getRuntime().availableProcessors());
+      scaleOutRun(s, setups.get(0), probes); // warm-up: JIT, ONNX Runtime
+      double[][] seconds = new double[setups.size()][rounds];
+      ScaleOut.Result[] last = new ScaleOut.Result[setups.size()];
+      for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < setups.size(); i++) {
+          last[i] = scaleOutRun(s, setups.get(i), probes);
+          seconds[i][r] = last[i].seconds();
+        }
+      }
+      for (int i = 0; i < setups.size(); i++) {
+        java.util.Arrays.sort(seconds[i]);
+        double median = seconds[i][rounds / 2];
+        System.out.printf("%-44s %8.2f s  %,8.0f frames/s   frames per worker %s, activation records per Streams instance %s%n",
+            setups.get(i), median, frames / median, counts(last[i].workerFrames()), counts(last[i].streamsRecords()));
+      }
+      System.out.printf("2 + 2 against 1 + 1: %.2fx the frames/s (%s)%n", seconds[0][rounds / 2] / seconds[1][rounds / 2],
+          rounds == 1 ? "one run each" : "median of " + rounds + " runs each");
+    }
+  }
+
+  private static ScaleOut.Result scaleOutRun(ScaleOut s, ScaleOut.Instances n, List<ScaleOut.Probe> probes) throws Exception {
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      return s.run(broker.bootstrapServers(), n, probes, java.time.Duration.ofMinutes(3));
+    }
+  }
+
+  private static String counts(List<Double> perInstance) {
+    return String.join(" + ", perInstance.stream().map(c -> String.format(java.util.Locale.ROOT, "%,.0f", c)).toList());
   }
 
   /** Calls per second: the median of {@code rounds} timed rounds of {@code roundSeconds}, after one warm-up round. */

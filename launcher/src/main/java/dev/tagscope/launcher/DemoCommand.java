@@ -68,6 +68,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--validate-out", defaultValue = "tagscope-validation", description = "Report folder of --validate (default ${DEFAULT-VALUE}).")
   Path validateOut;
 
+  @Option(names = "--partitions", defaultValue = "1", description = "Partitions of each topic the demo creates (default"
+      + " ${DEFAULT-VALUE}: one worker and one Streams instance run here; topics that exist keep theirs).")
+  int partitions;
+
   @Option(names = "--stall-timeout", defaultValue = "180", description = "Give up when no window arrives for this many seconds (default ${DEFAULT-VALUE}).")
   int stallTimeoutSeconds;
 
@@ -85,6 +89,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     if (validate && validateCount < 1) {
       throw new IllegalArgumentException("--validate-count must be at least 1 labelled image (default 500), got " + validateCount);
+    }
+    if (partitions < 1) {
+      throw new IllegalArgumentException("--partitions must be at least 1 per topic, got " + partitions + " (default 1)");
     }
     if (stallTimeoutSeconds < 1) {
       throw new IllegalArgumentException("--stall-timeout must be at least 1 second (default 180), got " + stallTimeoutSeconds);
@@ -131,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("embedded Kafka broker on " + bootstrap);
       }
       try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).overrides(clientOverrides).build())) {
-        Topics.createAll(admin, 1, (short) 1);
+        Topics.createAll(admin, partitions, (short) 1);
       }
 
       // 3. The services, downstream first so nothing waits on an absent reader.

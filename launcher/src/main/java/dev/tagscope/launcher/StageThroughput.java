@@ -25,7 +25,7 @@ final class StageThroughput {
   /** One stage: a display name, the counter to watch, and how many counter steps make one frame. */
   record Stage(String name, String counter, double perFrame) {}
 
-  private final MeterRegistry registry;
+  private final List<MeterRegistry> registries;
   private final List<Stage> stages;
   private final Map<String, long[]> firstLast = new LinkedHashMap<>(); // stage -> {activeFromNanos, lastMoveNanos}
   private final Map<String, Double> lastCount = new LinkedHashMap<>();
@@ -55,7 +55,18 @@ final class StageThroughput {
   }
 
   StageThroughput(MeterRegistry registry, List<Stage> stages) {
-    this.registry = registry;
+    this(List.of(registry), stages);
+  }
+
+  /**
+   * A stage's count summed over several registries: the instances of one stage, each with its own
+   * registry (the scale-out run's two workers, say).
+   *
+   * @param registries where the counters are
+   * @param stages the stages
+   */
+  StageThroughput(List<MeterRegistry> registries, List<Stage> stages) {
+    this.registries = List.copyOf(registries);
     this.stages = List.copyOf(stages);
     this.lastSampleNanos = System.nanoTime();
   }
@@ -111,6 +122,6 @@ final class StageThroughput {
   }
 
   private double count(Stage s) {
-    return total(registry, s.counter());
+    return registries.stream().mapToDouble(r -> total(r, s.counter())).sum();
   }
 }

@@ -155,6 +155,23 @@ class CommandLineTest {
   }
 
   @Test
+  void partitionCountsBelowWhatTheCommandNeedsAreRefusedNamingTheOption() {
+    // refused before any broker is asked: 127.0.0.1:1 would only time out
+    Run r = run("topics", "--bootstrap-servers", "127.0.0.1:1", "--partitions", "0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --partitions must be at least 1, got 0"), r.err());
+    r = run("topics", "--bootstrap-servers", "127.0.0.1:1", "--replication-factor", "0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --replication-factor must be at least 1, got 0"), r.err());
+    r = run("demo", "--partitions", "-1", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --partitions must be at least 1 per topic, got -1"), r.err());
+    r = run("bench", "--scale-out", "--partitions", "1");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --partitions must be at least 2 for --scale-out"), r.err());
+  }
+
+  @Test
   void aPinnedKafkaSettingIsRefusedByEveryCommandBeforeAnythingStarts() {
     // command, --kafka entry, start of the refusal; nothing may have been printed (no service started)
     String[][] cases = {

@@ -38,4 +38,19 @@ class StageThroughputTest {
     assertEquals(1000 / 0.250, t.framesPerSecond(first), 1e-9, "a finished stage keeps its rate");
     assertTrue(t.line().contains("first 4,000 f/s") && t.line().contains("second 1,200 f/s"), t.line());
   }
+
+  @Test
+  void aStageOfSeveralInstancesCountsWhatEveryInstanceDid() {
+    SimpleMeterRegistry one = new SimpleMeterRegistry();
+    SimpleMeterRegistry two = new SimpleMeterRegistry();
+    StageThroughput.Stage worker = new StageThroughput.Stage("worker", "worker.frames", 1);
+    StageThroughput t = new StageThroughput(List.of(one, two), List.of(worker));
+    long t0 = 1_000 * MS;
+    t.sample(t0);
+    one.counter("worker.frames").increment(300);
+    two.counter("worker.frames").increment(500);
+    t.sample(t0 + 400 * MS);
+    assertEquals(800, t.frames(worker), 1e-9);
+    assertEquals(800 / 0.400, t.framesPerSecond(worker), 1e-9);
+  }
 }

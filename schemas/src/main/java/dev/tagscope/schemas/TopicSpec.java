@@ -25,13 +25,36 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
    * @param replicationFactor replicas per partition (1 on a single broker)
    * @return a {@link NewTopic} with {@code cleanup.policy=compact} where the topic is compacted,
    *     and {@link #TIMESTAMP_CONFIGS} always
+   * @throws IllegalArgumentException when {@code partitions} or {@code replicationFactor} is below 1,
+   *     naming the field and the fix ({@link #checkLayout(int, short)})
    */
   public NewTopic newTopic(int partitions, short replicationFactor) {
+    checkLayout(partitions, replicationFactor);
     Map<String, String> configs = new java.util.HashMap<>(TIMESTAMP_CONFIGS);
     if (compacted) {
       configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
     }
     return new NewTopic(name, partitions, replicationFactor).configs(configs);
+  }
+
+  /**
+   * Checks a topic layout before any admin request is made (the broker's own refusal names
+   * neither the setting nor the fix).
+   *
+   * @param partitions partitions per topic: at least 1; a consumer group or Streams application
+   *     runs at most this many instances in parallel on a topic
+   * @param replicationFactor replicas per partition: at least 1, at most the number of brokers
+   * @throws IllegalArgumentException naming the field, the value and the fix
+   */
+  public static void checkLayout(int partitions, short replicationFactor) {
+    if (partitions < 1) {
+      throw new IllegalArgumentException("partitions must be at least 1 per topic, got " + partitions
+          + "; give at least as many as the worker or Streams instances you mean to run in parallel, e.g. 4");
+    }
+    if (replicationFactor < 1) {
+      throw new IllegalArgumentException("replicationFactor must be at least 1, got " + replicationFactor
+          + "; use 1 on a single broker, up to the number of brokers (typically 3) on a cluster");
+    }
   }
 
   /**

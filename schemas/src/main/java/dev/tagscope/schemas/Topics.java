@@ -65,10 +65,13 @@ public final class Topics {
    * @param admin an admin client of the target cluster
    * @param partitions partitions for each new topic
    * @param replicationFactor replication factor for each new topic
+   * @throws IllegalArgumentException when {@code partitions} or {@code replicationFactor} is below 1
+   *     ({@link TopicSpec#checkLayout(int, short)}), before the cluster is asked
    * @throws IllegalStateException when the cluster refuses a creation, with the broker's reason
    * @throws InterruptedException when interrupted while waiting for the cluster
    */
   public static void createAll(Admin admin, int partitions, short replicationFactor) throws InterruptedException {
+    TopicSpec.checkLayout(partitions, replicationFactor);
     try {
       Set<String> existing = admin.listTopics().names().get();
       List<NewTopic> missing = ALL.stream()
