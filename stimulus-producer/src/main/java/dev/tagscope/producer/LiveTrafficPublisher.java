@@ -204,11 +204,18 @@ final class LiveTrafficPublisher implements AutoCloseable {
       if (stopRequested || Thread.currentThread().isInterrupted()) {
         return run.summary(t0); // a spec without frames would stay on the compacted topic as a probe that never ran
       }
-      producer.initTransactions();
-      producer.beginTransaction();
-      producer.send(new ProducerRecord<>(Topics.PROBES.name(), null, plan.startTimeMs(), StimulusPublisher.key(Topics.PROBES, plan.probeId()),
-          Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), plan.spec())));
-      producer.commitTransaction();
+      try {
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>(Topics.PROBES.name(), null, plan.startTimeMs(), StimulusPublisher.key(Topics.PROBES,
+            plan.probeId()), Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), plan.spec())));
+        producer.commitTransaction();
+      } catch (InterruptException e) {
+        throw e;
+      } catch (KafkaException e) {
+        throw StimulusPublisher.failure(e, "cannot publish probe spec " + plan.probeId() + " to " + Topics.PROBES.name()
+            + " (transactional.id " + traffic.transactionalId() + ")");
+      }
       consumer.subscribe(List.of(traffic.requestsTopic()), new RestartCounting());
       ready = true;
       LOG.info("probe {} ({}, {} regions, [{},{},{}], {} frames per image at {} fps, {}) on live traffic of {}: {}, group {},"
