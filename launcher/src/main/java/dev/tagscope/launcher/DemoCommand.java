@@ -3,6 +3,7 @@ package dev.tagscope.launcher;
 import dev.tagscope.dashboard.DashboardService;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.Image;
+import dev.tagscope.producer.LiveTraffic;
 import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.schemas.Topics;
@@ -47,6 +48,15 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin DashboardOptions dashboard;
   @Mixin MetricsOptions metrics;
   @Mixin ReportOptions output;
+  @Mixin LiveTrafficOptions live;
+
+  /** The requests topic of {@code --live-traffic} unless {@code --requests-topic} names another. */
+  static final String DEMO_REQUESTS_TOPIC = "tagscope.demo.requests";
+
+  @Option(names = "--live-traffic", description = "Probe live traffic: a second in-process producer writes the images as"
+      + " PNG-encoded inference requests to " + DEMO_REQUESTS_TOPIC + " (or --requests-topic), and the probe samples them"
+      + " (--sample-every, default 1) from there.")
+  boolean liveTraffic;
 
 
   @Option(names = "--serve", description = "Keep the dashboard (and the embedded broker) up after the report, until Ctrl-C.")
@@ -101,31 +111,42 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Object> clientOverrides = kafka.overrides();
 
     // 1. Everything that can be refused, before any service starts.
+    LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
     WorkerSettings settings = model.settings(home, clientOverrides);
     ActivationModel activationModel = ActivationModel.load(settings.modelConfig());
     List<String> layerNames = activationModel.tappedLayers().stream().map(TappedLayer::name).toList();
     Image first = images.get(0);
-    ProbePlan plan = probe.planBuilder().model(activationModel.name()).layers(layerNames)
-        .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+    ProbePlan.Builder planBuilder = probe.planBuilder().model(activationModel.name()).layers(layerNames)
+        .imageShape(first.channels(), first.height(), first.width());
+    ProbePlan plan = traffic != null ? planBuilder.continuous(true).build() : planBuilder.imageCount(images.size()).build();
     long windowsPerImage = plan.geometry().windowsPerImage();
-    long expectedWindows = images.size() * windowsPerImage * layerNames.size();
+    // live: the requests are written to one partition, so every k-th of them is probed, the first included
+    long probed = traffic != null ? (images.size() + traffic.sampling().everyK() - 1) / traffic.sampling().everyK() : images.size();
+    long expectedWindows = probed * windowsPerImage * layerNames.size();
     System.out.printf("model %s: %d layers tapped (%s)%n", activationModel.name(), layerNames.size(), String.join(", ", layerNames));
-    System.out.printf("probe %s: %d images from %s, %s, %s; %d frames, %d windows%n", plan.probeId(), images.size(),
-        probe.imageSource(home), plan.layout(), describeRegions(plan), plan.totalFrames(), expectedWindows);
+    if (traffic != null) {
+      System.out.printf("probe %s: live traffic of %s (%s): %d images from %s written as PNG requests, %d probed; %s, %s;"
+          + " %d frames, %d windows%n", plan.probeId(), traffic.requestsTopic(), traffic.sampling(), images.size(),
+          probe.imageSource(home), probed, plan.layout(), describeRegions(plan), probed * plan.framesPerImage(), expectedWindows);
+    } else {
+      System.out.printf("probe %s: %d images from %s, %s, %s; %d frames, %d windows%n", plan.probeId(), images.size(),
+          probe.imageSource(home), plan.layout(), describeRegions(plan), plan.totalFrames(), expectedWindows);
+    }
 
     // From here on Ctrl-C (or SIGTERM) stops the probe and waits until everything below is closed:
     // without it the JVM halted at once and left the embedded broker's log directory and the
     // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
     try (ServiceRunner runner = ServiceRunner.install()) {
       return runServices(started, runner, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
-          expectedWindows);
+          expectedWindows, traffic);
     }
   }
 
   private Integer runServices(long started, ServiceRunner runner, MeterRegistry registry, Map<String, Object> clientOverrides,
                               List<Image> images, WorkerSettings settings, ActivationModel activationModel,
-                              List<String> layerNames, ProbePlan plan, long expectedWindows) throws Exception {
+                              List<String> layerNames, ProbePlan plan, long expectedWindows, LiveTraffic traffic)
+      throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
     InferenceWorker worker = null;
@@ -151,9 +172,18 @@ final class DemoCommand implements Callable<Integer> {
         worker = runner.start(new InferenceWorker(bootstrap, settings, activationModel, registry),
             Duration.ofMinutes(2));
 
-        // 4. The probe.
-        ProducerService producer = runner.start(ProducerService.builder().bootstrapServers(bootstrap).producerConfig(clientOverrides)
-            .images(images).plan(plan).paced(probe.paced).registry(registry).build(), Duration.ofMinutes(2));
+        // 4. The probe: of the images, or of the requests a second producer writes from them.
+        ProducerService.Builder probeService = ProducerService.builder().bootstrapServers(bootstrap).producerConfig(clientOverrides)
+            .plan(plan).paced(probe.paced).registry(registry);
+        ProducerService producer;
+        if (traffic != null) {
+          startAtEnd(bootstrap, clientOverrides, traffic);
+          producer = runner.start(probeService.liveTraffic(traffic).build(), Duration.ofMinutes(2));
+          int fed = RequestFeeder.feed(bootstrap, clientOverrides, traffic.requestsTopic(), images);
+          System.out.printf("%d PNG requests written to %s%n", fed, traffic.requestsTopic());
+        } else {
+          producer = runner.start(probeService.images(images).build(), Duration.ofMinutes(2));
+        }
 
         StageThroughput throughput = new StageThroughput(registry, StageThroughput.pipelineStages(layerNames.size()));
         try {
@@ -232,6 +262,49 @@ final class DemoCommand implements Callable<Integer> {
         probeImages, labelled, source, vs, probe.plan.planBuilder(), validateOut, System.out);
     int n = ValidateCommand.publish(r, bootstrap, clientOverrides);
     System.out.printf("validation report: %s; %d records on %s%n", validateOut.toAbsolutePath(), n, Topics.VALIDATION.name());
+  }
+
+  /**
+   * The demo's live traffic: {@code --live-traffic} or {@code --requests-topic}, every request
+   * probed unless {@code --sample-every} says otherwise, a consumer group of this run's own.
+   *
+   * @return the settings, or null for a demo of loaded images
+   * @throws IllegalArgumentException naming the option: {@code --sample-rate} (the demo's end
+   *     needs a known count), {@code --image-shape} (the images give it), or a bad sampling option
+   */
+  private LiveTraffic liveTraffic() {
+    if (liveTraffic && live.requestsTopic == null) {
+      live.requestsTopic = DEMO_REQUESTS_TOPIC;
+    }
+    if (live.enabled() && live.sampleRate != null) {
+      throw new IllegalArgumentException("--sample-rate: the demo ends once every probed request's windows are in, so it"
+          + " samples by count; use --sample-every K, or run `tagscope producer --requests-topic ... --sample-rate N/min`"
+          + " against a cluster");
+    }
+    if (live.enabled() && live.imageShape != null) {
+      throw new IllegalArgumentException("--image-shape: the demo's requests are its --images, which give the shape; drop"
+          + " --image-shape");
+    }
+    LiveTraffic t = live.settings(dev.tagscope.producer.Sampling.every(1));
+    return t == null || live.groupId != null ? t : t.withGroupId("tagscope-demo.live." + java.util.UUID.randomUUID());
+  }
+
+  /**
+   * Creates the requests topic when missing (one partition) and commits its end offset for the
+   * probe's consumer group, so that the probe reads exactly the requests the demo writes next, also
+   * on a cluster whose topic holds older ones.
+   */
+  private static void startAtEnd(String bootstrap, Map<String, Object> clientOverrides, LiveTraffic traffic) throws Exception {
+    String topic = traffic.requestsTopic();
+    try (Admin admin = Admin.create(KafkaClientPolicy.admin().bootstrapServers(bootstrap).overrides(clientOverrides).build())) {
+      if (!admin.listTopics().names().get().contains(topic)) {
+        admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1))).all().get();
+      }
+      org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+      long end = admin.listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest())).all().get().get(tp).offset();
+      admin.alterConsumerGroupOffsets(traffic.groupId(), Map.of(tp, new org.apache.kafka.clients.consumer.OffsetAndMetadata(end)))
+          .all().get();
+    }
   }
 
   private static String describeRegions(ProbePlan plan) {

@@ -1,6 +1,7 @@
 package dev.tagscope.launcher;
 
 import dev.tagscope.producer.Image;
+import dev.tagscope.producer.LiveTraffic;
 import dev.tagscope.producer.ProducerService;
 import dev.tagscope.tagging.ProbePlan;
 import java.time.Duration;
@@ -11,12 +12,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code tagscope producer}: publishes one probe (or a continuous one) to an external cluster. */
+/**
+ * {@code tagscope producer}: publishes one probe (or a continuous one) to an external cluster; with
+ * {@code --requests-topic}, a probe without end of the deployment's live inference requests.
+ */
 @Command(name = "producer", mixinStandardHelpOptions = true,
-    description = "Validate a probe plan, publish its ProbeSpec to the compacted probes topic, then every frame of every image.")
+    description = "Validate a probe plan, publish its ProbeSpec to the compacted probes topic, then every frame of every image"
+        + " (or, with --requests-topic, of every sampled live inference request, without end).")
 final class ProducerCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
   @Mixin ProbeOptions probe;
+  @Mixin LiveTrafficOptions live;
   @Mixin MetricsOptions metrics;
 
   @Option(names = "--model-name", defaultValue = "fmnist-resnet32",
@@ -30,16 +36,33 @@ final class ProducerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Map<String, Object> overrides = kafka.overrides(); // a pinned --kafka key fails here, before images load
     String bootstrap = kafka.required();
-    List<Image> images = probe.loadImages(ModelOptions.home());
-    Image first = images.get(0);
-    ProbePlan plan = probe.planBuilder().model(modelName).layers(layers)
-        .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
-    ProducerService producer = ProducerService.builder().bootstrapServers(bootstrap).producerConfig(overrides)
-        .images(images).plan(plan).paced(probe.paced).registry(metrics.registry()).build();
+    LiveTraffic traffic = live.settings(null);
+    ProducerService.Builder service = ProducerService.builder().bootstrapServers(bootstrap).producerConfig(overrides)
+        .paced(probe.paced).registry(metrics.registry());
+    ProbePlan plan;
+    String what;
+    if (traffic != null) {
+      if (probe.images != null) {
+        throw new IllegalArgumentException("--images and --requests-topic both given: the live probe's images are the sampled"
+            + " requests; drop one of them");
+      }
+      int[] shape = live.shape();
+      plan = probe.planBuilder().model(modelName).layers(layers).imageShape(shape[0], shape[1], shape[2]).continuous(true).build();
+      service.liveTraffic(traffic).plan(plan);
+      what = "live traffic of " + traffic.requestsTopic() + " (" + traffic.sampling() + ", group " + traffic.groupId() + ")";
+    } else {
+      List<Image> images = probe.loadImages(ModelOptions.home());
+      Image first = images.get(0);
+      plan = probe.planBuilder().model(modelName).layers(layers)
+          .imageShape(first.channels(), first.height(), first.width()).imageCount(images.size()).build();
+      service.images(images).plan(plan);
+      what = images.size() + " images";
+    }
+    ProducerService producer = service.build();
     // Ctrl-C stops the publication, then waits until it has flushed and closed (a hook that only
     // stopped it let the JVM halt mid-send, without the summary).
     try (ServiceRunner runner = ServiceRunner.install()) {
-      System.out.println("producer: probe " + plan.probeId() + ", " + images.size() + " images, "
+      System.out.println("producer: probe " + plan.probeId() + ", " + what + ", "
           + (plan.continuous() ? "continuous" : plan.totalFrames() + " frames") + (probe.paced ? ", paced at " + plan.fps() + " fps" : ""));
       runner.start(producer, Duration.ofMinutes(2));
       runner.awaitEnd();

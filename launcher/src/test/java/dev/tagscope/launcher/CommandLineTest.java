@@ -213,4 +213,37 @@ class CommandLineTest {
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--input-size"), r.err());
   }
+
+  @Test
+  void liveTrafficOptionsAreRefusedAtOnceNamingTheOptionAndTheFix() {
+    String[] base = {"producer", "--bootstrap-servers", "127.0.0.1:1", "--requests-topic", "inference.requests"};
+    Run both = run(concat(base, "--sample-every", "2", "--sample-rate", "30/min", "--image-shape", "1,28,28"));
+    assertEquals(2, both.rc(), both.err());
+    assertTrue(both.err().contains("--sample-every and --sample-rate both given: give one of them"), both.err());
+    Run none = run(concat(base, "--image-shape", "1,28,28"));
+    assertTrue(none.err().contains("--requests-topic needs a sampling: give --sample-every K"), none.err());
+    Run badRate = run(concat(base, "--sample-rate", "30/s", "--image-shape", "1,28,28"));
+    assertTrue(badRate.err().contains("--sample-rate: sample rate: expected N/min"), badRate.err());
+    Run badK = run(concat(base, "--sample-every", "0", "--image-shape", "1,28,28"));
+    assertTrue(badK.err().contains("--sample-every: sample every: must be a whole number of requests >= 1"), badK.err());
+    Run noShape = run(concat(base, "--sample-every", "1"));
+    assertTrue(noShape.err().contains("--requests-topic needs --image-shape C,H,W"), noShape.err());
+    Run own = run("producer", "--bootstrap-servers", "127.0.0.1:1", "--requests-topic", "tagscope.stimuli", "--sample-every", "1",
+        "--image-shape", "1,28,28");
+    assertTrue(own.err().contains("--requests-topic (requestsTopic: tagscope.stimuli is one of Tagscope's own topics"), own.err());
+    Run stray = run("producer", "--bootstrap-servers", "127.0.0.1:1", "--sample-every", "3");
+    assertTrue(stray.err().contains("--sample-every samples live traffic: give --requests-topic TOPIC as well"), stray.err());
+    Run demoRate = run("demo", "--live-traffic", "--sample-rate", "30/min");
+    assertEquals(2, demoRate.rc(), demoRate.err());
+    assertTrue(demoRate.err().contains("--sample-rate: the demo ends once every probed request's windows are in"), demoRate.err());
+    for (Run r : new Run[] {none, badRate, badK, noShape, own, stray}) {
+      assertEquals(2, r.rc(), r.err());
+    }
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
 }

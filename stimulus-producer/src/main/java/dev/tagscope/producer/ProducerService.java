@@ -41,8 +41,27 @@ import org.apache.kafka.common.config.AbstractConfig;
  * hop, framesPerImage, harmonics, IM order, baseline, layers, reduction, probe id, start time,
  * continuous) is the caller's. The tagging part is checked before any image is read, and the
  * whole plan before anything is sent.
+ *
+ * <p><b>Live traffic.</b> With {@link Builder#liveTraffic(LiveTraffic)} the images are not loaded
+ * but read, without end, from a topic of inference requests the deployment already has: sampled,
+ * decoded and probed one by one, the bad ones dead-lettered, in transactions that also commit the
+ * request offsets (see {@link LiveTraffic} for the request contract and {@link Sampling} for the
+ * sampling rules). The plan builder must then carry the image shape requests must have
+ * ({@code imageShape(C, H, W)}); it is made continuous, and no source is needed.
+ *
+ * <pre>{@code
+ * ProducerService live = ProducerService.builder()
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .liveTraffic(LiveTraffic.of("inference.requests", Sampling.perMinute(30)).withInstanceId("pod-7"))
+ *     .plan(ProbePlan.builder().model("fmnist-resnet32").imageShape(1, 28, 28))
+ *     .build()
+ *     .start();
+ * }</pre>
  */
 public final class ProducerService implements TagscopeService {
+  /** The stage named on this service's dead letters ({@code tagscope.stage} header). */
+  public static final String STAGE = "stimulus-producer";
+
   private final Map<String, Object> producerConfig;
   private final Path source;
   private final List<Image> preloaded;
@@ -55,7 +74,9 @@ public final class ProducerService implements TagscopeService {
   private final int createTopicsPartitions;
   private final MeterRegistry registry;
   private final ProgressListener progress;
+  private final LiveTraffic liveTraffic;
   private volatile StimulusPublisher publisher;
+  private volatile LiveTrafficPublisher livePublisher;
   private volatile boolean stopped;
   private volatile ProbePlan prepared;
   private volatile PublishSummary summary;
@@ -76,6 +97,7 @@ public final class ProducerService implements TagscopeService {
     this.createTopicsPartitions = b.createTopicsPartitions;
     this.registry = b.registry;
     this.progress = b.progress;
+    this.liveTraffic = b.liveTraffic;
   }
 
   /** @return a builder; bootstrap servers, a source (or images) and a plan builder with a model are required */
@@ -146,6 +168,9 @@ public final class ProducerService implements TagscopeService {
     List<Image> images = preloaded;
     if (builtPlan != null) {
       built = builtPlan;
+    } else if (liveTraffic != null) {
+      plan.checkTagging();
+      built = plan.continuous(true).build();
     } else {
       plan.checkTagging();
       images = preloaded != null ? preloaded : loader.load(source);
@@ -168,6 +193,18 @@ public final class ProducerService implements TagscopeService {
   private PublishSummary publish(ProbePlan built) {
     if (stopped) {
       return new PublishSummary(built.probeId(), 0, 0, 0, true);
+    }
+    if (liveTraffic != null) {
+      try (LiveTrafficPublisher pub = new LiveTrafficPublisher(producerConfig, liveTraffic, registry)) {
+        pub.maxLead(maxLead);
+        livePublisher = pub;
+        if (stopped) {
+          pub.stop();
+        }
+        return pub.publish(built, paced, progress);
+      } finally {
+        livePublisher = null;
+      }
     }
     try (StimulusPublisher pub = new StimulusPublisher(producerConfig, registry)) {
       pub.maxLead(maxLead);
@@ -207,7 +244,8 @@ public final class ProducerService implements TagscopeService {
   }
 
   /**
-   * Waits until frames are being sent (or the probe already ended).
+   * Waits until frames are being sent (or the probe already ended); for live traffic, until the
+   * spec is published and the requests topic subscribed.
    *
    * @param timeout longest wait
    * @return true once publishing or finished without a failure
@@ -218,13 +256,18 @@ public final class ProducerService implements TagscopeService {
   public boolean awaitRunning(Duration timeout) throws InterruptedException {
     plan();
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (publisher == null && !finished) {
+    while (!finished && !publishing()) {
       if (System.nanoTime() >= deadline) {
         return false;
       }
       Thread.sleep(10);
     }
     return failure == null;
+  }
+
+  private boolean publishing() {
+    LiveTrafficPublisher l = livePublisher;
+    return liveTraffic != null ? l != null && l.isReady() : publisher != null;
   }
 
   /**
@@ -306,6 +349,10 @@ public final class ProducerService implements TagscopeService {
     if (p != null) {
       p.stop();
     }
+    LiveTrafficPublisher l = livePublisher;
+    if (l != null) {
+      l.stop();
+    }
   }
 
   /** Settings of a {@link ProducerService}. */
@@ -321,8 +368,22 @@ public final class ProducerService implements TagscopeService {
     private int createTopicsPartitions;
     private MeterRegistry registry = new SimpleMeterRegistry();
     private ProgressListener progress = ProgressListener.NONE;
+    private LiveTraffic liveTraffic;
 
     private Builder() {}
+
+    /**
+     * Probes live inference requests instead of loaded images: no source or images are then given,
+     * and the plan builder must carry the requests' image shape; the plan is made continuous.
+     * {@link #producerConfig(Map)} goes to the requests consumer as well (connection, security).
+     *
+     * @param traffic the requests topic, consumer group, instance id and sampling; null for none
+     * @return this
+     */
+    public Builder liveTraffic(LiveTraffic traffic) {
+      this.liveTraffic = traffic;
+      return this;
+    }
 
     /**
      * Sets {@code bootstrapServers}.
@@ -473,14 +534,23 @@ public final class ProducerService implements TagscopeService {
       if (servers == null || servers.toString().isBlank()) {
         throw new IllegalArgumentException("bootstrapServers: give the Kafka cluster's host:port list, e.g. 127.0.0.1:9092");
       }
-      if (source == null && (images == null || images.isEmpty())) {
+      if (liveTraffic != null) {
+        if (source != null || images != null) {
+          throw new IllegalArgumentException("liveTraffic: the images come from " + liveTraffic.requestsTopic()
+              + "; give no source or images as well");
+        }
+        if (builtPlan != null && !builtPlan.continuous()) {
+          throw new IllegalArgumentException("plan: a live-traffic probe has no end; build it with continuous(true), or give"
+              + " a ProbePlan.Builder");
+        }
+      } else if (source == null && (images == null || images.isEmpty())) {
         throw new IllegalArgumentException("source: give an IDX file, a folder of IDX files or of PNG/JPEG images, e.g."
             + " models/samples/fashion-mnist-test-images-idx3-ubyte.gz");
       }
       if (plan == null && builtPlan == null) {
         throw new IllegalArgumentException("plan: give a ProbePlan.builder() with at least the model name");
       }
-      if (builtPlan != null && (images == null || images.isEmpty())) {
+      if (builtPlan != null && liveTraffic == null && (images == null || images.isEmpty())) {
         throw new IllegalArgumentException("images: a built plan needs the loaded images it was built for; give images(...),"
             + " or a ProbePlan.Builder to complete from the source");
       }

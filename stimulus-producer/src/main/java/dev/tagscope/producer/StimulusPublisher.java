@@ -1,5 +1,6 @@
 package dev.tagscope.producer;
 
+import dev.tagscope.producer.internal.Pacing;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.TopicSpec;
@@ -17,7 +18,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -177,6 +178,7 @@ public final class StimulusPublisher implements AutoCloseable {
     long start = plan.startTimeMs();
     long total = plan.totalFrames();
     int fpi = plan.framesPerImage();
+    BooleanSupplier stopping = () -> stopRequested;
     boolean stopped = false;
     long frames = 0;
     long imagesStarted = 0;
@@ -188,7 +190,7 @@ public final class StimulusPublisher implements AutoCloseable {
         for (int f = 0; f < fpi; f++) {
           long i = frames;
           long timestamp = start + geometry.stimulusOffsetMs(i);
-          if (paced ? !waitUntil(t0 + Math.round(i * 1e9 / fps)) : !waitForLead(timestamp)) {
+          if (paced ? !Pacing.waitUntil(t0 + Math.round(i * 1e9 / fps), stopping) : !Pacing.waitForLead(timestamp, maxLeadMs, stopping)) {
             stopped = true;
             break outer;
           }
@@ -241,7 +243,12 @@ public final class StimulusPublisher implements AutoCloseable {
     return new PublishSummary(probeId, frames, imagesStarted, seconds, stopped);
   }
 
-  private static byte[] key(TopicSpec<String, ?> spec, String probeId) {
+  /**
+   * The record key of a probe on a topic keyed by probe id.
+   *
+   * @return the key bytes, as the topic's key serde writes {@code probeId}
+   */
+  static byte[] key(TopicSpec<String, ?> spec, String probeId) {
     return spec.keySerde().serializer().serialize(spec.name(), probeId);
   }
 
@@ -272,45 +279,18 @@ public final class StimulusPublisher implements AutoCloseable {
     }
   }
 
-  private static KafkaException failure(Throwable e, String what) {
+  /**
+   * A send failure as the producer reports it: a refused stimulus timestamp says which setting to change.
+   *
+   * @return the exception to throw
+   */
+  static KafkaException failure(Throwable e, String what) {
     if (e instanceof InvalidTimestampException) {
       return new KafkaException(what + ": the broker refused a record timestamp (stimulus time, startTimeMs + 1000*i/fps)"
           + " as too far from its clock; use a startTimeMs near now, lower maxLead, or raise the topic's"
           + " message.timestamp.after.max.ms / message.timestamp.before.max.ms: " + e.getMessage(), e);
     }
     return new KafkaException(what + ": " + e.getMessage(), e);
-  }
-
-  /** Parks until the monotonic clock reaches {@code deadline}; false when stopped or interrupted meanwhile. */
-  private boolean waitUntil(long deadline) {
-    while (true) {
-      if (stopRequested || Thread.currentThread().isInterrupted()) {
-        return false;
-      }
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return true;
-      }
-      LockSupport.parkNanos(Math.min(left, 50_000_000L));
-    }
-  }
-
-  /** Unpaced: parks while {@code timestamp} is more than maxLead ahead of the wall clock; false when stopped. */
-  private boolean waitForLead(long timestamp) {
-    long lead = maxLeadMs;
-    if (timestamp - System.currentTimeMillis() <= lead) {
-      return true;
-    }
-    while (true) {
-      if (stopRequested || Thread.currentThread().isInterrupted()) {
-        return false;
-      }
-      long left = timestamp - lead - System.currentTimeMillis();
-      if (left <= 0) {
-        return true;
-      }
-      LockSupport.parkNanos(Math.min(left, 50L) * 1_000_000L);
-    }
   }
 
   /**

@@ -119,11 +119,9 @@ public final class FolderReader {
           throw new CorruptImageException(file, 30, "a BMP whose pixels are an embedded JPEG or PNG (compression 4 or 5)"
               + " is not read; save the image as a PNG or JPEG", null);
         }
-        int w = reader.getWidth(0);
-        int h = reader.getHeight(0);
-        if ((long) w * h > MAX_PIXELS) {
-          throw new CorruptImageException(file, -1, "the image header claims " + w + "x" + h + " pixels, more than the "
-              + MAX_PIXELS + " (4096x4096) an image may have; resize the image", null);
+        String tooLarge = sizeRefusal(reader.getWidth(0), reader.getHeight(0));
+        if (tooLarge != null) {
+          throw new CorruptImageException(file, -1, tooLarge, null);
         }
         bi = reader.read(0, reader.getDefaultReadParam());
       } finally {
@@ -136,8 +134,34 @@ public final class FolderReader {
       throw new CorruptImageException(file, -1, "expected a PNG, JPEG, BMP or GIF image that javax.imageio can decode: "
           + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
     }
-    return new Image(id, labelOf(file), bi.getColorModel().getNumColorComponents() == 1 ? 1 : 3,
-        bi.getHeight(), bi.getWidth(), pixels(bi));
+    return new Image(id, labelOf(file), channels(bi), bi.getHeight(), bi.getWidth(), pixels(bi));
+  }
+
+  /**
+   * Why an image of this size is not decoded, if it is not: checked between reading an image's header
+   * and decoding its pixels (see {@link #MAX_PIXELS}).
+   *
+   * @param width width the header claims, pixels
+   * @param height height the header claims, pixels
+   * @return null when {@code width * height <= MAX_PIXELS}, else the reason
+   */
+  public static String sizeRefusal(int width, int height) {
+    if ((long) width * height <= MAX_PIXELS) {
+      return null;
+    }
+    return "the image header claims " + width + "x" + height + " pixels, more than the " + MAX_PIXELS
+        + " (4096x4096) an image may have; resize the image";
+  }
+
+  /**
+   * The channel count C a decoded image is read with: 1 for gray (one colour component, any bit
+   * depth), else 3 (sRGB; alpha dropped).
+   *
+   * @param bi a decoded image
+   * @return 1 or 3
+   */
+  public static int channels(BufferedImage bi) {
+    return bi.getColorModel().getNumColorComponents() == 1 ? 1 : 3;
   }
 
   /** Whether a BMP's header (any but the 12-byte OS/2 one) says compression 4 or 5, an embedded JPEG or PNG. */
@@ -178,8 +202,14 @@ public final class FolderReader {
     return Integer.valueOf(name);
   }
 
-  /** Pixels of a decoded image as {@code [C,H,W]} uint8. */
-  static byte[] pixels(BufferedImage bi) {
+  /**
+   * Pixels of a decoded image as {@code [C,H,W]} uint8, C as {@link #channels(BufferedImage)}
+   * says; gray of more than 8 bits is scaled to 0..255, rounded half up.
+   *
+   * @param bi a decoded image
+   * @return {@code C*H*W} bytes
+   */
+  public static byte[] pixels(BufferedImage bi) {
     int h = bi.getHeight();
     int w = bi.getWidth();
     ColorModel cm = bi.getColorModel();
