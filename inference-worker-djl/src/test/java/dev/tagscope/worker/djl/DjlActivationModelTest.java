@@ -90,9 +90,11 @@ class DjlActivationModelTest {
   }
 
   /**
-   * Every default tap, every reduction, 64 real images in two batches of 32: the largest absolute
-   * difference stays within 1e-4. The values reach about 10 (printed), so that is a relative
-   * difference of about 1e-5, the rounding of two float32 kernels summing in different orders.
+   * Every default tap, every reduction, 64 real Fashion-MNIST test images in two batches of 32.
+   * MEAN, MAX and MEAN_ABS: the largest absolute difference stays within 1e-4, where the values
+   * reach 6 to 15 (measured: 2e-6 to 4e-6, a relative 3e-7, the rounding of two float32 kernels
+   * summing in different orders). L2 is a sum over up to 784 positions, not a mean, and reaches
+   * 63: it is held to 1e-4 relative to each value's magnitude (at least 1) instead.
    */
   @Test
   void reducedActivationsOfEveryDefaultTapEqualOnnxRuntimesWithin1em4() {
@@ -108,15 +110,18 @@ class DjlActivationModelTest {
           for (int i = 0; i < 32; i++) {
             assertEquals(a.get(layer)[i].length, b.get(layer)[i].length);
             for (int c = 0; c < a.get(layer)[i].length; c++) {
-              worst = Math.max(worst, Math.abs(a.get(layer)[i][c] - b.get(layer)[i][c]));
-              scale = Math.max(scale, Math.abs(a.get(layer)[i][c]));
+              double x = a.get(layer)[i][c];
+              double diff = Math.abs(x - b.get(layer)[i][c]);
+              worst = Math.max(worst, r == Reduction.L2 ? diff / Math.max(1, Math.abs(x)) : diff);
+              scale = Math.max(scale, Math.abs(x));
             }
           }
         }
       }
-      System.out.printf("DJL vs ONNX Runtime, %s, 16 taps, %d images: max abs diff %.3g, max |value| %.3g%n",
-          r, IMAGES, worst, scale);
-      assertTrue(worst <= TOLERANCE, r + ": max abs diff " + worst + " (values up to " + scale + ")");
+      String measure = r == Reduction.L2 ? "max relative diff" : "max abs diff";
+      System.out.printf("DJL vs ONNX Runtime, %s, 16 taps, %d images: %s %.3g, max |value| %.3g%n",
+          r, IMAGES, measure, worst, scale);
+      assertTrue(worst <= TOLERANCE, r + ": " + measure + " " + worst + " (values up to " + scale + ")");
       assertTrue(scale > 1, r + ": the activations are not trivially small");
     }
   }
