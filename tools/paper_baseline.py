@@ -22,73 +22,11 @@ import struct
 import time
 
 import numpy as np
-import onnx
 import torch
-import torch.nn.functional as F
-from onnx import numpy_helper
+
+from torchscript_export import OnnxNet  # the ONNX weights as modules, one per node (beside this script)
 
 FPS, W, F1, F2, C_MOD, A_MOD, K, SKIP = 120.0, 240, 6.0, 7.5, 0.75, 0.25, 10, 1
-
-
-class Node(torch.nn.Module):
-    """One ONNX node as a module, so that a forward hook can be put on the layer that produces a tap."""
-
-    def __init__(self, node, weights):
-        super().__init__()
-        self.op = node.op_type
-        self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        self.params = torch.nn.ParameterList(
-            [torch.nn.Parameter(torch.from_numpy(weights[i].copy()), requires_grad=False) for i in node.input if i in weights])
-
-    def forward(self, *xs):
-        p = list(self.params)
-        if self.op == "Conv":
-            pads = self.attrs.get("pads", [0, 0, 0, 0])
-            return F.conv2d(xs[0], p[0], p[1] if len(p) > 1 else None, stride=self.attrs.get("strides", [1, 1]),
-                            padding=(pads[0], pads[1]), dilation=self.attrs.get("dilations", [1, 1]),
-                            groups=self.attrs.get("group", 1))
-        if self.op == "Relu":
-            return F.relu(xs[0])
-        if self.op == "Add":
-            return xs[0] + xs[1]
-        if self.op == "GlobalAveragePool":
-            return F.adaptive_avg_pool2d(xs[0], 1)
-        if self.op == "Flatten":
-            return torch.flatten(xs[0], self.attrs.get("axis", 1))
-        if self.op == "Gemm":
-            b = self.attrs.get("transB", 0)
-            return F.linear(xs[0], p[0] if b else p[0].t(), p[1] if len(p) > 1 else None)
-        raise ValueError("unsupported op " + self.op)
-
-
-class OnnxNet(torch.nn.Module):
-    """The ONNX graph as a sequence of Node modules (the bundled model's ops: Conv, Relu, Add, pool, Gemm)."""
-
-    def __init__(self, path):
-        super().__init__()
-        model = onnx.load(path)
-        self.weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-        self.graph = model.graph
-        self.nodes = torch.nn.ModuleList([Node(n, self.weights) for n in model.graph.node])
-        self.input = model.graph.input[0].name
-        self.output = model.graph.output[0].name
-
-    def forward(self, x):
-        values = {self.input: x}
-        for n, m in zip(self.graph.node, self.nodes):
-            values[n.output[0]] = m(*[values[i] for i in n.input if i not in self.weights])
-        return values[self.output]
-
-    def default_taps(self):
-        """Tagscope's default taps of a ResNet: the first Conv's output, and each Relu right after an Add."""
-        producers = {n.output[0]: n for n in self.graph.node}
-        taps = []
-        for n, m in zip(self.graph.node, self.nodes):
-            if n.op_type == "Conv" and not taps:
-                taps.append((n.name, m))
-            elif n.op_type == "Relu" and producers.get(n.input[0]) is not None and producers[n.input[0]].op_type == "Add":
-                taps.append((n.name, m))
-        return taps
 
 
 def read_idx(path, count):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train the bundled default model and export it to ONNX.
+"""Train the bundled default model and export it to ONNX and TorchScript.
 
 A CIFAR-style ResNet-32 (He et al., "Deep Residual Learning for Image Recognition",
 CVPR 2016, section 4.2: 3 stages of 5 basic blocks, 16/32/64 channels, the layout
@@ -11,6 +11,8 @@ Writes, next to --out (default models/fmnist-resnet32.onnx):
                             for the first test images (PyTorch forward hooks), so the Java
                             tests can check ONNX layer tapping against PyTorch
   <name>.training.json      seed, epochs, wall time, test accuracy, parameter count
+  <name>.pt                 the ONNX file's weights as TorchScript, for the DJL backend (--engine djl;
+                            tools/torchscript_export.py, which also exports an existing .onnx alone)
 and a small sample of real test images (IDX, gzip) under models/samples/.
 
 Run with Debian's python3-torch, which is not the first python3 on PATH here:
@@ -210,6 +212,13 @@ def main():
     os.makedirs(samples_dir, exist_ok=True)
     write_idx_gz(os.path.join(samples_dir, "fashion-mnist-test-images-idx3-ubyte.gz"), xte_u8[:args.samples])
     write_idx_gz(os.path.join(samples_dir, "fashion-mnist-test-labels-idx1-ubyte.gz"), yte_np[:args.samples])
+
+    # The same weights as TorchScript for the DJL backend (--engine djl), built from the ONNX file just written so
+    # that both files compute the same tensors under the same ONNX names (tools/torchscript_export.py).
+    from torchscript_export import export as export_torchscript
+    print("TorchScript:", json.dumps(export_torchscript(
+        out, base + ".pt", os.path.join(samples_dir, "fashion-mnist-test-images-idx3-ubyte.gz"),
+        base + ".reference.json", args.threads)))
 
     record = {"architecture": "ResNet-32 (CIFAR layout, 3x5 basic blocks, 16/32/64 channels, 1x1 projection shortcuts)",
               "parameters": params, "seed": args.seed, "epochs": args.epochs, "batch": args.batch,

@@ -98,10 +98,15 @@ public final class AblationModel implements AutoCloseable {
    * @param config model file, layers, overrides, threads, execution provider
    * @return the model
    * @throws IllegalArgumentException as {@link ActivationModel#load(ModelConfig)}, and when the
-   *     model's input has a fixed batch size, or its first output does not depend on a tap
+   *     model's input has a fixed batch size, or its first output does not depend on a tap, or
+   *     the configuration asks for another engine than ONNX Runtime (ablation rewrites the ONNX graph)
    */
   public static AblationModel load(ModelConfig config) {
     Objects.requireNonNull(config, "config");
+    if (!config.resolvedEngine().equals(ModelConfig.ONNX)) {
+      throw new IllegalArgumentException("engine " + config.resolvedEngine() + ": ablation cuts and rewrites the ONNX"
+          + " graph, so it runs on ONNX Runtime only; pass the .onnx model (and --engine onnx or no --engine)");
+    }
     OnnxActivationModel base = OnnxActivationModel.load(config);
     try {
       OnnxGraph graph = OnnxGraph.parse(OnnxActivationModel.readModel(config.modelPath()), config.modelPath().toString());

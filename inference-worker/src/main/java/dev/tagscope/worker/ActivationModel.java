@@ -6,8 +6,12 @@ import java.util.Map;
 
 /**
  * A convolutional network that can be run on a batch and report the responses of chosen
- * intermediate layers (taps), each filter's map reduced to one number. Engine-agnostic;
- * ONNX Runtime is the one engine today ({@link #load(ModelConfig)} picks it for {@code .onnx}).
+ * intermediate layers (taps), each filter's map reduced to one number. Engine-agnostic
+ * ({@link ActivationEngine}): ONNX Runtime runs an {@code .onnx} file; DJL's PyTorch engine runs the
+ * TorchScript export of one ({@code .pt}, written by {@code tools/torchscript_export.py}; module
+ * {@code inference-worker-djl}). {@link #load(ModelConfig)} picks by {@link ModelConfig#engine()},
+ * else by the file's extension. Both expose the same layers under the same names and reduce them
+ * with the same code ({@link Reductions}).
  *
  * <pre>{@code
  * try (ActivationModel model = ActivationModel.load(ModelConfig.of(Path.of("models/fmnist-resnet32.onnx")))) {
@@ -57,26 +61,41 @@ public interface ActivationModel extends AutoCloseable {
   /**
    * Loads a model with its sidecar {@code <model>.json}, selects the taps, and runs one trial batch.
    *
-   * @param config model file, layers, overrides, threads, execution provider
+   * @param config model file, engine, layers, overrides, threads, execution provider
    * @return a ready model
    * @throws IllegalArgumentException when the file is missing or not a model, a layer name is
    *     unknown, a tapped output has an unsupported shape, the input shape cannot be determined,
-   *     a preprocessing value is invalid, or the execution provider is unavailable
+   *     a preprocessing value is invalid, the execution provider is unavailable, or the engine is
+   *     not on the classpath
    */
   static ActivationModel load(ModelConfig config) {
-    return OnnxActivationModel.load(config);
+    return ActivationEngine.named(config.resolvedEngine()).load(config);
   }
 
   /**
    * Lists every tappable tensor of a model file without creating an engine session (for
    * {@code tagscope worker --list-layers}; works even when no default tap exists).
    *
-   * @param modelPath the model file
+   * @param modelPath the model file; its extension chooses the engine ({@link ModelConfig#engineFor})
    * @return all tappable tensors in graph order, defaults marked
    * @throws IllegalArgumentException when the file is missing or not a model
    */
   static List<LayerInfo> listLayers(java.nio.file.Path modelPath) {
-    return OnnxActivationModel.listLayers(modelPath);
+    return listLayers(modelPath, null);
+  }
+
+  /**
+   * Lists every tappable tensor of a model file with a given engine, without running it.
+   *
+   * @param modelPath the model file
+   * @param engine {@value ModelConfig#ONNX}, {@value ModelConfig#DJL}, or {@code null} for the file's extension
+   * @return all tappable tensors in graph order, defaults marked
+   * @throws IllegalArgumentException when the file is missing or not a model of that engine, or
+   *     the engine is unknown or not on the classpath
+   */
+  static List<LayerInfo> listLayers(java.nio.file.Path modelPath, String engine) {
+    String e = ModelConfig.checkedEngine(engine);
+    return ActivationEngine.named(e != null ? e : ModelConfig.engineFor(modelPath)).listLayers(modelPath);
   }
 
   /**

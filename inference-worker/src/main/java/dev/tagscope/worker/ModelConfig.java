@@ -13,7 +13,8 @@ import java.util.Objects;
  *     otherwise a comma list of layer names, node names, tensor names, {@code default}, or
  *     patterns {@code glob:layer3.*} / {@code regex:layer[12]\.0} (see {@link ActivationModel})
  * @param overrides field-by-field overrides of the sidecar ({@link ModelOverrides#NONE} for none)
- * @param intraOpThreads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per core)
+ * @param intraOpThreads the engine's intra-op threads; 0 lets the engine choose (one per core). For DJL
+ *     it sizes PyTorch's one thread pool per process, so the first DJL model loaded sets it
  * @param executionProvider {@code "cpu"} (default) or {@code "cuda"} (needs the
  *     {@code onnxruntime_gpu} artifact and CUDA 12 + cuDNN 9)
  * @param intraOpSpinning let ONNX Runtime's intra-op threads spin while they wait for work
@@ -22,14 +23,23 @@ import java.util.Objects;
  *     spinning threads take those cores away. On the 2-core development machine the demo's worker
  *     ran 27 % slower with spinning, while inference alone ({@code tagscope bench}) ran 14 % faster
  *     at batch 32; turn it on for a worker that has its cores to itself.
+ * @param engine the backend that runs the model: {@value #ONNX} (ONNX Runtime) or {@value #DJL} (DJL's
+ *     PyTorch engine on a TorchScript file, module {@code inference-worker-djl}); {@code null} or blank
+ *     chooses by the file's extension ({@link #engineFor(Path)}). Normalised to lower case.
  */
 public record ModelConfig(Path modelPath, String layers, ModelOverrides overrides, int intraOpThreads,
-                          String executionProvider, boolean intraOpSpinning) {
+                          String executionProvider, boolean intraOpSpinning, String engine) {
 
   /** Execution provider names accepted by {@link #executionProvider()}. */
   public static final String CPU = "cpu";
   /** The CUDA execution provider. */
   public static final String CUDA = "cuda";
+  /** The ONNX Runtime engine, {@link OnnxActivationModel}. */
+  public static final String ONNX = "onnx";
+  /** DJL's PyTorch engine on a TorchScript export (module {@code inference-worker-djl}). */
+  public static final String DJL = "djl";
+  /** The engines {@link #engine()} may name. */
+  public static final java.util.List<String> ENGINES = java.util.List.of(ONNX, DJL);
 
   /**
    * Validates and normalises the configuration.
@@ -47,6 +57,46 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
     if (intraOpThreads < 0) {
       throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime's default), got " + intraOpThreads);
     }
+    engine = checkedEngine(engine);
+  }
+
+  /**
+   * Validates an engine name.
+   *
+   * @param engine {@value #ONNX}, {@value #DJL} (any case), or {@code null}/blank for the file's extension
+   * @return the name in lower case, or {@code null}
+   * @throws IllegalArgumentException naming the field, the accepted values and the default
+   */
+  public static String checkedEngine(String engine) {
+    if (engine == null || engine.isBlank()) {
+      return null;
+    }
+    String e = engine.trim().toLowerCase(Locale.ROOT);
+    if (!ENGINES.contains(e)) {
+      throw new IllegalArgumentException("engine must be 'onnx' or 'djl', got '" + engine + "'; leave it unset to"
+          + " choose by the model file (.onnx: onnx, .pt: djl)");
+    }
+    return e;
+  }
+
+  /**
+   * The engine a model file gets when none is configured: {@value #DJL} for a TorchScript file
+   * ({@code .pt}), {@value #ONNX} for anything else.
+   *
+   * @param modelPath the model file
+   * @return {@value #ONNX} or {@value #DJL}
+   */
+  public static String engineFor(Path modelPath) {
+    return modelPath.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".pt") ? DJL : ONNX;
+  }
+
+  /**
+   * The engine that runs this model: {@link #engine()}, else the one its file's extension gives.
+   *
+   * @return {@value #ONNX} or {@value #DJL}
+   */
+  public String resolvedEngine() {
+    return engine != null ? engine : engineFor(modelPath);
   }
 
   /**
@@ -56,7 +106,7 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a configuration
    */
   public static ModelConfig of(Path modelPath) {
-    return new ModelConfig(modelPath, null, ModelOverrides.NONE, 0, CPU, false);
+    return new ModelConfig(modelPath, null, ModelOverrides.NONE, 0, CPU, false, null);
   }
 
   /**
@@ -64,7 +114,7 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a copy with the layer selection replaced
    */
   public ModelConfig withLayers(String layers) {
-    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning);
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning, engine);
   }
 
   /**
@@ -72,7 +122,7 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a copy with the overrides replaced
    */
   public ModelConfig withOverrides(ModelOverrides overrides) {
-    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning);
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning, engine);
   }
 
   /**
@@ -80,7 +130,7 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a copy with the thread count replaced
    */
   public ModelConfig withIntraOpThreads(int threads) {
-    return new ModelConfig(modelPath, layers, overrides, threads, executionProvider, intraOpSpinning);
+    return new ModelConfig(modelPath, layers, overrides, threads, executionProvider, intraOpSpinning, engine);
   }
 
   /**
@@ -88,7 +138,7 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a copy with the execution provider replaced
    */
   public ModelConfig withExecutionProvider(String provider) {
-    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, provider, intraOpSpinning);
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, provider, intraOpSpinning, engine);
   }
 
   /**
@@ -96,6 +146,14 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
    * @return a copy with it replaced
    */
   public ModelConfig withIntraOpSpinning(boolean spinning) {
-    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, spinning);
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, spinning, engine);
+  }
+
+  /**
+   * @param engine {@value #ONNX}, {@value #DJL}, or {@code null} for the file's extension
+   * @return a copy with the engine replaced
+   */
+  public ModelConfig withEngine(String engine) {
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning, engine);
   }
 }

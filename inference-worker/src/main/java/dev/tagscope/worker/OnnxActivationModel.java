@@ -1,6 +1,5 @@
 package dev.tagscope.worker;
 
-import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
@@ -9,9 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.tagscope.schemas.Reduction;
-import dev.tagscope.worker.internal.LayerSelector;
 import dev.tagscope.worker.internal.OnnxGraph;
-import dev.tagscope.worker.internal.Sidecar;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -101,45 +98,13 @@ public final class OnnxActivationModel implements ActivationModel {
   public static OnnxActivationModel load(ModelConfig config) {
     Objects.requireNonNull(config, "config");
     Path path = config.modelPath();
-    byte[] bytes = readModel(path);
-    OnnxGraph graph = OnnxGraph.parse(bytes, path.toString());
-    Sidecar sidecar = Sidecar.readFor(path);
-    ModelOverrides o = config.overrides();
-
-    String modelName = firstNonNull(o.name(), sidecar.name(), baseName(path));
-    List<OnnxMl.ValueInfoProto> inputs = graph.dataInputs();
-    String inputName = firstNonNull(o.inputName(), sidecar.input(), inputs.size() == 1 ? inputs.get(0).getName() : null);
-    if (inputName == null) {
-      throw new IllegalArgumentException("model " + path + " has " + inputs.size() + " data inputs "
-          + inputs.stream().map(OnnxMl.ValueInfoProto::getName).collect(Collectors.toList())
-          + "; set the input name in the model configuration (sidecar field 'input')");
-    }
-    OnnxMl.ValueInfoProto input = null;
-    for (OnnxMl.ValueInfoProto v : inputs) {
-      if (v.getName().equals(inputName)) {
-        input = v;
-      }
-    }
-    if (input == null) {
-      throw new IllegalArgumentException("model " + path + " has no input named '" + inputName + "'; its inputs are "
-          + inputs.stream().map(OnnxMl.ValueInfoProto::getName).collect(Collectors.toList()));
-    }
-    long[] dims = staticDims(input);
-    int fixedBatch = dims.length > 0 && dims[0] > 0 ? (int) dims[0] : 0;
-    if (dims.length != 4) {
-      throw new IllegalArgumentException("model input '" + inputName + "' has rank " + dims.length
-          + "; Tagscope needs an image batch [N,C,H,W]");
-    }
-    int channels = resolveDim("channels", o.channels(), sidecar.channels(), dims[1], inputName);
-    int height = resolveDim("height", o.height(), sidecar.height(), dims[2], inputName);
-    int width = resolveDim("width", o.width(), sidecar.width(), dims[3], inputName);
-    Preprocessing pre = new Preprocessing(
-        firstNonNull(o.scale(), sidecar.scale(), 1.0 / 255.0),
-        firstNonNull(o.mean(), sidecar.mean(), List.of(0f)),
-        firstNonNull(o.std(), sidecar.std(), List.of(1f)),
-        channels, height, width);
-
-    List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers(), graph.hiddenLayers());
+    OnnxGraph graph = OnnxGraph.parse(readModel(path), path.toString());
+    ModelDescription d = ModelDescription.of(graph, config);
+    String modelName = d.name();
+    String inputName = d.inputName();
+    Preprocessing pre = d.preprocessing();
+    int fixedBatch = d.fixedBatch();
+    List<LayerInfo> selected = d.selected();
     List<String> tapNames = selected.stream().map(LayerInfo::tensorName).collect(Collectors.toList());
     byte[] rewritten = graph.withExtraOutputs(tapNames);
 
@@ -153,9 +118,9 @@ public final class OnnxActivationModel implements ActivationModel {
       throw e;
     }
     log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
-        inputName, channels, height, width, graph.layers().size(),
+        inputName, pre.channels(), pre.height(), pre.width(), graph.layers().size(),
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
-    OnnxActivationModel m = new OnnxActivationModel(env, session, modelName, inputName, pre, sidecar.classes(),
+    OnnxActivationModel m = new OnnxActivationModel(env, session, modelName, inputName, pre, d.classes(),
         graph.layers(), taps, graph.outputNames(), fixedBatch, graph, config);
     try {
       // The default reduction's session is made now, not in the worker's first transaction, where
@@ -236,7 +201,7 @@ public final class OnnxActivationModel implements ActivationModel {
       for (LayerInfo l : selected) {
         OnnxValue v = r.get(l.tensorName()).orElseThrow();
         long[] s = checkedShape(l, v);
-        out.add(new TappedLayer(l, (int) s[1], s.length == 4));
+        out.add(ModelDescription.tapped(l, s));
       }
       return out;
     } catch (OrtException e) {
@@ -251,11 +216,7 @@ public final class OnnxActivationModel implements ActivationModel {
           + " tensor (" + v.getInfo() + "); choose another layer with --layers (see --list-layers)");
     }
     long[] s = ((TensorInfo) v.getInfo()).getShape();
-    if (s.length != 4 && s.length != 2) {
-      throw new IllegalArgumentException("layer " + l.label() + " (tensor " + l.tensorName() + ") has shape "
-          + Arrays.toString(s) + "; Tagscope reduces [N,C,H,W] feature maps or takes [N,C] vectors as-is;"
-          + " choose another layer with --layers (see --list-layers)");
-    }
+    ModelDescription.checkRank(l, s);
     return s;
   }
 
@@ -399,13 +360,7 @@ public final class OnnxActivationModel implements ActivationModel {
   }
 
   void checkInput(float[] input, int n) {
-    if (n < 1) {
-      throw new IllegalArgumentException("batch size must be >= 1, got " + n);
-    }
-    long need = (long) n * preprocessing.inputLength();
-    if (input.length < need) {
-      throw new IllegalArgumentException("input of " + input.length + " floats is shorter than N*C*H*W = " + need);
-    }
+    preprocessing.checkBatch(input, n);
   }
 
   /** Rows fed to the engine for {@code m} frames: the fixed batch size (zero-padded), else {@code m}. */
@@ -471,52 +426,6 @@ public final class OnnxActivationModel implements ActivationModel {
     } catch (OrtException | RuntimeException e) {
       log.warn("closing the ONNX Runtime session failed: {}", e.toString());
     }
-  }
-
-  private static long[] staticDims(OnnxMl.ValueInfoProto v) {
-    if (!v.getType().hasTensorType() || !v.getType().getTensorType().hasShape()) {
-      return new long[] {-1, -1, -1, -1};
-    }
-    List<OnnxMl.TensorShapeProto.Dimension> d = v.getType().getTensorType().getShape().getDimList();
-    long[] out = new long[d.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = d.get(i).hasDimValue() && d.get(i).getDimValue() > 0 ? d.get(i).getDimValue() : -1;
-    }
-    return out;
-  }
-
-  private static int resolveDim(String field, Integer override, Integer sidecar, long graph, String input) {
-    Integer configured = override != null ? override : sidecar;
-    if (configured != null) {
-      if (configured <= 0) {
-        throw new IllegalArgumentException("model input " + field + " must be positive, got " + configured);
-      }
-      if (graph > 0 && graph != configured) {
-        throw new IllegalArgumentException("model input '" + input + "' has a fixed " + field + " of " + graph
-            + " but the configuration says " + configured + "; remove the " + field + " setting or set it to " + graph);
-      }
-      return configured;
-    }
-    if (graph <= 0) {
-      throw new IllegalArgumentException("model input '" + input + "' has a dynamic " + field
-          + "; set " + field + " in the model configuration or its sidecar <model>.json");
-    }
-    return (int) graph;
-  }
-
-  @SafeVarargs
-  private static <T> T firstNonNull(T... values) {
-    for (T v : values) {
-      if (v != null) {
-        return v;
-      }
-    }
-    return null;
-  }
-
-  private static String baseName(Path path) {
-    String f = path.getFileName().toString();
-    return f.endsWith(".onnx") ? f.substring(0, f.length() - 5) : f;
   }
 
   @Override

@@ -92,4 +92,22 @@ public record Preprocessing(double scale, List<Float> mean, List<Float> std, int
   public int inputLength() {
     return channels * height * width;
   }
+
+  /**
+   * Checks a flat input batch against this input shape, as every engine's {@code run} and
+   * {@code forward} do.
+   *
+   * @param input float32 {@code [N,C,H,W]} flat
+   * @param n batch size N
+   * @throws IllegalArgumentException when {@code n < 1} or {@code input} is shorter than {@code N*C*H*W}
+   */
+  public void checkBatch(float[] input, int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("batch size must be >= 1, got " + n);
+    }
+    long need = (long) n * inputLength();
+    if (input.length < need) {
+      throw new IllegalArgumentException("input of " + input.length + " floats is shorter than N*C*H*W = " + need);
+    }
+  }
 }

@@ -49,12 +49,15 @@ import java.util.UUID;
  *     5 s; zero or more (default 1 s)
  * @param intraOpSpinning let ONNX Runtime's intra-op threads spin while they wait for work (see
  *     {@link ModelConfig#intraOpSpinning()}; default false)
+ * @param engine {@code onnx}, {@code djl}, or {@code null} (the default) to choose by the model file's
+ *     extension (see {@link ModelConfig#engine()})
  */
 public record WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
                              int intraOpThreads, String executionProvider, String groupId,
                              String transactionalIdPrefix, String instanceId, Duration pollTimeout,
                              int maxPollRecords, Map<String, String> clientOverrides,
-                             int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning) {
+                             int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning,
+                             String engine) {
 
   /** Default consumer group, followed by {@code .<model name>}. */
   public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
@@ -103,6 +106,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
       throw new IllegalArgumentException("commitRetries must be >= 0 (0 = give up after the first timeout), got "
           + commitRetries + " (default " + DEFAULT_COMMIT_RETRIES + ")");
     }
+    engine = ModelConfig.checkedEngine(engine);
     commitRetryBackoff = commitRetryBackoff == null ? DEFAULT_COMMIT_RETRY_BACKOFF : commitRetryBackoff;
     if (commitRetryBackoff.isNegative()) {
       throw new IllegalArgumentException("commitRetryBackoff must be >= 0, got " + commitRetryBackoff
@@ -135,7 +139,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
                         int maxPollRecords, Map<String, String> clientOverrides) {
     this(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, DEFAULT_COMMIT_RETRIES,
-        DEFAULT_COMMIT_RETRY_BACKOFF, false);
+        DEFAULT_COMMIT_RETRY_BACKOFF, false, null);
   }
 
   private static String blankTo(String v, String dflt) {
@@ -152,7 +156,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public static WorkerSettings defaults(Path modelPath) {
     return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
         null, null, null, Duration.ofMillis(500), 256, Map.of(),
-        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false);
+        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false, null);
   }
 
   /**
@@ -161,7 +165,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    * @return the configuration {@link ActivationModel#load(ModelConfig)} takes
    */
   public ModelConfig modelConfig() {
-    return new ModelConfig(modelPath, layers, preprocessing, intraOpThreads, executionProvider, intraOpSpinning);
+    return new ModelConfig(modelPath, layers, preprocessing, intraOpThreads, executionProvider, intraOpSpinning, engine);
   }
 
   /**
@@ -195,7 +199,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withLayers(String v) {
     return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -205,7 +209,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withBatchSize(int v) {
     return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -215,7 +219,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withPreprocessing(ModelOverrides v) {
     return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -225,7 +229,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withIntraOpThreads(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -235,7 +239,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withExecutionProvider(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -245,7 +249,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withGroupId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -255,7 +259,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withTransactionalIdPrefix(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         v, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -265,7 +269,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withInstanceId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -275,7 +279,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withPollTimeout(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -285,7 +289,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withMaxPollRecords(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -295,7 +299,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withClientOverrides(Map<String, String> v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v,
-        commitRetries, commitRetryBackoff, intraOpSpinning);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -304,7 +308,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetries(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff, intraOpSpinning);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff, intraOpSpinning, engine);
   }
 
   /**
@@ -313,7 +317,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetryBackoff(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v, intraOpSpinning);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v, intraOpSpinning, engine);
   }
 
   /**
@@ -323,6 +327,16 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withIntraOpSpinning(boolean v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
-        commitRetryBackoff, v);
+        commitRetryBackoff, v, engine);
+  }
+
+  /**
+   * @param v {@code onnx}, {@code djl}, or {@code null} to choose by the model file's extension
+   * @return a copy with it replaced
+   */
+  public WorkerSettings withEngine(String v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
+        commitRetryBackoff, intraOpSpinning, v);
   }
 }

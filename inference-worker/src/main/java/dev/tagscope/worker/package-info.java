@@ -1,6 +1,7 @@
 /**
  * Tagscope's inference stage: an engine-agnostic {@link dev.tagscope.worker.ActivationModel}
- * (ONNX Runtime today: {@link dev.tagscope.worker.OnnxActivationModel}) that taps intermediate
+ * (ONNX Runtime: {@link dev.tagscope.worker.OnnxActivationModel}; other engines, such as DJL in the
+ * module {@code inference-worker-djl}, behind {@link dev.tagscope.worker.ActivationEngine}) that taps intermediate
  * layers and reduces each filter's {@code [H,W]} map to one number per frame
  * ({@link dev.tagscope.worker.Reductions}), the {@link dev.tagscope.worker.Preprocessor} that
  * turns uint8 stimulus frames into model input, and the transactional Kafka service

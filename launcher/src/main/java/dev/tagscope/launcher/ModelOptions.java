@@ -1,7 +1,8 @@
 package dev.tagscope.launcher;
 
-import dev.tagscope.worker.WorkerSettings;
+import dev.tagscope.worker.ModelConfig;
 import dev.tagscope.worker.ModelOverrides;
+import dev.tagscope.worker.WorkerSettings;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -11,9 +12,15 @@ public final class ModelOptions {
   /** The bundled default model, relative to the Tagscope installation folder. */
   static final String DEFAULT_MODEL = "models/fmnist-resnet32.onnx";
 
-  @Option(names = "--model", paramLabel = "FILE.onnx",
-      description = "ONNX image classifier with NCHW input (default: the bundled " + DEFAULT_MODEL + "); <model>.json beside it gives name and preprocessing.")
+  @Option(names = "--model", paramLabel = "FILE",
+      description = "ONNX image classifier with NCHW input (default: the bundled " + DEFAULT_MODEL + "), or its TorchScript"
+          + " export (.pt, tools/torchscript_export.py) for DJL; <model>.json beside it gives name and preprocessing.")
   Path model;
+
+  @Option(names = "--engine", paramLabel = "onnx|djl",
+      description = "Inference engine: onnx (ONNX Runtime) or djl (DJL's PyTorch engine on a .pt TorchScript export)"
+          + " (default: by the model file, .pt: djl, else onnx).")
+  String engine;
 
   @Option(names = "--model-name", description = "Model name on the topics (default: from <model>.json, else the file name).")
   String modelName;
@@ -35,7 +42,7 @@ public final class ModelOptions {
   @Option(names = "--input-size", paramLabel = "CxHxW", description = "Model input shape when the graph does not say it, e.g. 3x224x224.")
   String inputSize;
 
-  @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads (default: one per core).")
+  @Option(names = "--threads", defaultValue = "0", description = "The engine's intra-op threads (default: one per core).")
   int threads;
 
   @Option(names = "--spin-wait", description = "Let ONNX Runtime's intra-op threads spin while they wait: faster when"
@@ -57,13 +64,28 @@ public final class ModelOptions {
   }
 
   /**
+   * The engine chosen with {@code --engine}.
+   *
+   * @return {@code onnx}, {@code djl}, or {@code null} when the model file's extension decides
+   * @throws IllegalArgumentException naming {@code --engine}, the accepted values and the default
+   */
+  String engine() {
+    try {
+      return ModelConfig.checkedEngine(engine);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--engine: expected onnx or djl, got '" + engine + "'; leave it out to choose"
+          + " by the model file (.onnx: ONNX Runtime, .pt: DJL)", e);
+    }
+  }
+
+  /**
    * The worker's settings: model, taps, preprocessing overrides, batching and execution.
    *
    * @param home the Tagscope installation folder
    * @param clientOverrides extra Kafka client properties from {@code --kafka}
    * @return the settings
-   * @throws IllegalArgumentException when {@code --input-size} is malformed or a value is out of
-   *     range (the message names the option)
+   * @throws IllegalArgumentException when {@code --input-size} or {@code --engine} is malformed or a
+   *     value is out of range (the message names the option)
    */
   WorkerSettings settings(Path home, java.util.Map<String, Object> clientOverrides) {
     ModelOverrides o = ModelOverrides.NONE.withName(modelName).withNormalisation(scale, mean, std);
@@ -78,10 +100,11 @@ public final class ModelOptions {
         throw new IllegalArgumentException("--input-size: expected CxHxW such as 3x224x224, got '" + inputSize + "'");
       }
     }
+    String chosenEngine = engine();
     java.util.Map<String, String> client = new java.util.LinkedHashMap<>();
     clientOverrides.forEach((k, v) -> client.put(k, String.valueOf(v)));
     return WorkerSettings.defaults(modelPath(home)).withLayers(layers).withBatchSize(batch).withPreprocessing(o)
-        .withIntraOpThreads(threads).withIntraOpSpinning(spinWait).withExecutionProvider(executionProvider).withClientOverrides(client);
+        .withIntraOpThreads(threads).withIntraOpSpinning(spinWait).withExecutionProvider(executionProvider).withClientOverrides(client).withEngine(chosenEngine);
   }
 
   /** @return the Tagscope installation folder: {@code -Dtagscope.home}, set by ./tagscope, else the working directory */

@@ -32,7 +32,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (listLayers) {
-      System.out.print(ActivationModel.layerTable(ActivationModel.listLayers(model.modelPath(ModelOptions.home()))));
+      System.out.print(ActivationModel.layerTable(ActivationModel.listLayers(model.modelPath(ModelOptions.home()), model.engine())));
       return 0;
     }
     WorkerSettings settings = model.settings(ModelOptions.home(), kafka.overrides()).withGroupId(groupId).withInstanceId(instanceId);

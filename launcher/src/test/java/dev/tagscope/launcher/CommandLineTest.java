@@ -246,4 +246,20 @@ class CommandLineTest {
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
+
+  @Test
+  void aBadEngineIsRefusedNamingTheOptionAndTheFix() {
+    Run r = run("demo", "--engine", "torch", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--engine: expected onnx or djl, got 'torch'; leave it out to choose by the model file"
+        + " (.onnx: ONNX Runtime, .pt: DJL)"), r.err());
+  }
+
+  @Test
+  void validateRefusesTheDjlEngine() {
+    Run r = run("validate", "--engine", "djl", "--model", dev.tagscope.testsupport.ProjectFiles.bundledModel()
+        .resolveSibling("fmnist-resnet32.pt").toString());
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("ablation cuts and rewrites the ONNX graph, so it runs on ONNX Runtime only"), r.err());
+  }
 }

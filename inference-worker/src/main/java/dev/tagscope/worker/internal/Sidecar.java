@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The model card sidecar {@code <model>.json} next to {@code <model>.onnx}, e.g.
+ * The model card sidecar {@code <model>.json} next to {@code <model>.onnx} (or {@code <model>.pt}), e.g.
  * <pre>{@code
  * {"name":"fmnist-resnet32","input":"input","channels":1,"height":28,"width":28,
  *  "preprocessing":{"scale":0.00392156862745098,"mean":[0.2860],"std":[0.3530]},
@@ -33,16 +33,34 @@ public record Sidecar(String name, String input, Integer channels, Integer heigh
   /** A sidecar with nothing in it. */
   public static final Sidecar EMPTY = new Sidecar(null, null, null, null, null, null, null, null, List.of());
 
+  /** Model file extensions that {@link #baseName} strips: ONNX, and TorchScript for the DJL backend. */
+  private static final List<String> MODEL_EXTENSIONS = List.of(".onnx", ".pt");
+
   /**
-   * The sidecar path of a model file: the same name with {@code .json} instead of {@code .onnx}.
+   * The sidecar path of a model file: the same name with {@code .json} instead of {@code .onnx}
+   * or {@code .pt}, so an ONNX model and its TorchScript export share one model card.
    *
    * @param model model file
    * @return the sidecar path (may not exist)
    */
   public static Path pathFor(Path model) {
+    return model.resolveSibling(baseName(model) + ".json");
+  }
+
+  /**
+   * A model file's name without its extension.
+   *
+   * @param model model file, e.g. {@code models/fmnist-resnet32.pt}
+   * @return e.g. {@code fmnist-resnet32}; the whole file name for another extension
+   */
+  public static String baseName(Path model) {
     String file = model.getFileName().toString();
-    String base = file.endsWith(".onnx") ? file.substring(0, file.length() - 5) : file;
-    return model.resolveSibling(base + ".json");
+    for (String ext : MODEL_EXTENSIONS) {
+      if (file.endsWith(ext) && file.length() > ext.length()) {
+        return file.substring(0, file.length() - ext.length());
+      }
+    }
+    return file;
   }
 
   /**
