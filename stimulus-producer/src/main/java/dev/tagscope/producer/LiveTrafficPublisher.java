@@ -9,6 +9,7 @@ import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.tagging.ProbePlan;
+import dev.tagscope.tagging.WindowGeometry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -408,9 +409,10 @@ final class LiveTrafficPublisher implements AutoCloseable {
       long clock = (long) Math.floor((System.currentTimeMillis() - plan.startTimeMs()) * fps / 1000.0);
       long first = Math.max(nextFrame, Math.floorDiv(clock, fpi) * fpi);
       String topic = Topics.STIMULI.name();
+      WindowGeometry geometry = plan.geometry();
       for (int f = 0; f < fpi; f++) {
         long i = first + f;
-        long timestamp = plan.startTimeMs() + Math.round(1000.0 * i / fps);
+        long timestamp = plan.startTimeMs() + geometry.stimulusOffsetMs(i);
         boolean go = paced ? Pacing.waitUntil(t0 + Math.round(f * 1e9 / fps), stopping)
             : Pacing.waitForLead(timestamp, maxLeadMs, stopping);
         if (!go || stopRequested) {
