@@ -13,10 +13,25 @@ import org.apache.kafka.common.serialization.Serde;
  * @param keySerde key serde
  * @param valueSerde value serde
  * @param compacted whether the topic keeps only the latest value per key
+ * @param retentionMs {@code retention.ms} the topic is created with, ms; -1 for the broker's default
+ *     (7 days unless the cluster says otherwise). Record timestamps are stimulus time, so retention
+ *     counts from a record's stimulus time, not from when it was written.
  * @param <K> key type
  * @param <V> value type
  */
-public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerde, boolean compacted) {
+public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerde, boolean compacted, long retentionMs) {
+
+  /**
+   * A topic with the broker's default retention.
+   *
+   * @param name topic name
+   * @param keySerde key serde
+   * @param valueSerde value serde
+   * @param compacted whether the topic keeps only the latest value per key
+   */
+  public TopicSpec(String name, Serde<K> keySerde, Serde<V> valueSerde, boolean compacted) {
+    this(name, keySerde, valueSerde, compacted, -1);
+  }
 
   /**
    * The admin request that creates this topic.
@@ -24,7 +39,7 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
    * @param partitions number of partitions (>= 1)
    * @param replicationFactor replicas per partition (1 on a single broker)
    * @return a {@link NewTopic} with {@code cleanup.policy=compact} where the topic is compacted,
-   *     and {@link #TIMESTAMP_CONFIGS} always
+   *     {@code retention.ms} where {@link #retentionMs()} is set, and {@link #TIMESTAMP_CONFIGS} always
    * @throws IllegalArgumentException when {@code partitions} or {@code replicationFactor} is below 1,
    *     naming the field and the fix ({@link #checkLayout(int, short)})
    */
@@ -33,6 +48,9 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
     Map<String, String> configs = new java.util.HashMap<>(TIMESTAMP_CONFIGS);
     if (compacted) {
       configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
+    }
+    if (retentionMs > 0) {
+      configs.put(TopicConfig.RETENTION_MS_CONFIG, Long.toString(retentionMs));
     }
     return new NewTopic(name, partitions, replicationFactor).configs(configs);
   }

@@ -15,6 +15,11 @@ import org.apache.kafka.common.serialization.Serdes;
 public final class Topics {
   private Topics() {}
 
+  /** Days {@link #IMPORTANCE_HISTORY} keeps its buckets. */
+  public static final int HISTORY_RETENTION_DAYS = 30;
+  /** Days {@link #ALERTS} keeps its alerts. */
+  public static final int ALERTS_RETENTION_DAYS = 90;
+
   /** Probe plans, compacted, key probeId. */
   public static final TopicSpec<String, ProbeSpec> PROBES =
       new TopicSpec<>("tagscope.probes", Serdes.String(), AvroSerde.of(ProbeSpec.class), true);
@@ -27,9 +32,21 @@ public final class Topics {
   /** Per-window spectra and signal-bin measures, key probeId/layer. */
   public static final TopicSpec<String, TagResponse> TAG_RESPONSES =
       new TopicSpec<>("tagscope.tag-responses", Serdes.String(), AvroSerde.of(TagResponse.class), false);
-  /** Running per-filter importance, compacted, key model/layer. */
+  /** Running per-filter importance, compacted, key {@link #importanceKey model@version/layer}. */
   public static final TopicSpec<String, LayerImportance> IMPORTANCE =
       new TopicSpec<>("tagscope.importance", Serdes.String(), AvroSerde.of(LayerImportance.class), true);
+  /**
+   * Per-filter importance per (model, version, layer) and time bucket of stimulus time, with the
+   * ranking's stability against the reference; key {@link #importanceKey model@version/layer}; kept
+   * {@value #HISTORY_RETENTION_DAYS} days (by stimulus time).
+   */
+  public static final TopicSpec<String, ImportanceBucket> IMPORTANCE_HISTORY =
+      new TopicSpec<>("tagscope.importance-history", Serdes.String(), AvroSerde.of(ImportanceBucket.class), false,
+          java.time.Duration.ofDays(HISTORY_RETENTION_DAYS).toMillis());
+  /** Rank-stability alerts, raised once per episode and cleared, key model/layer; kept {@value #ALERTS_RETENTION_DAYS} days. */
+  public static final TopicSpec<String, RankAlert> ALERTS =
+      new TopicSpec<>("tagscope.alerts", Serdes.String(), AvroSerde.of(RankAlert.class), false,
+          java.time.Duration.ofDays(ALERTS_RETENTION_DAYS).toMillis());
   /** Ranking validation per model/layer, written by {@code tagscope validate} (compacted; layer {@code *} = whole network). */
   public static final TopicSpec<String, LayerValidation> VALIDATION =
       new TopicSpec<>("tagscope.validation", Serdes.String(), AvroSerde.of(LayerValidation.class), true);
@@ -39,7 +56,8 @@ public final class Topics {
       new TopicSpec<>("tagscope.dlq", Serdes.ByteArray(), AvroSerde.of(DeadLetter.class), false);
 
   /** All topics, in data-flow order. */
-  public static final List<TopicSpec<?, ?>> ALL = List.of(PROBES, STIMULI, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, VALIDATION, DLQ);
+  public static final List<TopicSpec<?, ?>> ALL =
+      List.of(PROBES, STIMULI, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, IMPORTANCE_HISTORY, ALERTS, VALIDATION, DLQ);
 
   /**
    * Key of the activations and tag-responses topics.
@@ -51,12 +69,25 @@ public final class Topics {
   }
 
   /**
-   * Key of the importance topic.
+   * Key of the validation and alerts topics, and of a model's layer across its versions.
    *
    * @return {@code model + "/" + layer}
    */
   public static String modelLayerKey(String model, String layer) {
     return model + "/" + layer;
+  }
+
+  /**
+   * Key of the importance and importance-history topics: one model version's layer.
+   *
+   * @param model the model's name
+   * @param version the model's version; null or empty when the workers did not say
+   * @param layer the layer
+   * @return {@code model + "@" + version + "/" + layer}, or {@code model + "/" + layer} without a version
+   *     (the key records of workers that did not say had before versions existed)
+   */
+  public static String importanceKey(String model, String version, String layer) {
+    return version == null || version.isEmpty() ? modelLayerKey(model, layer) : model + "@" + version + "/" + layer;
   }
 
   /**

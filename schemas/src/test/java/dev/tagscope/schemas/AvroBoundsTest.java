@@ -32,9 +32,12 @@ class AvroBoundsTest {
         .setImageId("i").setLayer("l").setFrameIndex(1).setImageFrame(0).setValues(List.of(1f, 2f)).build());
   }
 
-  /** Where the values array of {@link #validFrame()} starts: count 2, 8 bytes of floats, end 0, then frames (1 byte). */
+  /**
+   * Where the values array of {@link #validFrame()} starts: count 2, 8 bytes of floats, end 0, then
+   * frames (1 byte) and an empty modelVersion (1 byte).
+   */
   static int valuesAt(byte[] valid) {
-    return valid.length - 11;
+    return valid.length - 12;
   }
 
   /** The first {@code keep} bytes of the valid record, then {@code tail}. */

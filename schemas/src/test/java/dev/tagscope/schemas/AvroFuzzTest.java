@@ -47,6 +47,7 @@ class AvroFuzzTest {
   static final Map<TopicSpec<?, ?>, Class<? extends SpecificRecord>> RECORDS = Map.of(
       Topics.PROBES, ProbeSpec.class, Topics.STIMULI, StimulusFrame.class, Topics.ACTIVATIONS, ActivationFrame.class,
       Topics.TAG_RESPONSES, TagResponse.class, Topics.IMPORTANCE, LayerImportance.class,
+      Topics.IMPORTANCE_HISTORY, ImportanceBucket.class, Topics.ALERTS, RankAlert.class,
       Topics.VALIDATION, LayerValidation.class, Topics.DLQ, DeadLetter.class);
 
   private static final int TOPICS = Topics.ALL.size();

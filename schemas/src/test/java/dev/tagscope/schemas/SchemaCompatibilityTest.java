@@ -33,7 +33,7 @@ class SchemaCompatibilityTest {
 
   static Stream<Class<? extends SpecificRecord>> topicRecords() {
     return Stream.of(ProbeSpec.class, StimulusFrame.class, ActivationFrame.class, TagResponse.class,
-        LayerImportance.class, LayerValidation.class, DeadLetter.class);
+        LayerImportance.class, ImportanceBucket.class, RankAlert.class, LayerValidation.class, DeadLetter.class);
   }
 
   private static Schema current(Class<? extends SpecificRecord> type) {
