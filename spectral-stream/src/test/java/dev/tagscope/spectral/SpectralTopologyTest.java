@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.schemas.FilterImportance;
@@ -413,6 +414,45 @@ class SpectralTopologyTest {
     assertEquals(10, late("buffered"));
     assertEquals(1, counter("tagscope.spectral.skipped.windows"));
     assertFrameBufferEmpty();
+  }
+
+  @Test
+  void aWindowNeverMixesModelVersionsAndImportanceIsKeptPerVersion() {
+    probes.pipeInput("pv", probe("pv", "fmnist", 240, 120, 480)); // windows at 0, 120, 240
+    IntFunction<List<Float>> v = Fixtures.threeFilters();
+    // image a: frames 0..299 from version v1, then the worker switched to v2 for 300..479
+    for (int f = 0; f < 480; f++) {
+      ActivationFrame a = frame("pv", "a", "conv1", f, f, v.apply(f));
+      a.setModelVersion(f < 300 ? "v1" : "v2");
+      activations.pipeInput(Topics.probeLayerKey("pv", "conv1"), bytes(a), timestamp(f));
+    }
+    sendImageVersioned("pv", "b", 1, v, "v2");
+    List<TestRecord<String, TagResponse>> out = tags.readRecordsToList();
+    assertEquals(List.of("a:0:v1", "b:0:v2", "b:120:v2", "b:240:v2"), out.stream()
+        .map(r -> r.value().getImageId() + ":" + r.value().getWindowStartFrame() + ":" + r.value().getModelVersion()).toList(),
+        "the windows of image a that span the switch are not analysed");
+    assertEquals(2, counter("tagscope.spectral.skipped.windows"));
+    for (double a : f1Amplitudes(out.stream().map(TestRecord::value).toList())) {
+      assertEquals(0.5, a, 1e-6);
+    }
+    var latest = new java.util.LinkedHashMap<String, LayerImportance>();
+    importance.readRecordsToList().forEach(r -> latest.put(r.key(), r.value()));
+    assertEquals(java.util.Set.of("fmnist@v1/conv1", "fmnist@v2/conv1"), latest.keySet());
+    assertEquals(1, latest.get("fmnist@v1/conv1").getWindowsSeen());
+    assertEquals("v1", latest.get("fmnist@v1/conv1").getModelVersion());
+    assertEquals(3, latest.get("fmnist@v2/conv1").getWindowsSeen());
+    assertEquals("v2", latest.get("fmnist@v2/conv1").getModelVersion());
+    assertTrue(dlq.isEmpty());
+  }
+
+  /** Sends a whole image of 480 frames, every frame of one model version. */
+  void sendImageVersioned(String probe, String image, int imageNo, IntFunction<List<Float>> values, String version) {
+    for (int f = 0; f < 480; f++) {
+      long frameIndex = imageNo * 480L + f;
+      ActivationFrame a = frame(probe, image, "conv1", frameIndex, f, values.apply(f));
+      a.setModelVersion(version);
+      activations.pipeInput(Topics.probeLayerKey(probe, "conv1"), bytes(a), timestamp(frameIndex));
+    }
   }
 
   @Test

@@ -60,6 +60,14 @@ import org.slf4j.LoggerFactory;
  * reason says how many. The frames a run stores go into the buffer as one entry per run
  * ({@link FrameBuffer}).
  *
+ * <p><b>Model versions.</b> Each record names the version of the model that produced it
+ * ({@code modelVersion}, empty from workers that did not say). A window never mixes versions: a
+ * frame of another version than the buffered ones of its image starts a new segment of the image,
+ * exactly as the next image would (the current segment's unfinished windows are skipped and
+ * counted, and a frame of the earlier version that comes after is late). Tag responses and
+ * importance carry the version, and importance is keyed {@code model@version/layer}
+ * ({@link Topics#importanceKey}).
+ *
  * <p><b>Order.</b> The stimulus producer numbers frames with {@code frameIndex} counted over the
  * whole probe and {@code imageFrame} counted from 0 within an image, and image ids are unique
  * within a publication of a probe (a continuous probe prefixes them with its cycle,
@@ -301,7 +309,9 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
           + state.filters() + " in earlier frames; one layer must keep its filter count (publish a new probe for a new model)");
       return;
     }
-    String imageId = frame.getImageId();
+    // A window never mixes model versions: frames of another version than the buffered ones start
+    // a new segment of the image, as a new image would (the partial windows are skipped, counted).
+    String imageId = segment(frame);
     long frameIndex = frame.getFrameIndex();
     if (state == null) {
       state = new FrameKeys.LayerState(c, imageId, -1, -1, plan.fingerprint);
@@ -314,10 +324,15 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
             + state.lastFrameIndex() + " of image '" + state.imageId() + "'; an image shown earlier cannot be analysed any more");
         return;
       }
-      // the next image: windows of the old one that never completed are skipped
-      countSkipped(geometry.windowEndsBetween(state.lastFrame(), geometry.framesPerImage()));
+      // The next image, or the next model version of this one. Windows of the old segment that
+      // never completed are skipped: for a new image all that remain; for a new version the ones
+      // ending before its first frame, as those that end later are counted when their end comes
+      // and finds frames missing.
+      boolean sameImage = sameImage(state.imageId(), frame.getImageId());
+      int resumeAt = sameImage ? f0 : 0;
+      countSkipped(geometry.windowEndsBetween(state.lastFrame(), sameImage ? f0 : geometry.framesPerImage()));
       buffer.purge(FrameKeys.prefix(layerKey, state.imageId()), state.filters());
-      state = new FrameKeys.LayerState(c, imageId, -1, state.lastFrameIndex(), plan.fingerprint);
+      state = new FrameKeys.LayerState(c, imageId, resumeAt - 1, state.lastFrameIndex(), plan.fingerprint);
     }
     byte[] prefix = FrameKeys.prefix(layerKey, imageId);
     FrameRun run = new FrameRun(c, runFrames);
@@ -369,6 +384,20 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       dead(record, refused.reason(runFrames, "image '" + imageId + "' of layer '" + frame.getLayer() + "' of probe '" + probeId + "'",
           openedAt));
     }
+  }
+
+  /** Between an image id and the model version in a buffer segment's name. */
+  private static final String VERSION_MARK = "#v=";
+
+  /** The image a frame belongs to for buffering: its imageId, and the model version when the worker named one. */
+  private static String segment(ActivationFrame frame) {
+    String version = frame.getModelVersion();
+    return version == null || version.isEmpty() ? frame.getImageId() : frame.getImageId() + VERSION_MARK + version;
+  }
+
+  /** Whether a buffer segment is of the image {@code imageId} (of any model version). */
+  private static boolean sameImage(String segment, String imageId) {
+    return segment.equals(imageId) || segment.startsWith(imageId + VERSION_MARK);
   }
 
   /** Adds a frame to the run being gathered, storing the run first when the frame does not continue it. */
@@ -427,11 +456,15 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private Routed window(ResolvedProbe plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
     WindowResult r = analysis.analyze(plan.analyzer, series);
     String model = plan.spec.getModel();
+    String version = frame.getModelVersion() == null ? "" : frame.getModelVersion();
     TagResponse tag = r.toTagResponse(frame.getProbeId(), model, frame.getLayer(), frame.getImageId(), start);
+    tag.setModelVersion(version);
     LayerAccumulator acc = new LayerAccumulator(r.signalBins());
     acc.add(r);
     LayerImportance imp = ImportanceMath.of(model, frame.getLayer(), frame.getProbeId(), timestamp, acc);
-    return new Routed.Window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag, Topics.modelLayerKey(model, frame.getLayer()), imp);
+    imp.setModelVersion(version);
+    return new Routed.Window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag,
+        Topics.importanceKey(model, version, frame.getLayer()), imp);
   }
 
   private void countSkipped(int n) {

@@ -136,6 +136,7 @@ public final class ImportanceMath {
     rerank(merged);
     return LayerImportance.newBuilder()
         .setModel(newer.getModel())
+        .setModelVersion(newer.getModelVersion())
         .setLayer(newer.getLayer())
         .setLastProbeId(newer.getLastProbeId())
         .setUpdatedAtMs(Math.max(older.getUpdatedAtMs(), newer.getUpdatedAtMs()))
