@@ -139,7 +139,7 @@ final class BenchCommand implements Callable<Integer> {
         double rate = measure(() -> m.run(input, n, Reduction.MEAN)) * n;
         print("inference " + m.name() + ", batch " + n + ", " + taps + " taps", rate, "frames/s");
       }
-      print("  activation records per frame", taps, "records");
+      print("  activation records per run of frames of one image", taps, "records");
       print("  filters reduced per frame", filters, "filters");
     }
 
