@@ -145,7 +145,7 @@ final class ModelSwapper {
       throw new IllegalArgumentException("model swap to " + file + " failed: " + e.getMessage(), e);
     }
     String refusal = refusal(now.model(), next);
-    if (refusal == null && !stillCurrent.getAsBoolean()) {
+    if (refusal == null && !unchanged(stillCurrent)) {
       next.close();
       counter("failed").increment();
       throw new IllegalArgumentException("model file " + file + " changed while it was loaded; it is loaded again once"
@@ -171,6 +171,16 @@ final class ModelSwapper {
       drainPending();
     }
     return switched;
+  }
+
+  /** Asks whether the file is still the one loaded; a check that fails (the file went away) counts as no. */
+  private static boolean unchanged(BooleanSupplier stillCurrent) {
+    try {
+      return stillCurrent.getAsBoolean();
+    } catch (RuntimeException e) {
+      log.warn("cannot check the model file after loading it: {}", e.toString());
+      return false;
+    }
   }
 
   /** Why {@code next} cannot replace {@code now}, or null when it can. */

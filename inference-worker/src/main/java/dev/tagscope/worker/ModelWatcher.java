@@ -2,6 +2,7 @@ package dev.tagscope.worker;
 
 import dev.tagscope.worker.internal.Sidecar;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ final class ModelWatcher implements AutoCloseable {
       } catch (NoSuchFileException e) {
         return null;
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
+        throw new UncheckedIOException(e);
       }
     }
   }
@@ -127,10 +128,13 @@ final class ModelWatcher implements AutoCloseable {
     }
   }
 
-  /** Stops checking; waits up to 10 s for a check (and a load) in progress. */
+  /**
+   * Stops checking; waits up to 10 s for a check (and a load) in progress, which is not interrupted:
+   * an interrupted read of the file would count as a failed swap.
+   */
   @Override
   public void close() {
-    executor.shutdownNow();
+    executor.shutdown(); // cancels the next check, lets a running one finish
     try {
       if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
         log.warn("model watch of {} did not stop within 10 s", file);
