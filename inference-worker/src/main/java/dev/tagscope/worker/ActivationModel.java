@@ -131,6 +131,16 @@ public interface ActivationModel extends AutoCloseable {
   String name();
 
   /**
+   * The version of this model, stamped on every record it produces ({@code ActivationFrame.modelVersion})
+   * and part of the importance key {@code model@version/layer}: the model card's {@code version}
+   * field when present, else {@code sha256:} and the first 12 hex digits of the model file's SHA-256
+   * ({@link ModelVersion}), computed once at load.
+   *
+   * @return e.g. {@code sha256:3f2a9c01b7de}; never blank
+   */
+  String version();
+
+  /**
    * Preprocessing that turns uint8 frames into this model's input.
    *
    * @return scale, mean/std and the input shape {@code [C,H,W]}

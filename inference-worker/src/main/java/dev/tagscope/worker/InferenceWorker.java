@@ -11,10 +11,12 @@ import dev.tagscope.worker.internal.FrameHandler;
 import dev.tagscope.worker.internal.ProbeCache;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -87,6 +89,24 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * id prefix likewise, so two models' instances with one instance id do not fence each other
  * (see {@link WorkerSettings#groupIdFor(String)}).
  *
+ * <h2>Model versions and hot swap</h2>
+ * Every activation record carries the model's version ({@link ActivationModel#version()}: the card's
+ * {@code version}, else {@code sha256:} and 12 hex digits of the model file's SHA-256). A probe may
+ * pin a version ({@code ProbeSpec.modelVersion}); a worker of another version skips its frames
+ * ({@value FrameHandler#FRAMES_SKIPPED}{@code {reason=other-version}}, offsets committed), as it skips
+ * another model's. Unpinned probes are answered by whatever version the worker runs. Within one
+ * consumer group one worker holds a partition, so to answer probes pinned to two versions at once
+ * run each version's workers in a group of their own ({@link WorkerSettings#groupId()}) and pin
+ * every probe: an unpinned probe is answered by every group.
+ *
+ * <p>{@link #swapModel(Path)}, and the model watch ({@link WorkerSettings#modelWatch()},
+ * {@code --model-watch}), replace the model while the worker runs: the new file is loaded and
+ * checked outside any transaction (same name, same taps by name and filter count, else refused and
+ * the old model kept), and the poll thread switches to it between two transactions, so every
+ * transaction, and every record in it, is of exactly one version. The replaced model is closed after
+ * the switch when the worker loaded it. Meters {@code tagscope.worker.model.swaps{outcome}} and the
+ * gauge {@code tagscope.worker.model.version{model,version}}.
+ *
  * <h2>Meters</h2>
  * Counters {@value FrameHandler#FRAMES} (frames turned into activations),
  * {@value FrameHandler#ACTIVATIONS} (records written), {@value DeadLetters#RECORDS_METER}
@@ -131,12 +151,18 @@ public final class InferenceWorker implements TagscopeService, Runnable {
   /** Smallest size dead letters are cut to, in bytes; the value is {@link DeadLetterSink}'s, named here for the docs and tests. */
   static final int MIN_DEAD_LETTER_BYTES = DeadLetterSink.MIN_DEAD_LETTER_BYTES;
 
+  /** Counter of model swaps, tagged {@code outcome}: swapped, unchanged, refused, failed, superseded. */
+  public static final String MODEL_SWAPS_METER = ModelSwapper.SWAPS;
+
+  /** Gauge (value 1) tagged with the model and the version the worker runs now. */
+  public static final String MODEL_VERSION_METER = ModelSwapper.VERSION;
+
   private final WorkerSettings settings;
-  private final ActivationModel model;
-  private final boolean ownsModel;
   private final TransactionalLoop loop;
   private final DeadLetterSink deadLetters;
-  private final FrameHandler frames;
+  private final ModelSwapper models;
+  /** Watches the model file, when {@link WorkerSettings#modelWatch()} is set; else null. */
+  private final ModelWatcher watcher;
 
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -206,8 +232,7 @@ public final class InferenceWorker implements TagscopeService, Runnable {
       throw new IllegalArgumentException("bootstrapServers must be host:port[,host:port...], got '" + bootstrapServers + "'");
     }
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.model = Objects.requireNonNull(model, "model");
-    this.ownsModel = ownsModel;
+    Objects.requireNonNull(model, "model");
     Objects.requireNonNull(registry, "registry");
     String clientBase = "tagscope-inference-worker-" + settings.instanceId();
     KafkaConsumer<byte[], byte[]> stimuliConsumer = null;
@@ -215,12 +240,12 @@ public final class InferenceWorker implements TagscopeService, Runnable {
     Map<String, Object> producerProps;
     ProbeCache probes;
     try {
-      stimuliConsumer = new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-stimuli", true),
+      stimuliConsumer = new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-stimuli", true, model.name()),
           new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      producerProps = producerProps(bootstrapServers, clientBase + "-producer");
+      producerProps = producerProps(bootstrapServers, clientBase + "-producer", model.name());
       txProducer = Objects.requireNonNull(producerWrapper.apply(new KafkaProducer<>(producerProps,
           new ByteArraySerializer(), new ByteArraySerializer())), "producerWrapper result");
-      probes = new ProbeCache(new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-probes", false),
+      probes = new ProbeCache(new KafkaConsumer<>(consumerProps(bootstrapServers, clientBase + "-probes", false, model.name()),
           new ByteArrayDeserializer(), new ByteArrayDeserializer()), Duration.ofSeconds(10));
     } catch (KafkaException | PinnedSettingException e) {
       // close what was already built: a producer owns an I/O thread, a consumer its sockets and metrics
@@ -236,13 +261,18 @@ public final class InferenceWorker implements TagscopeService, Runnable {
       throw new IllegalArgumentException("invalid Kafka client configuration: " + e.getMessage(), e);
     }
     this.deadLetters = new DeadLetterSink(txProducer, producerProps, STAGE, registry);
-    this.frames = new FrameHandler(model, txProducer, probes, deadLetters, settings.batchSize(), registry);
-    this.loop = new TransactionalLoop(settings, model, stimuliConsumer, txProducer, probes, registry);
+    Producer<byte[], byte[]> producer = txProducer;
+    this.models = new ModelSwapper(model, ownsModel, settings.modelConfig(),
+        m -> new FrameHandler(m, producer, probes, deadLetters, settings.batchSize(), registry), registry);
+    this.loop = new TransactionalLoop(settings, () -> models.active().model(), stimuliConsumer, txProducer, probes,
+        registry);
+    this.watcher = settings.modelWatch() == null ? null
+        : new ModelWatcher(settings.modelPath(), settings.modelWatch(), models, model.name());
   }
 
   /** The stimuli consumer (grouped) or the probe reader's (no group); pinned settings from {@link KafkaClientPolicy}. */
-  private Map<String, Object> consumerProps(String bootstrap, String clientId, boolean grouped) {
-    KafkaClientPolicy.Builder b = KafkaClientPolicy.readCommittedConsumer(grouped ? settings.groupIdFor(model.name()) : null)
+  private Map<String, Object> consumerProps(String bootstrap, String clientId, boolean grouped, String modelName) {
+    KafkaClientPolicy.Builder b = KafkaClientPolicy.readCommittedConsumer(grouped ? settings.groupIdFor(modelName) : null)
         .bootstrapServers(bootstrap)
         .set(ConsumerConfig.CLIENT_ID_CONFIG, clientId)
         .set(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -252,8 +282,8 @@ public final class InferenceWorker implements TagscopeService, Runnable {
     return b.overrides(settings.clientOverrides()).build();
   }
 
-  private Map<String, Object> producerProps(String bootstrap, String clientId) {
-    return KafkaClientPolicy.transactionalProducer(settings.transactionalIdFor(model.name()))
+  private Map<String, Object> producerProps(String bootstrap, String clientId, String modelName) {
+    return KafkaClientPolicy.transactionalProducer(settings.transactionalIdFor(modelName))
         .bootstrapServers(bootstrap)
         .set(ProducerConfig.CLIENT_ID_CONFIG, clientId)
         .set(ProducerConfig.LINGER_MS_CONFIG, 5)
@@ -261,12 +291,39 @@ public final class InferenceWorker implements TagscopeService, Runnable {
   }
 
   /**
-   * The model this worker runs.
+   * The model this worker runs now. After a swap this is the new model, and the one it replaced is
+   * closed when this worker loaded it (a model passed to the constructor is left to its caller).
    *
    * @return the model
    */
   public ActivationModel model() {
-    return model;
+    return models.active().model();
+  }
+
+  /**
+   * Replaces the model while the worker runs (a hot swap): loads {@code modelFile} with this worker's
+   * model settings and the running model's taps, on the caller's thread and outside any transaction,
+   * checks it, and queues it; the poll thread switches to it between two transactions (within one
+   * poll timeout, with or without traffic), so no transaction, and no record, mixes versions. A file
+   * whose version is the running one is not loaded. The model watch ({@link WorkerSettings#modelWatch()})
+   * calls this when the watched file changes.
+   *
+   * <pre>{@code
+   * String v = worker.swapModel(Path.of("models/fmnist-resnet32-v2.onnx")).get(30, TimeUnit.SECONDS);
+   * }</pre>
+   *
+   * @param modelFile the new model file, its card {@code <model>.json} beside it
+   * @return completed with the new version once the poll thread has switched to it (at once when the
+   *     version is already running); completed exceptionally when a later swap supersedes this one
+   *     before the switch, or the worker closes first
+   * @throws IllegalArgumentException when the file does not load, or the model is refused: another
+   *     model name, or other taps (a tap missing, or its filter count changed); the old model is kept,
+   *     and the message says why and what to do
+   * @throws IllegalStateException when the worker is closed
+   */
+  public CompletableFuture<String> swapModel(Path modelFile) {
+    Objects.requireNonNull(modelFile, "modelFile");
+    return models.swap(modelFile, () -> true);
   }
 
   /**
@@ -316,7 +373,10 @@ public final class InferenceWorker implements TagscopeService, Runnable {
   /** The loop itself; returns quietly when {@link #close()} came before it started. */
   private void runLoop() {
     try {
-      loop.run(deadLetters::learnLimit, frames::handle);
+      if (watcher != null) {
+        watcher.start();
+      }
+      loop.run(models::switchIfPending, deadLetters::learnLimit, records -> models.active().frames().handle(records));
     } finally {
       finished = true;
     }
@@ -346,7 +406,7 @@ public final class InferenceWorker implements TagscopeService, Runnable {
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("the worker is already started");
     }
-    Thread t = new Thread(this::runLoop, "tagscope-worker-" + model.name());
+    Thread t = new Thread(this::runLoop, "tagscope-worker-" + models.active().model().name());
     thread = t;
     t.start();
     return this;
@@ -401,8 +461,12 @@ public final class InferenceWorker implements TagscopeService, Runnable {
     } else {
       loop.closeClients();
     }
-    if (ownsModel && loop.clientsClosed() && !loop.isRunning()) {
-      model.close();
+    if (watcher != null) {
+      watcher.close();
+    }
+    models.close();
+    if (loop.clientsClosed() && !loop.isRunning()) {
+      models.closeActive();
     }
     Thread t = thread;
     if (t != null) {

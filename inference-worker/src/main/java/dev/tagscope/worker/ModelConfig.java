@@ -110,6 +110,14 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
   }
 
   /**
+   * @param modelPath the model file
+   * @return a copy with the model file replaced (a hot swap loads the new file with the same settings)
+   */
+  public ModelConfig withModelPath(Path modelPath) {
+    return new ModelConfig(modelPath, layers, overrides, intraOpThreads, executionProvider, intraOpSpinning, engine);
+  }
+
+  /**
    * @param layers layer selection (see {@link #layers()})
    * @return a copy with the layer selection replaced
    */

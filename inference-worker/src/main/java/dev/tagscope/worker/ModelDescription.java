@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
  *
  * <p>Each field is resolved as {@link ModelOverrides} says: override, then sidecar, then graph,
  * then the default (name = file name without {@code .onnx}/{@code .pt}, scale 1/255, mean 0, std 1).
+ * The version is the card's, else the model file's digest ({@link ModelVersion}), computed once here.
  *
  * @param name model name, e.g. {@code fmnist-resnet32}
  * @param inputName graph input that takes the image batch
@@ -27,10 +28,12 @@ import java.util.stream.Collectors;
  * @param layers every tappable tensor in graph order, defaults marked
  * @param selected the layers to tap ({@link ModelConfig#layers()}), listed ones in graph order
  * @param outputNames the graph's own outputs, e.g. {@code [logits]}
+ * @param version the model's version ({@link ModelVersion}): the card's {@code version}, else
+ *     {@code sha256:} and 12 hex digits of the model file's (the {@code .onnx} or {@code .pt}) SHA-256
  */
 public record ModelDescription(String name, String inputName, Preprocessing preprocessing, int fixedBatch,
                                List<String> classes, List<LayerInfo> layers, List<LayerInfo> selected,
-                               List<String> outputNames) {
+                               List<String> outputNames, String version) {
 
   /** Copies the lists. */
   public ModelDescription {
@@ -49,7 +52,8 @@ public record ModelDescription(String name, String inputName, Preprocessing prep
    * @return the description
    * @throws IllegalArgumentException when the bytes are not ONNX, the input cannot be determined
    *     or is not {@code [N,C,H,W]}, a dimension contradicts the configuration, a preprocessing
-   *     value is invalid or a layer name is unknown (each message names the setting and the fix)
+   *     value is invalid, a layer name is unknown (each message names the setting and the fix), or the
+   *     model file cannot be read for its digest
    */
   public static ModelDescription of(byte[] onnxGraph, ModelConfig config) {
     return of(OnnxGraph.parse(onnxGraph, config.modelPath().toString()), config);
@@ -106,7 +110,7 @@ public record ModelDescription(String name, String inputName, Preprocessing prep
         channels, height, width);
     List<LayerInfo> selected = LayerSelector.select(config.layers(), graph.layers(), graph.hiddenLayers());
     return new ModelDescription(modelName, inputName, pre, fixedBatch, sidecar.classes(), graph.layers(), selected,
-        graph.outputNames());
+        graph.outputNames(), ModelVersion.of(path, sidecar));
   }
 
   /**

@@ -44,6 +44,7 @@ public final class OnnxActivationModel implements ActivationModel {
   private final OrtEnvironment env;
   private final OrtSession session;
   private final String name;
+  private final String version;
   private final String inputName;
   private final Preprocessing preprocessing;
   private final List<String> classes;
@@ -64,13 +65,14 @@ public final class OnnxActivationModel implements ActivationModel {
   /** A session for one reduction: the taps it reduces in the graph, and the outputs a run fetches. */
   private record ReducedSession(OrtSession session, Set<String> reducedTaps, Set<String> outputs) {}
 
-  private OnnxActivationModel(OrtEnvironment env, OrtSession session, String name, String inputName,
+  private OnnxActivationModel(OrtEnvironment env, OrtSession session, String name, String version, String inputName,
                               Preprocessing preprocessing, List<String> classes, List<LayerInfo> layers,
                               List<TappedLayer> taps, List<String> modelOutputs, int fixedBatch, OnnxGraph graph,
                               ModelConfig config) {
     this.env = env;
     this.session = session;
     this.name = name;
+    this.version = version;
     this.inputName = inputName;
     this.preprocessing = preprocessing;
     this.classes = List.copyOf(classes);
@@ -117,10 +119,10 @@ public final class OnnxActivationModel implements ActivationModel {
       closeQuietly(session);
       throw e;
     }
-    log.info("loaded model {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName, path,
-        inputName, pre.channels(), pre.height(), pre.width(), graph.layers().size(),
+    log.info("loaded model {} version {} from {}: input {} [{},{},{}], {} tappable tensors, tapping {}", modelName,
+        d.version(), path, inputName, pre.channels(), pre.height(), pre.width(), graph.layers().size(),
         taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
-    OnnxActivationModel m = new OnnxActivationModel(env, session, modelName, inputName, pre, d.classes(),
+    OnnxActivationModel m = new OnnxActivationModel(env, session, modelName, d.version(), inputName, pre, d.classes(),
         graph.layers(), taps, graph.outputNames(), fixedBatch, graph, config);
     try {
       // The default reduction's session is made now, not in the worker's first transaction, where
@@ -223,6 +225,11 @@ public final class OnnxActivationModel implements ActivationModel {
   @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public String version() {
+    return version;
   }
 
   @Override

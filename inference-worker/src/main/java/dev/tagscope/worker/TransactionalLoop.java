@@ -17,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -57,7 +58,7 @@ final class TransactionalLoop {
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
   private final WorkerSettings settings;
-  private final ActivationModel model;
+  private final Supplier<ActivationModel> model;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Producer<byte[], byte[]> producer;
   private final ProbeCache probes;
@@ -78,14 +79,15 @@ final class TransactionalLoop {
    * the producer to {@code registry}. Nothing connects before {@link #run}.
    *
    * @param settings poll timeout, commit retries and back-off, instance id (for the logs)
-   * @param model the model served: its name is in the group id and the {@code transactional.id}
+   * @param model the model served now (a swap replaces it, keeping its name and taps): its name is in
+   *     the group id and the {@code transactional.id}
    *     (logged), its taps in the start log
    * @param consumer the {@code tagscope.stimuli} consumer: grouped, {@code read_committed}, no auto-commit
    * @param producer the transactional producer the body sends through ({@code initTransactions} not yet called)
    * @param probes the probe reader: read to the end at start, polled between transactions
    * @param registry where the client metrics are bound
    */
-  TransactionalLoop(WorkerSettings settings, ActivationModel model, KafkaConsumer<byte[], byte[]> consumer,
+  TransactionalLoop(WorkerSettings settings, Supplier<ActivationModel> model, KafkaConsumer<byte[], byte[]> consumer,
                     Producer<byte[], byte[]> producer, ProbeCache probes, MeterRegistry registry) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.model = Objects.requireNonNull(model, "model");
@@ -172,6 +174,9 @@ final class TransactionalLoop {
    * one transaction per non-empty poll batch until {@link #stop()}; then closes the clients. Errors
    * that stop the loop are not thrown but kept in {@link #failure()}. Call once.
    *
+   * @param betweenTransactions runs on this thread after each poll, before the transaction over the
+   *     polled records begins (also after an empty poll), outside any transaction: the worker switches
+   *     to a swapped model there, so that every transaction is processed by one model
    * @param beforeAttempt runs on this thread before each {@code beginTransaction} and again right
    *     after each abort, outside any transaction, so that what a failed attempt taught applies to
    *     the retry; an {@link IllegalStateException} from it stops the loop
@@ -180,7 +185,7 @@ final class TransactionalLoop {
    *     {@link KafkaException} or {@link IllegalStateException} from it aborts and retries the batch
    * @return true when it ran; false when {@link #stop()} came first: it then only closed the clients
    */
-  boolean run(Runnable beforeAttempt, Function<ConsumerRecords<byte[], byte[]>, Runnable> body) {
+  boolean run(Runnable betweenTransactions, Runnable beforeAttempt, Function<ConsumerRecords<byte[], byte[]>, Runnable> body) {
     if (closing) {
       // awaitStop() may already be waiting for this run to stop: release it and close the clients
       closeClients();
@@ -193,13 +198,16 @@ final class TransactionalLoop {
       probes.refresh();
       consumer.subscribe(List.of(Topics.STIMULI.name()), new AbortOnRevoke());
       ready = true;
-      log.info("inference worker {} started: model {}, taps {}, group {}, transactional.id {}", settings.instanceId(),
-          model.name(), model.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList()),
-          settings.groupIdFor(model.name()), settings.transactionalIdFor(model.name()));
+      ActivationModel m = model.get();
+      log.info("inference worker {} started: model {} version {}, taps {}, group {}, transactional.id {}",
+          settings.instanceId(), m.name(), m.version(),
+          m.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList()),
+          settings.groupIdFor(m.name()), settings.transactionalIdFor(m.name()));
       long backoffMs = 0;
       while (!closing) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
         probes.pollUpdates();
+        betweenTransactions.run();
         if (records.isEmpty()) {
           continue;
         }
@@ -218,7 +226,7 @@ final class TransactionalLoop {
     } catch (ProducerFencedException | FencedInstanceIdException e) {
       failure = e;
       log.error("inference worker {} fenced by a newer instance with transactional.id {}; stopping",
-          settings.instanceId(), settings.transactionalIdFor(model.name()), e);
+          settings.instanceId(), settings.transactionalIdFor(model.get().name()), e);
     } catch (CommitTimeoutException e) {
       if (closing) { // close() asked to stop; the coordinator settles the transaction, nothing is lost
         log.warn("inference worker {} closed while its last commit timed out: {}", settings.instanceId(), e.getMessage());
@@ -294,7 +302,7 @@ final class TransactionalLoop {
           + " timed out " + e.attempts + " times" + (e.closing ? " (no more retries: closing)" : "")
           + "; whether it committed is up to the transaction coordinator (it commits if the request reached it,"
           + " else aborts after transaction.timeout.ms or when an instance with transactional.id "
-          + settings.transactionalIdFor(model.name()) + " starts), so no frame is lost or repeated. Check that the brokers answer,"
+          + settings.transactionalIdFor(model.get().name()) + " starts), so no frame is lost or repeated. Check that the brokers answer,"
           + " then restart the worker with instance id " + settings.instanceId()
           + "; raise commitRetries, commitRetryBackoff or the producer's max.block.ms to wait longer",
           e.attempts, e.getCause());

@@ -51,13 +51,16 @@ import java.util.UUID;
  *     {@link ModelConfig#intraOpSpinning()}; default false)
  * @param engine {@code onnx}, {@code djl}, or {@code null} (the default) to choose by the model file's
  *     extension (see {@link ModelConfig#engine()})
+ * @param modelWatch how often the worker checks its model file and card for a new version and swaps
+ *     to it between two transactions ({@code --model-watch}); a change is loaded once the files have
+ *     stayed the same for one such interval. {@code null} or zero (the default): not watched
  */
 public record WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
                              int intraOpThreads, String executionProvider, String groupId,
                              String transactionalIdPrefix, String instanceId, Duration pollTimeout,
                              int maxPollRecords, Map<String, String> clientOverrides,
                              int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning,
-                             String engine) {
+                             String engine, Duration modelWatch) {
 
   /** Default consumer group, followed by {@code .<model name>}. */
   public static final String DEFAULT_GROUP_ID = "tagscope-inference-worker";
@@ -107,6 +110,11 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
           + commitRetries + " (default " + DEFAULT_COMMIT_RETRIES + ")");
     }
     engine = ModelConfig.checkedEngine(engine);
+    if (modelWatch != null && modelWatch.isNegative()) {
+      throw new IllegalArgumentException("modelWatch must be positive (or zero / null: do not watch the model file), got "
+          + modelWatch);
+    }
+    modelWatch = modelWatch == null || modelWatch.isZero() ? null : modelWatch;
     commitRetryBackoff = commitRetryBackoff == null ? DEFAULT_COMMIT_RETRY_BACKOFF : commitRetryBackoff;
     if (commitRetryBackoff.isNegative()) {
       throw new IllegalArgumentException("commitRetryBackoff must be >= 0, got " + commitRetryBackoff
@@ -139,7 +147,39 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
                         int maxPollRecords, Map<String, String> clientOverrides) {
     this(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, DEFAULT_COMMIT_RETRIES,
-        DEFAULT_COMMIT_RETRY_BACKOFF, false, null);
+        DEFAULT_COMMIT_RETRY_BACKOFF, false, null, null);
+  }
+
+  /**
+   * The settings as they were before the model watch existed: the model file is not watched. Kept so
+   * that callers of the earlier canonical constructor still compile.
+   *
+   * @param modelPath the model file
+   * @param layers layer selection, {@code null} for the default taps
+   * @param batchSize frames per model run, at least 1
+   * @param preprocessing sidecar overrides, {@code null} for none
+   * @param intraOpThreads intra-op threads (0 = one per core)
+   * @param executionProvider {@code cpu} or {@code cuda}, {@code null} for cpu
+   * @param groupId consumer group, {@code null} for the default
+   * @param transactionalIdPrefix prefix of the {@code transactional.id}, {@code null} for the default
+   * @param instanceId this instance's id, {@code null} for a random one
+   * @param pollTimeout longest wait of one poll, {@code null} for 500 ms
+   * @param maxPollRecords frames per poll at most, at least 1
+   * @param clientOverrides extra Kafka client properties, {@code null} for none
+   * @param commitRetries retries of a timed-out transactional call, at least 0
+   * @param commitRetryBackoff wait before the first such retry, {@code null} for 1 s
+   * @param intraOpSpinning let intra-op threads spin while they wait
+   * @param engine {@code onnx}, {@code djl}, or {@code null} for the file's extension
+   * @throws IllegalArgumentException naming the field and the fix
+   */
+  public WorkerSettings(Path modelPath, String layers, int batchSize, ModelOverrides preprocessing,
+                        int intraOpThreads, String executionProvider, String groupId,
+                        String transactionalIdPrefix, String instanceId, Duration pollTimeout,
+                        int maxPollRecords, Map<String, String> clientOverrides,
+                        int commitRetries, Duration commitRetryBackoff, boolean intraOpSpinning, String engine) {
+    this(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
+        commitRetryBackoff, intraOpSpinning, engine, null);
   }
 
   private static String blankTo(String v, String dflt) {
@@ -156,7 +196,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public static WorkerSettings defaults(Path modelPath) {
     return new WorkerSettings(modelPath, null, DEFAULT_BATCH_SIZE, ModelOverrides.NONE, 0, ModelConfig.CPU,
         null, null, null, Duration.ofMillis(500), 256, Map.of(),
-        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false, null);
+        DEFAULT_COMMIT_RETRIES, DEFAULT_COMMIT_RETRY_BACKOFF, false, null, null);
   }
 
   /**
@@ -199,7 +239,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withLayers(String v) {
     return new WorkerSettings(modelPath, v, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -209,7 +249,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withBatchSize(int v) {
     return new WorkerSettings(modelPath, layers, v, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -219,7 +259,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withPreprocessing(ModelOverrides v) {
     return new WorkerSettings(modelPath, layers, batchSize, v, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -229,7 +269,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withIntraOpThreads(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, v, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -239,7 +279,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withExecutionProvider(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, v, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -249,7 +289,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withGroupId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, v,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -259,7 +299,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withTransactionalIdPrefix(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         v, instanceId, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -269,7 +309,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withInstanceId(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, v, pollTimeout, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -279,7 +319,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withPollTimeout(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, v, maxPollRecords, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -289,7 +329,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withMaxPollRecords(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, v, clientOverrides,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -299,7 +339,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withClientOverrides(Map<String, String> v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, v,
-        commitRetries, commitRetryBackoff, intraOpSpinning, engine);
+        commitRetries, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -308,7 +348,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetries(int v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff, intraOpSpinning, engine);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, v, commitRetryBackoff, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -317,7 +357,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
    */
   public WorkerSettings withCommitRetryBackoff(Duration v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
-        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v, intraOpSpinning, engine);
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries, v, intraOpSpinning, engine, modelWatch);
   }
 
   /**
@@ -327,7 +367,7 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withIntraOpSpinning(boolean v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
-        commitRetryBackoff, v, engine);
+        commitRetryBackoff, v, engine, modelWatch);
   }
 
   /**
@@ -337,6 +377,16 @@ public record WorkerSettings(Path modelPath, String layers, int batchSize, Model
   public WorkerSettings withEngine(String v) {
     return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
         transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
-        commitRetryBackoff, intraOpSpinning, v);
+        commitRetryBackoff, intraOpSpinning, v, modelWatch);
+  }
+
+  /**
+   * @param v how often to check the model file for a new version ({@code null} or zero: do not watch)
+   * @return a copy with it replaced
+   */
+  public WorkerSettings withModelWatch(Duration v) {
+    return new WorkerSettings(modelPath, layers, batchSize, preprocessing, intraOpThreads, executionProvider, groupId,
+        transactionalIdPrefix, instanceId, pollTimeout, maxPollRecords, clientOverrides, commitRetries,
+        commitRetryBackoff, intraOpSpinning, engine, v);
   }
 }

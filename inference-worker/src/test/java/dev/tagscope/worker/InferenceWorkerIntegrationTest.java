@@ -58,7 +58,7 @@ class InferenceWorkerIntegrationTest {
   private static final double FPS = 120;
   private static final int DEFAULT_TAPS = 16;
 
-  private static ProbeSpec probe(String id, List<String> layers, Reduction reduction) {
+  static ProbeSpec probe(String id, List<String> layers, Reduction reduction) {
     return ProbeSpec.newBuilder()
         .setProbeId(id).setModel("fmnist-resnet32").setStartTimeMs(START_MS).setLayout("halves-lr")
         .setRegions(List.of(
@@ -70,19 +70,19 @@ class InferenceWorkerIntegrationTest {
         .build();
   }
 
-  private static StimulusFrame frame(String probeId, long index, byte[] pixels, int c, int h, int w) {
+  static StimulusFrame frame(String probeId, long index, byte[] pixels, int c, int h, int w) {
     return StimulusFrame.newBuilder()
         .setProbeId(probeId).setImageId("fashion-mnist-test#" + index).setFrameIndex(index).setImageFrame((int) index)
         .setStimulusTimeSeconds(index / FPS).setModulation(List.of(0.75f, 0.75f))
         .setChannels(c).setHeight(h).setWidth(w).setPixels(ByteBuffer.wrap(pixels)).build();
   }
 
-  private static long timestamp(long index) {
+  static long timestamp(long index) {
     return START_MS + Math.round(1000 * index / FPS);
   }
 
   /** Writes records in one go: key, value bytes, timestamp. */
-  private static final class Publisher implements AutoCloseable {
+  static final class Publisher implements AutoCloseable {
     final KafkaProducer<byte[], byte[]> producer;
 
     Publisher(String bootstrap) {
@@ -124,7 +124,7 @@ class InferenceWorkerIntegrationTest {
   }
 
   /** Every committed record of a topic from the beginning, waiting until at least {@code atLeast} arrived. */
-  private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic, int atLeast) {
+  static List<ConsumerRecord<byte[], byte[]>> readCommitted(String bootstrap, String topic, int atLeast) {
     return read(bootstrap, topic, atLeast, "read_committed");
   }
 
@@ -138,7 +138,7 @@ class InferenceWorkerIntegrationTest {
   }
 
 
-  private static WorkerSettings settings(String instance) {
+  static WorkerSettings settings(String instance) {
     return WorkerSettings.defaults(TestModels.model()).withBatchSize(4).withIntraOpThreads(1)
         .withPollTimeout(Duration.ofMillis(200)).withInstanceId(instance);
   }
@@ -340,7 +340,7 @@ class InferenceWorkerIntegrationTest {
     }
   }
 
-  private static ActivationFrame decode(ConsumerRecord<byte[], byte[]> r) {
+  static ActivationFrame decode(ConsumerRecord<byte[], byte[]> r) {
     return Topics.ACTIVATIONS.valueSerde().deserializer().deserialize(Topics.ACTIVATIONS.name(), r.value());
   }
 

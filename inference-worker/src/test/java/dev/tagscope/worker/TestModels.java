@@ -1,13 +1,19 @@
 package dev.tagscope.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tagscope.worker.internal.Sidecar;
 import dev.tagscope.testsupport.ProjectFiles;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
@@ -66,6 +72,65 @@ final class TestModels {
       }
       return out;
     }
+  }
+
+  /**
+   * Copies the bundled model and its card into {@code dir} under its own file name.
+   *
+   * @param dir the folder
+   * @param cardVersion a {@code version} to write into the card, or null to leave the card as bundled (no version)
+   * @return the copied {@code .onnx} file
+   */
+  static Path copyBundled(Path dir, String cardVersion) throws IOException {
+    Path onnx = dir.resolve(model().getFileName());
+    Files.copy(model(), onnx, StandardCopyOption.REPLACE_EXISTING);
+    writeCard(onnx, cardVersion);
+    return onnx;
+  }
+
+  /**
+   * Writes the bundled card beside {@code modelFile}, with a {@code version} when one is given.
+   *
+   * @param modelFile the model file whose card is written
+   * @param cardVersion the version, or null for none
+   */
+  static void writeCard(Path modelFile, String cardVersion) throws IOException {
+    ObjectNode card = (ObjectNode) new ObjectMapper().readTree(Sidecar.pathFor(model()).toFile());
+    if (cardVersion != null) {
+      card.put("version", cardVersion);
+    }
+    Files.writeString(Sidecar.pathFor(modelFile), card.toString());
+  }
+
+  /**
+   * The bundled model with the weights of its first convolution multiplied by {@code factor}: another
+   * version of the same model, same name and taps, other activations.
+   *
+   * @param factor the factor
+   * @return the serialised {@code ModelProto}
+   */
+  static byte[] bundledWithScaledFirstConv(float factor) throws IOException {
+    OnnxMl.ModelProto m = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model()));
+    String weight = m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).findFirst()
+        .orElseThrow().getInput(1);
+    OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+    for (int i = 0; i < g.getInitializerCount(); i++) {
+      OnnxMl.TensorProto t = g.getInitializer(i);
+      if (!t.getName().equals(weight)) {
+        continue;
+      }
+      List<Float> values = new ArrayList<>();
+      if (t.getRawData().isEmpty()) {
+        t.getFloatDataList().forEach(v -> values.add(v * factor));
+      } else {
+        FloatBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        while (raw.hasRemaining()) {
+          values.add(raw.get() * factor);
+        }
+      }
+      g.setInitializer(i, t.toBuilder().clearRawData().clearFloatData().addAllFloatData(values));
+    }
+    return m.toBuilder().setGraph(g).build().toByteArray();
   }
 
   static byte[][] sampleImages() throws IOException {

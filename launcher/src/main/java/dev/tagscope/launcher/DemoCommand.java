@@ -49,6 +49,7 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin MetricsOptions metrics;
   @Mixin ReportOptions output;
   @Mixin LiveTrafficOptions live;
+  @Mixin ModelWatchOptions watch;
 
   /** The requests topic of {@code --live-traffic} unless {@code --requests-topic} names another. */
   static final String DEMO_REQUESTS_TOPIC = "tagscope.demo.requests";
@@ -113,7 +114,7 @@ final class DemoCommand implements Callable<Integer> {
     // 1. Everything that can be refused, before any service starts.
     LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
-    WorkerSettings settings = model.settings(home, clientOverrides);
+    WorkerSettings settings = watch.apply(model.settings(home, clientOverrides));
     ActivationModel activationModel = ActivationModel.load(settings.modelConfig());
     List<String> layerNames = activationModel.tappedLayers().stream().map(TappedLayer::name).toList();
     Image first = images.get(0);
@@ -124,7 +125,8 @@ final class DemoCommand implements Callable<Integer> {
     // live: the requests are written to one partition, so every k-th of them is probed, the first included
     long probed = traffic != null ? (images.size() + traffic.sampling().everyK() - 1) / traffic.sampling().everyK() : images.size();
     long expectedWindows = probed * windowsPerImage * layerNames.size();
-    System.out.printf("model %s: %d layers tapped (%s)%n", activationModel.name(), layerNames.size(), String.join(", ", layerNames));
+    System.out.printf("model %s version %s: %d layers tapped (%s)%n", activationModel.name(), activationModel.version(),
+        layerNames.size(), String.join(", ", layerNames));
     if (traffic != null) {
       System.out.printf("probe %s: live traffic of %s (%s): %d images from %s written as PNG requests, %d probed; %s, %s;"
           + " %d frames, %d windows%n", plan.probeId(), traffic.requestsTopic(), traffic.sampling(), images.size(),

@@ -17,6 +17,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
   @Mixin ModelOptions model;
   @Mixin MetricsOptions metrics;
+  @Mixin ModelWatchOptions watch;
 
   @Option(names = "--list-layers", description = "Print the tappable layers of --model (defaults marked *) and exit.")
   boolean listLayers;
@@ -35,12 +36,14 @@ final class WorkerCommand implements Callable<Integer> {
       System.out.print(ActivationModel.layerTable(ActivationModel.listLayers(model.modelPath(ModelOptions.home()), model.engine())));
       return 0;
     }
-    WorkerSettings settings = model.settings(ModelOptions.home(), kafka.overrides()).withGroupId(groupId).withInstanceId(instanceId);
+    WorkerSettings settings = watch.apply(model.settings(ModelOptions.home(), kafka.overrides())
+        .withGroupId(groupId).withInstanceId(instanceId));
     String bootstrap = kafka.required();
     // Ctrl-C waits until the worker has closed (its transaction settled).
     try (ServiceRunner runner = ServiceRunner.install()) {
       InferenceWorker worker = runner.start(new InferenceWorker(bootstrap, settings, metrics.registry()), Duration.ofMinutes(2));
-      System.out.println("worker: model " + worker.model().name() + ", " + worker.model().tappedLayers().size()
+      System.out.println("worker: model " + worker.model().name() + " version " + worker.model().version() + ", "
+          + worker.model().tappedLayers().size()
           + " layers, consuming from " + bootstrap + "  (Ctrl-C to stop)");
       return runner.awaitEnd();
     } finally {

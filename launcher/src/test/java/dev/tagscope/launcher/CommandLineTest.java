@@ -172,6 +172,14 @@ class CommandLineTest {
   }
 
   @Test
+  void aNegativeModelWatchIsRefusedNamingTheOption() {
+    // refused before the model loads or a client is built
+    Run r = run("worker", "--bootstrap-servers", "127.0.0.1:1", "--model-watch", "-5");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --model-watch must be 0 (off) or a number of seconds, got -5"), r.err());
+  }
+
+  @Test
   void aPinnedKafkaSettingIsRefusedByEveryCommandBeforeAnythingStarts() {
     // command, --kafka entry, start of the refusal; nothing may have been printed (no service started)
     String[][] cases = {

@@ -136,8 +136,8 @@ public final class DjlActivationModel implements ActivationModel {
     DjlActivationModel m = new DjlActivationModel(model, d, List.of(), tapIndex, outputIndex, archive.outputs().size());
     try {
       List<TappedLayer> taps = m.trialRun(d.selected());
-      log.info("loaded model {} from {} on DJL {} (PyTorch {}): input {} [{},{},{}], {} tappable tensors, tapping {}",
-          d.name(), path, Engine.getDjlVersion(), model.getNDManager().getEngine().getVersion(), d.inputName(),
+      log.info("loaded model {} version {} from {} on DJL {} (PyTorch {}): input {} [{},{},{}], {} tappable tensors,"
+          + " tapping {}", d.name(), d.version(), path, Engine.getDjlVersion(), model.getNDManager().getEngine().getVersion(), d.inputName(),
           d.preprocessing().channels(), d.preprocessing().height(), d.preprocessing().width(), d.layers().size(),
           taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
       return new DjlActivationModel(model, d, taps, tapIndex, outputIndex, archive.outputs().size());
@@ -228,6 +228,11 @@ public final class DjlActivationModel implements ActivationModel {
   @Override
   public String name() {
     return description.name();
+  }
+
+  @Override
+  public String version() {
+    return description.version();
   }
 
   @Override

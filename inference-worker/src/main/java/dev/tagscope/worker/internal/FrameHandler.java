@@ -48,15 +48,21 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Per record: decode the {@link StimulusFrame}; resolve its probe's plan (the {@link ProbeSpec}
  * and the taps it asks for, re-read from {@code tagscope.probes} once per batch for an unknown
- * probe); skip a probe of another model (a worker of that model answers it); refuse, through the
+ * probe); skip a probe of another model (a worker of that model answers it), and a probe pinned to
+ * another version of this model ({@code ProbeSpec.modelVersion}; a worker of that version answers
+ * it); refuse, through the
  * {@link DeadLetterSink}, a record that cannot be decoded, an unknown probe, a layer this worker does
  * not tap, a frame whose {@code channels*height*width} does not match its pixels or the probe's
  * image size, or channels the model cannot take. Valid frames are batched ({@code batchSize} at
  * most, grouped by reduction, one {@link ActivationModel#run} per group); a batch whose run fails
  * is run again frame by frame, so only the frame that fails becomes a dead letter.
  *
+ * <p>Every record carries the model's name and version ({@link ActivationModel#version()}); a
+ * handler serves one model instance, and the worker makes a new handler when it swaps the model.
+ *
  * <p>Meters, counted only once the transaction commits (see {@link #handle}): {@value #FRAMES},
- * {@value #ACTIVATIONS}, {@value #FRAMES_SKIPPED}{@code {reason=other-model}}; the timer
+ * {@value #ACTIVATIONS}, {@value #FRAMES_SKIPPED}{@code {reason=other-model}} and
+ * {@code {reason=other-version}}; the timer
  * {@value #INFERENCE} per model run, committed or not. Not thread-safe: used by the worker's poll
  * thread.
  */
@@ -65,7 +71,7 @@ public final class FrameHandler {
   public static final String FRAMES = "tagscope.worker.frames";
   /** Counter of activation records written, one per tapped layer per run of consecutive frames of one image (committed). */
   public static final String ACTIVATIONS = "tagscope.worker.activations";
-  /** Counter of frames skipped, tagged {@code reason}; {@code other-model} is the only reason (committed). */
+  /** Counter of frames skipped, tagged {@code reason}: {@code other-model} or {@code other-version} (committed). */
   public static final String FRAMES_SKIPPED = "tagscope.worker.frames.skipped";
   /** Timer of one model run over a batch of frames. */
   public static final String INFERENCE = "tagscope.worker.inference";
@@ -89,14 +95,17 @@ public final class FrameHandler {
   private final Counter framesCounter;
   private final Counter activationsCounter;
   private final Counter otherModelCounter;
+  private final Counter otherVersionCounter;
   private final Timer inferenceTimer;
   private final Set<String> otherModelProbesLogged = new HashSet<>();
+  private final Set<String> otherVersionProbesLogged = new HashSet<>();
   private final Map<String, Plan> plans = new HashMap<>();
 
   /**
    * Registers the meters named in the class docs.
    *
-   * @param model the model to run; its name tells this worker's probes from another model's
+   * @param model the model to run; its name tells this worker's probes from another model's, its
+   *     version a probe pinned to this version from one pinned to another
    * @param producer the transactional producer the activations go through (not closed here)
    * @param probes the probe specs, refreshed here for an unknown probe (not closed here)
    * @param deadLetters where refused records go
@@ -117,6 +126,9 @@ public final class FrameHandler {
         .description("Activation records written (one per tapped layer per run of frames, committed)").register(registry);
     this.otherModelCounter = Counter.builder(FRAMES_SKIPPED).tag("reason", "other-model")
         .description("Frames of probes for another model, left to that model's workers (committed)").register(registry);
+    this.otherVersionCounter = Counter.builder(FRAMES_SKIPPED).tag("reason", "other-version")
+        .description("Frames of probes pinned to another version of the model, left to that version's workers (committed)")
+        .register(registry);
     this.inferenceTimer = Timer.builder(INFERENCE)
         .description("One model run over a batch of frames").register(registry);
   }
@@ -133,6 +145,7 @@ public final class FrameHandler {
     long activations;
     long deadLetters;
     long otherModel;
+    long otherVersion;
   }
 
   /**
@@ -178,6 +191,7 @@ public final class FrameHandler {
       activationsCounter.increment(tally.activations);
       deadLetters.committed(tally.deadLetters);
       otherModelCounter.increment(tally.otherModel);
+      otherVersionCounter.increment(tally.otherVersion);
     };
   }
 
@@ -208,6 +222,16 @@ public final class FrameHandler {
             probeId, plan.spec.getModel(), model.name(), plan.spec.getModel());
       }
       tally.otherModel++;
+      return null;
+    }
+    String pinned = plan.spec.getModelVersion();
+    if (pinned != null && !pinned.equals(model.version())) {
+      // Not bad input either: the probe asks for another version of this model.
+      if (otherVersionProbesLogged.add(probeId)) {
+        log.info("probe {} is pinned to version {} of model '{}'; this worker runs version {} and skips its frames"
+            + " (a worker of version {} answers them)", probeId, pinned, model.name(), model.version(), pinned);
+      }
+      tally.otherVersion++;
       return null;
     }
     if (plan.error != null) {
@@ -372,6 +396,7 @@ public final class FrameHandler {
       ActivationFrame a = ActivationFrame.newBuilder()
           .setProbeId(first.frame.getProbeId())
           .setModel(first.plan.spec.getModel())
+          .setModelVersion(model.version())
           .setImageId(first.frame.getImageId())
           .setLayer(layer.name())
           .setFrameIndex(first.frame.getFrameIndex())

@@ -13,9 +13,12 @@ import java.util.List;
  * <pre>{@code
  * {"name":"fmnist-resnet32","input":"input","channels":1,"height":28,"width":28,
  *  "preprocessing":{"scale":0.00392156862745098,"mean":[0.2860],"std":[0.3530]},
- *  "classes":["T-shirt/top", ...]}
+ *  "classes":["T-shirt/top", ...], "version":"2026-12-a"}
  * }</pre>
- * Every field is optional; unknown fields are ignored.
+ * Every field is optional; unknown fields are ignored. {@code version} names this model file's
+ * version on the topics ({@code dev.tagscope.worker.ModelVersion}); without it the version is the
+ * file's digest. Keep it in step with the file: a card that keeps its version while the file
+ * changes gives two models one version.
  *
  * @param name model name
  * @param input graph input name
@@ -26,12 +29,13 @@ import java.util.List;
  * @param mean per-channel mean
  * @param std per-channel std
  * @param classes class names by logit index (empty when absent)
+ * @param version the model's version, {@code null} when absent (then the file's digest is used)
  */
 public record Sidecar(String name, String input, Integer channels, Integer height, Integer width, Double scale,
-                      List<Float> mean, List<Float> std, List<String> classes) {
+                      List<Float> mean, List<Float> std, List<String> classes, String version) {
 
   /** A sidecar with nothing in it. */
-  public static final Sidecar EMPTY = new Sidecar(null, null, null, null, null, null, null, null, List.of());
+  public static final Sidecar EMPTY = new Sidecar(null, null, null, null, null, null, null, null, List.of(), null);
 
   /** Model file extensions that {@link #baseName} strips: ONNX, and TorchScript for the DJL backend. */
   private static final List<String> MODEL_EXTENSIONS = List.of(".onnx", ".pt");
@@ -84,7 +88,7 @@ public record Sidecar(String name, String input, Integer channels, Integer heigh
       return new Sidecar(text(root, "name"), text(root, "input"), integer(root, "channels", p),
           integer(root, "height", p), integer(root, "width", p),
           pre.has("scale") ? number(pre.get("scale"), "preprocessing.scale", p) : null,
-          floats(pre, "mean", p), floats(pre, "std", p), strings(root, "classes"));
+          floats(pre, "mean", p), floats(pre, "std", p), strings(root, "classes"), version(root, p));
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read model sidecar " + p + ": " + e.getMessage(), e);
     }
@@ -93,6 +97,18 @@ public record Sidecar(String name, String input, Integer channels, Integer heigh
   private static String text(JsonNode n, String field) {
     JsonNode v = n.get(field);
     return v == null || v.isNull() ? null : v.asText();
+  }
+
+  private static String version(JsonNode root, Path p) {
+    JsonNode v = root.get("version");
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if ((!v.isTextual() && !v.isNumber()) || v.asText().isBlank()) {
+      throw new IllegalArgumentException("model sidecar " + p + ": 'version' must be a non-blank string, got " + v
+          + "; remove it to version the model by its file's SHA-256");
+    }
+    return v.asText().trim();
   }
 
   private static Integer integer(JsonNode n, String field, Path p) {
