@@ -15,8 +15,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  *     kept per stream task, least recently used dropped first; a dropped plan is decoded again
  *     from the probe store when its probe's activations come back. Default
  *     {@value #DEFAULT_MAX_CACHED_PLANS}
+ * @param history the importance history and rank-stability alerts (bucket length, reference,
+ *     threshold); the counter {@code tagscope.spectral.alerts{state=raised|cleared}} goes to
+ *     {@code registry}. Default {@link HistorySettings#defaults()}
  */
-public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
+public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, HistorySettings history) {
   /** Stage name written into dead letters and meter tags. */
   public static final String STAGE = "spectral-stream";
   /**
@@ -27,7 +30,7 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
   public static final int DEFAULT_MAX_CACHED_PLANS = 64;
 
   /**
-   * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
+   * @throws IllegalArgumentException when {@code registry} or {@code history} is null or {@code maxCachedPlans < 1}
    */
   public SpectralSettings {
     if (registry == null) {
@@ -37,6 +40,20 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
       throw new IllegalArgumentException("maxCachedPlans: must be >= 1 plan per task (default " + DEFAULT_MAX_CACHED_PLANS
           + "), got " + maxCachedPlans);
     }
+    if (history == null) {
+      throw new IllegalArgumentException("history: required; pass HistorySettings.defaults() or adjusted settings");
+    }
+  }
+
+  /**
+   * Settings with the default history settings.
+   *
+   * @param registry the caller's meter registry
+   * @param maxCachedPlans decoded probe plans kept per stream task (>= 1)
+   * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
+   */
+  public SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
+    this(registry, maxCachedPlans, HistorySettings.defaults());
   }
 
   /**
@@ -69,6 +86,15 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
    * @throws IllegalArgumentException when {@code max < 1}
    */
   public SpectralSettings withMaxCachedPlans(int max) {
-    return new SpectralSettings(registry, max);
+    return new SpectralSettings(registry, max, history);
+  }
+
+  /**
+   * @param settings the importance history and alert settings
+   * @return a copy with those
+   * @throws IllegalArgumentException when {@code settings} is null
+   */
+  public SpectralSettings withHistory(HistorySettings settings) {
+    return new SpectralSettings(registry, maxCachedPlans, settings);
   }
 }
