@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  *     {@code tagscope.spectral.windows}, {@code tagscope.spectral.skipped.windows},
  *     {@code tagscope.spectral.late.frames{outcome=buffered|duplicate|expired}},
  *     {@code tagscope.spectral.plan.loads}, {@code tagscope.dlq.records{stage=spectral-stream}},
+ *     {@code tagscope.spectral.alerts{state=raised|cleared}},
  *     and the gauge {@code tagscope.spectral.plans.cached{task}}
  * @param maxCachedPlans decoded probe plans (spec plus its FFT analyzer, some tens of KiB each)
  *     kept per stream task, least recently used dropped first; a dropped plan is decoded again

@@ -184,7 +184,7 @@ public final class SpectralTopology {
                 .withKeySerde(Topics.IMPORTANCE_HISTORY.keySerde())
                 .withValueSerde(Topics.IMPORTANCE.valueSerde()))
         .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()).withName("spectral-history-suppress"))
-        .toStream(Named.as("spectral-history-buckets"))
+        .toStream(Named.as("spectral-history-closed"))
         .process(() -> new StabilityProcessor(h, settings.registry(), STABILITY_STORE), Named.as("spectral-stability-processor"),
             STABILITY_STORE)
         .split(Named.as("spectral-history-"))
