@@ -155,6 +155,28 @@ class CommandLineTest {
   }
 
   @Test
+  void badHistoryOptionsAreRefusedNamingTheOptionAndTheFix() {
+    Run r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--rho-threshold", "1.5");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --rho-threshold: Spearman rho lies in [-1, 1]"), r.err());
+    r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--bucket-seconds", "0");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --bucket-seconds: must be from 1 s"), r.err());
+    r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--bucket-seconds", "5", "--bucket-grace-seconds", "6");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --bucket-grace-seconds: must be from 0 to the bucket length (5000 ms)"), r.err());
+    r = run("demo", "--reference-buckets", "0", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --reference-buckets: must be at least 1"), r.err());
+    r = run("demo", "--top-k", "0", "--no-dashboard");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --top-k: must be at least 1"), r.err());
+    r = run("spectral", "--bootstrap-servers", "127.0.0.1:1", "--reference-version", " ");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("tagscope: --reference-version: blank"), r.err());
+  }
+
+  @Test
   void partitionCountsBelowWhatTheCommandNeedsAreRefusedNamingTheOption() {
     // refused before any broker is asked: 127.0.0.1:1 would only time out
     Run r = run("topics", "--bootstrap-servers", "127.0.0.1:1", "--partitions", "0");

@@ -33,14 +33,18 @@ import java.time.Duration;
  */
 public record HistorySettings(Duration bucket, Duration grace, int referenceBuckets, String pinnedVersion, double rhoThreshold,
                               int topK, int movers) {
+  /** Default {@link #bucket()} in seconds. */
+  public static final long DEFAULT_BUCKET_SECONDS = 60;
   /** Default {@link #bucket()}: 1 minute of stimulus time. */
-  public static final Duration DEFAULT_BUCKET = Duration.ofMinutes(1);
+  public static final Duration DEFAULT_BUCKET = Duration.ofSeconds(DEFAULT_BUCKET_SECONDS);
+  /** Default {@link #grace()} in seconds. */
+  public static final long DEFAULT_GRACE_SECONDS = 10;
   /**
    * Default {@link #grace()}: 10 s of stimulus time, five 2-s windows: enough for the windows of
    * several layers and workers interleaving on the repartition topic, short enough that a bucket is
    * published soon after its end.
    */
-  public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_GRACE = Duration.ofSeconds(DEFAULT_GRACE_SECONDS);
   /** Default {@link #referenceBuckets()}. */
   public static final int DEFAULT_REFERENCE_BUCKETS = 3;
   /** Default {@link #rhoThreshold()}. */
