@@ -560,14 +560,40 @@ class SpectralTopologyTest {
 
   /** One image of one 240-frame window sent as one record stamped {@code atMs}: filter k is 1 + amps[k] sin(2 pi 6 Hz t). */
   void sendWindowAt(String probe, int imageNo, long atMs, double... amps) {
+    sendWindowAt(probe, "", imageNo, atMs, amps);
+  }
+
+  /** As {@link #sendWindowAt(String, int, long, double...)} from model version {@code version}. */
+  void sendWindowAt(String probe, String version, int imageNo, long atMs, double... amps) {
     List<Float> v = new ArrayList<>();
     for (int i = 0; i < 240; i++) {
       for (double a : amps) {
         v.add((float) (1 + a * Math.sin(2 * Math.PI * 6 * i / Fixtures.FPS)));
       }
     }
-    activations.pipeInput(Topics.probeLayerKey(probe, "conv1"),
-        bytes(Fixtures.run(probe, "img" + imageNo, "conv1", imageNo * 240L, 0, 240, v)), atMs);
+    ActivationFrame f = Fixtures.run(probe, "img" + imageNo, "conv1", imageNo * 240L, 0, 240, v);
+    f.setModelVersion(version);
+    activations.pipeInput(Topics.probeLayerKey(probe, "conv1"), bytes(f), atMs);
+  }
+
+  @Test
+  void eachModelVersionHasBucketsOfItsOwnComparedWithTheFirstVersionsReference() {
+    open(r -> SpectralSettings.of(r).withHistory(HistorySettings.defaults().withBucket(Duration.ofSeconds(10), Duration.ZERO)
+        .withReference(1, null)), WindowAnalyzer::analyze);
+    TestOutputTopic<String, ImportanceBucket> history = driver.createOutputTopic(Topics.IMPORTANCE_HISTORY.name(),
+        Topics.IMPORTANCE_HISTORY.keySerde().deserializer(), Topics.IMPORTANCE_HISTORY.valueSerde().deserializer());
+    probes.pipeInput("v", probe("v", "fmnist", 240, 240, 240));
+    long t0 = Fixtures.START_MS;
+    sendWindowAt("v", "v1", 0, t0 + 1000, 0.5, 0.2, 0.1);
+    sendWindowAt("v", "v2", 1, t0 + 3000, 0.1, 0.2, 0.5); // the ranking reversed
+    sendWindowAt("v", "v2", 2, t0 + 30_000, 0.1, 0.2, 0.5);
+    List<TestRecord<String, ImportanceBucket>> got = history.readRecordsToList();
+    assertEquals(List.of("fmnist@v1/conv1", "fmnist@v2/conv1"), got.stream().map(TestRecord::key).sorted().toList());
+    ImportanceBucket v2 = got.stream().filter(r -> r.key().contains("@v2")).findFirst().orElseThrow().value();
+    assertEquals("v2", v2.getModelVersion());
+    assertEquals(t0, v2.getBucketStartMs(), "one bucket of time, one record per version");
+    assertEquals("v1", v2.getReferenceVersion());
+    assertEquals(-1.0, v2.getRho(), 1e-12, "ranks 3, 2, 1 against 1, 2, 3");
   }
 
   @Test
