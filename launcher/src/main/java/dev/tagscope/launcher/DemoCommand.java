@@ -8,7 +8,9 @@ import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
+import dev.tagscope.spectral.HistorySettings;
 import dev.tagscope.spectral.SpectralService;
+import dev.tagscope.spectral.SpectralSettings;
 import dev.tagscope.tagging.AnalysisPlan;
 import dev.tagscope.tagging.ProbePlan;
 import dev.tagscope.tagging.spectral.LayerAccumulator;
@@ -50,6 +52,7 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin ReportOptions output;
   @Mixin LiveTrafficOptions live;
   @Mixin ModelWatchOptions watch;
+  @Mixin HistoryOptions history;
 
   /** The requests topic of {@code --live-traffic} unless {@code --requests-topic} names another. */
   static final String DEMO_REQUESTS_TOPIC = "tagscope.demo.requests";
@@ -112,6 +115,7 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Object> clientOverrides = kafka.overrides();
 
     // 1. Everything that can be refused, before any service starts.
+    HistorySettings historySettings = history.settings();
     LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
     WorkerSettings settings = watch.apply(model.settings(home, clientOverrides));
@@ -141,13 +145,14 @@ final class DemoCommand implements Callable<Integer> {
     // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
     try (ServiceRunner runner = ServiceRunner.install()) {
       return runServices(started, runner, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
-          expectedWindows, traffic);
+          expectedWindows, traffic, historySettings);
     }
   }
 
   private Integer runServices(long started, ServiceRunner runner, MeterRegistry registry, Map<String, Object> clientOverrides,
                               List<Image> images, WorkerSettings settings, ActivationModel activationModel,
-                              List<String> layerNames, ProbePlan plan, long expectedWindows, LiveTraffic traffic)
+                              List<String> layerNames, ProbePlan plan, long expectedWindows, LiveTraffic traffic,
+                              HistorySettings historySettings)
       throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
@@ -166,7 +171,8 @@ final class DemoCommand implements Callable<Integer> {
 
       // 3. The services, downstream first so nothing waits on an absent reader.
       try (TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
-        runner.start(new SpectralService(bootstrap, clientOverrides, registry), Duration.ofMinutes(2));
+        runner.start(new SpectralService(bootstrap, clientOverrides, SpectralSettings.of(registry).withHistory(historySettings)),
+            Duration.ofMinutes(2));
         if (!noDashboard) {
           dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry));
           System.out.println("dashboard: " + dash.url());

@@ -155,6 +155,27 @@ class CommandLineTest {
   }
 
   @Test
+  void badHistoryOptionsAreRefusedNamingTheOptionAndTheFix() {
+    String[] spectral = {"spectral", "--bootstrap-servers", "127.0.0.1:1"};
+    assertRefused("tagscope: --rho-threshold: Spearman rho lies in [-1, 1]", spectral, "--rho-threshold", "1.5");
+    assertRefused("tagscope: --bucket-seconds: must be from 1 s", spectral, "--bucket-seconds", "0");
+    assertRefused("tagscope: --bucket-grace-seconds: must be from 0 to the bucket length (5000 ms)", spectral,
+        "--bucket-seconds", "5", "--bucket-grace-seconds", "6");
+    assertRefused("tagscope: --reference-version: blank", spectral, "--reference-version", " ");
+    String[] demo = {"demo", "--no-dashboard"};
+    assertRefused("tagscope: --reference-buckets: must be at least 1", demo, "--reference-buckets", "0");
+    assertRefused("tagscope: --top-k: must be at least 1", demo, "--top-k", "0");
+  }
+
+  /** The command line {@code base + more} exits 2 with {@code expected} in its error output. */
+  private static void assertRefused(String expected, String[] base, String... more) {
+    String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(more)).toArray(String[]::new);
+    Run r = run(args);
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains(expected), r.err());
+  }
+
+  @Test
   void partitionCountsBelowWhatTheCommandNeedsAreRefusedNamingTheOption() {
     // refused before any broker is asked: 127.0.0.1:1 would only time out
     Run r = run("topics", "--bootstrap-servers", "127.0.0.1:1", "--partitions", "0");

@@ -89,18 +89,40 @@ public final class SpectralService implements TagscopeService {
    * @throws UncheckedIOException when no temporary state folder can be created
    */
   public SpectralService(String bootstrapServers, Map<String, Object> overrides, MeterRegistry registry) {
-    this(bootstrapServers, overrides, registry, KafkaStreams::new);
+    this(bootstrapServers, overrides, SpectralSettings.of(registry), KafkaStreams::new);
+  }
+
+  /**
+   * As {@link #SpectralService(String, Map, MeterRegistry)} with topology settings of the caller's
+   * (the importance history's bucket, reference and alert threshold; the plan cache).
+   *
+   * @param bootstrapServers Kafka {@code bootstrap.servers}, e.g. {@code "127.0.0.1:9092"}
+   * @param overrides extra or replacing Kafka Streams settings (may be empty, not null)
+   * @param settings the topology settings; its registry also gets the Kafka Streams metrics
+   * @throws IllegalArgumentException when {@code bootstrapServers} is blank or {@code settings} is null
+   * @throws dev.tagscope.service.PinnedSettingException when an override changes a pinned setting, naming it
+   * @throws UncheckedIOException when no temporary state folder can be created
+   */
+  public SpectralService(String bootstrapServers, Map<String, Object> overrides, SpectralSettings settings) {
+    this(bootstrapServers, overrides, settings, KafkaStreams::new);
   }
 
   /** As the public constructor, with the Kafka Streams client made by {@code streamsFactory} (tests). */
   SpectralService(String bootstrapServers, Map<String, Object> overrides, MeterRegistry registry,
                   BiFunction<Topology, Properties, KafkaStreams> streamsFactory) {
+    this(bootstrapServers, overrides, SpectralSettings.of(registry), streamsFactory);
+  }
+
+  private SpectralService(String bootstrapServers, Map<String, Object> overrides, SpectralSettings settings,
+                          BiFunction<Topology, Properties, KafkaStreams> streamsFactory) {
     this.streamsFactory = streamsFactory;
     if (bootstrapServers == null || bootstrapServers.isBlank()) {
       throw new IllegalArgumentException("bootstrapServers: required, e.g. \"127.0.0.1:9092\"");
     }
-    this.registry = registry;
-    SpectralSettings settings = SpectralSettings.of(registry);
+    if (settings == null) {
+      throw new IllegalArgumentException("settings: required; pass SpectralSettings.of(registry)");
+    }
+    this.registry = settings.registry();
     // processing.guarantee=exactly_once_v2 and the client settings it depends on are pinned by the policy.
     KafkaClientPolicy.Builder policy = KafkaClientPolicy.streams().bootstrapServers(bootstrapServers)
         .set(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID)

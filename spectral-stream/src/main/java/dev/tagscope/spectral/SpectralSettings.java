@@ -10,13 +10,17 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  *     {@code tagscope.spectral.windows}, {@code tagscope.spectral.skipped.windows},
  *     {@code tagscope.spectral.late.frames{outcome=buffered|duplicate|expired}},
  *     {@code tagscope.spectral.plan.loads}, {@code tagscope.dlq.records{stage=spectral-stream}},
+ *     {@code tagscope.spectral.alerts{state=raised|cleared}},
  *     and the gauge {@code tagscope.spectral.plans.cached{task}}
  * @param maxCachedPlans decoded probe plans (spec plus its FFT analyzer, some tens of KiB each)
  *     kept per stream task, least recently used dropped first; a dropped plan is decoded again
  *     from the probe store when its probe's activations come back. Default
  *     {@value #DEFAULT_MAX_CACHED_PLANS}
+ * @param history the importance history and rank-stability alerts (bucket length, reference,
+ *     threshold); the counter {@code tagscope.spectral.alerts{state=raised|cleared}} goes to
+ *     {@code registry}. Default {@link HistorySettings#defaults()}
  */
-public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
+public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, HistorySettings history) {
   /** Stage name written into dead letters and meter tags. */
   public static final String STAGE = "spectral-stream";
   /**
@@ -27,7 +31,7 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
   public static final int DEFAULT_MAX_CACHED_PLANS = 64;
 
   /**
-   * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
+   * @throws IllegalArgumentException when {@code registry} or {@code history} is null or {@code maxCachedPlans < 1}
    */
   public SpectralSettings {
     if (registry == null) {
@@ -37,6 +41,20 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
       throw new IllegalArgumentException("maxCachedPlans: must be >= 1 plan per task (default " + DEFAULT_MAX_CACHED_PLANS
           + "), got " + maxCachedPlans);
     }
+    if (history == null) {
+      throw new IllegalArgumentException("history: required; pass HistorySettings.defaults() or adjusted settings");
+    }
+  }
+
+  /**
+   * Settings with the default history settings.
+   *
+   * @param registry the caller's meter registry
+   * @param maxCachedPlans decoded probe plans kept per stream task (>= 1)
+   * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
+   */
+  public SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
+    this(registry, maxCachedPlans, HistorySettings.defaults());
   }
 
   /**
@@ -69,6 +87,15 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
    * @throws IllegalArgumentException when {@code max < 1}
    */
   public SpectralSettings withMaxCachedPlans(int max) {
-    return new SpectralSettings(registry, max);
+    return new SpectralSettings(registry, max, history);
+  }
+
+  /**
+   * @param settings the importance history and alert settings
+   * @return a copy with those
+   * @throws IllegalArgumentException when {@code settings} is null
+   */
+  public SpectralSettings withHistory(HistorySettings settings) {
+    return new SpectralSettings(registry, maxCachedPlans, settings);
   }
 }

@@ -2,14 +2,20 @@ package dev.tagscope.spectral;
 
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.spectral.internal.HistoryOut;
 import dev.tagscope.spectral.internal.ProbeStoreUpdater;
 import dev.tagscope.spectral.internal.Routed;
+import dev.tagscope.spectral.internal.StabilityProcessor;
 import dev.tagscope.spectral.internal.WindowProcessor;
 import dev.tagscope.tagging.spectral.ImportanceMath;
 import dev.tagscope.tagging.spectral.WindowAnalyzer;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
@@ -19,8 +25,12 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.Suppressed;
+import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * The spectral-stream topology (DESIGN.md section 2):
@@ -28,8 +38,14 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  * tagscope.probes ──(global store of raw ProbeSpec bytes)──┐
  * tagscope.activations ──(bytes)──▶ window processor ──┬──▶ tagscope.tag-responses  (key probeId/layer)
- *                     (frame buffer per probe/layer/image)├──▶ one-window LayerImportance ─ groupByKey(model/layer)
- *                                                    │      ─ reduce(weighted merge) ─▶ tagscope.importance
+ *                     (frame buffer per probe/layer/image)├──▶ one-window LayerImportance ─ groupByKey(model@version/layer)
+ *                                                    │   │  ─ reduce(weighted merge) ─▶ tagscope.importance
+ *                                                    │   └▶ key model@version/layer ─ repartition(by model/layer)
+ *                                                    │      ─ TimeWindows(bucket, grace) reduce(weighted merge)
+ *                                                    │      ─ suppress(until the bucket closes) ─ stability processor
+ *                                                    │        (store per model/layer: reference, open episode)
+ *                                                    │           ├──▶ tagscope.importance-history (key model@version/layer)
+ *                                                    │           └──▶ tagscope.alerts (key model/layer; raised / cleared)
  *                                                    └──▶ tagscope.dlq (original bytes + reason headers)
  * </pre>
  *
@@ -46,6 +62,20 @@ import org.apache.kafka.streams.state.Stores;
  * {@link SpectralSettings#maxCachedPlans()}. Record timestamps are carried from the input
  * (stimulus time); nothing depends on wall-clock time.
  *
+ * <p><b>History.</b> The one-window importances are also bucketed per (model, version, layer) in
+ * tumbling windows of stimulus time ({@link HistorySettings#bucket()}, epoch-aligned) and merged as
+ * the running importance is ({@code ImportanceMath.merge}, weighted by windows). Kafka Streams'
+ * own windowing does it: {@code TimeWindows.ofSizeAndGrace} with
+ * {@code suppress(untilWindowCloses)} emits each bucket exactly once, final, when the task's stream
+ * time passes its end plus {@link HistorySettings#grace()}, with its buffer and window store
+ * changelogged under exactly-once; no processor of our own has to keep open buckets or decide when
+ * to close them. A window later than that is dropped from the history (Kafka Streams counts it in
+ * its {@code dropped-records} metric); a bucket stays open until later windows reach its task (the
+ * last bucket of a probe that ends waits for the next probe). Before the buckets the windows are
+ * repartitioned by model/layer (the key stays model@version/layer), so the
+ * {@link StabilityProcessor stability processor} after them sees every version of a (model, layer)
+ * in one task and keeps that layer's reference and alert episode in its store.
+ *
  * <p>Usage: {@code StreamsBuilder b = new StreamsBuilder(); SpectralTopology.build(b, SpectralSettings.of(registry));
  * Topology t = b.build();} — the same under {@code TopologyTestDriver} and against a broker.
  */
@@ -58,6 +88,10 @@ public final class SpectralTopology {
   public static final String LAYER_STORE = "tagscope-spectral-layers";
   /** Running importance per model/layer. */
   public static final String IMPORTANCE_STORE = "tagscope-spectral-importance";
+  /** Window store of the open importance buckets, key model@version/layer. */
+  public static final String BUCKET_STORE = "tagscope-spectral-buckets";
+  /** Per model/layer: the rank reference and whether an alert episode is open ({@link dev.tagscope.spectral.internal.StabilityState}). */
+  public static final String STABILITY_STORE = "tagscope-spectral-stability";
 
   private SpectralTopology() {}
 
@@ -120,5 +154,57 @@ public final class SpectralTopology {
         .toStream(Named.as("spectral-importance-stream"))
         .to(Topics.IMPORTANCE.name(), Produced.with(Topics.IMPORTANCE.keySerde(), Topics.IMPORTANCE.valueSerde())
             .withName("spectral-importance-sink"));
+
+    buildHistory(builder, windows.mapValues(v -> ((Routed.Window) v).importance(), Named.as("spectral-history-values")), settings);
+  }
+
+  /**
+   * The history part of the topology, from one-window importances on: buckets, stability, alerts.
+   * Package-private so that tests can feed it one-window importances of their own making.
+   *
+   * @param builder the builder that holds {@code windowImportance}
+   * @param windowImportance one-window importances (LayerImportance of one window, timestamp =
+   *     the window's stimulus time), any key
+   * @param settings meters and the history settings
+   * @param <K> the input key type (ignored)
+   */
+  static <K> void buildHistory(StreamsBuilder builder, KStream<K, LayerImportance> windowImportance, SpectralSettings settings) {
+    HistorySettings h = settings.history();
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STABILITY_STORE), Serdes.String(),
+        Serdes.ByteArray()));
+    Map<String, KStream<String, HistoryOut>> out = windowImportance
+        .selectKey((k, v) -> Topics.importanceKey(v.getModel(), v.getModelVersion(), v.getLayer()), Named.as("spectral-history-key"))
+        .repartition(Repartitioned.<String, LayerImportance>as("spectral-history")
+            .withKeySerde(Topics.IMPORTANCE_HISTORY.keySerde()).withValueSerde(Topics.IMPORTANCE.valueSerde())
+            .withStreamPartitioner(SpectralTopology::byModelLayer))
+        .groupByKey(Grouped.with("spectral-history-group", Topics.IMPORTANCE_HISTORY.keySerde(), Topics.IMPORTANCE.valueSerde()))
+        .windowedBy(TimeWindows.ofSizeAndGrace(h.bucket(), h.grace()))
+        .reduce(ImportanceMath::merge, Named.as("spectral-history-reduce"),
+            Materialized.<String, LayerImportance, WindowStore<Bytes, byte[]>>as(BUCKET_STORE)
+                .withKeySerde(Topics.IMPORTANCE_HISTORY.keySerde())
+                .withValueSerde(Topics.IMPORTANCE.valueSerde()))
+        .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()).withName("spectral-history-suppress"))
+        .toStream(Named.as("spectral-history-closed"))
+        .process(() -> new StabilityProcessor(h, settings.registry(), STABILITY_STORE), Named.as("spectral-stability-processor"),
+            STABILITY_STORE)
+        .split(Named.as("spectral-history-"))
+        .branch((k, v) -> v instanceof HistoryOut.Alert, Branched.as("alerts"))
+        .defaultBranch(Branched.as("buckets"));
+    out.get("spectral-history-alerts")
+        .mapValues(v -> ((HistoryOut.Alert) v).alert(), Named.as("spectral-alerts-map"))
+        .to(Topics.ALERTS.name(), Produced.with(Topics.ALERTS.keySerde(), Topics.ALERTS.valueSerde()).withName("spectral-alerts-sink"));
+    out.get("spectral-history-buckets")
+        .mapValues(v -> ((HistoryOut.Bucket) v).bucket(), Named.as("spectral-history-map"))
+        .to(Topics.IMPORTANCE_HISTORY.name(), Produced.with(Topics.IMPORTANCE_HISTORY.keySerde(), Topics.IMPORTANCE_HISTORY.valueSerde())
+            .withName("spectral-history-sink"));
+  }
+
+  /**
+   * Partitions one-window importances by model/layer, as Kafka's default partitioner would that
+   * key (murmur2), so that every version of a (model, layer) meets in one task.
+   */
+  private static Optional<Set<Integer>> byModelLayer(String topic, String key, LayerImportance value, int partitions) {
+    byte[] k = Topics.modelLayerKey(value.getModel(), value.getLayer()).getBytes(StandardCharsets.UTF_8);
+    return Optional.of(Set.of(Utils.toPositive(Utils.murmur2(k)) % partitions));
   }
 }

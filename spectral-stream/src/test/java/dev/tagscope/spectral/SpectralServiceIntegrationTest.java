@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
@@ -43,7 +44,10 @@ class SpectralServiceIntegrationTest {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
       broker.createTopics();
       String bs = broker.bootstrapServers();
-      try (SpectralService service = new SpectralService(bs, Map.of(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString()), registry)
+      // 1-s history buckets without grace: the second image's window closes the first one's bucket
+      SpectralSettings settings = SpectralSettings.of(registry)
+          .withHistory(HistorySettings.defaults().withBucket(Duration.ofSeconds(1), Duration.ZERO));
+      try (SpectralService service = new SpectralService(bs, Map.of(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString()), settings)
           .start()) {
         assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "RUNNING in time, state " + service.state());
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bs),
@@ -53,9 +57,9 @@ class SpectralServiceIntegrationTest {
           p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(0), "it/conv1",
               "garbage".getBytes(StandardCharsets.UTF_8))).get();
           IntFunction<List<Float>> values = Fixtures.threeFilters();
-          for (int i = 0; i < 240; i++) {
+          for (int i = 0; i < 480; i++) {
             p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(i), "it/conv1",
-                bytes(frame("it", "img0", "conv1", i, i, values.apply(i)))));
+                bytes(frame("it", "img" + i / 240, "conv1", i, i % 240, values.apply(i % 240)))));
           }
           p.flush();
         }
@@ -67,11 +71,17 @@ class SpectralServiceIntegrationTest {
         LayerImportance imp = readOne(bs, Topics.IMPORTANCE.name(), Topics.IMPORTANCE.valueSerde().deserializer());
         assertEquals("fmnist", imp.getModel());
         assertEquals(1, imp.getFilters().get(0).getRank());
+        ImportanceBucket bucket = readOne(bs, Topics.IMPORTANCE_HISTORY.name(), Topics.IMPORTANCE_HISTORY.valueSerde().deserializer());
+        // the first window ends at frame 239, stimulus time START + 1.992 s: bucket [START + 1 s, START + 2 s)
+        assertEquals(Fixtures.START_MS + 1000, bucket.getBucketStartMs());
+        assertEquals(1, bucket.getWindowsSeen());
+        assertEquals("fmnist", bucket.getModel());
+        assertEquals(1, bucket.getFilters().get(0).getRank());
         DeadLetter dead = readOne(bs, Topics.DLQ.name(), Topics.DLQ.valueSerde().deserializer());
         assertTrue(dead.getError().contains("not a readable ActivationFrame"), dead.getError());
         assertEquals(KafkaStreams.State.RUNNING, service.state());
-        assertEquals(241, registry.get("tagscope.spectral.records").counter().count(), "every record, the unreadable one too");
-        assertEquals(240, registry.get("tagscope.spectral.frames").counter().count(), "the layer-frames of the readable records");
+        assertEquals(481, registry.get("tagscope.spectral.records").counter().count(), "every record, the unreadable one too");
+        assertEquals(480, registry.get("tagscope.spectral.frames").counter().count(), "the layer-frames of the readable records");
         assertTrue(registry.getMeters().stream().anyMatch(m -> m.getId().getName().startsWith("kafka.stream")),
             "Kafka Streams metrics bound");
       }

@@ -13,6 +13,7 @@ import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.SignalBin;
@@ -25,6 +26,7 @@ import dev.tagscope.tagging.spectral.WindowResult;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -554,5 +556,82 @@ class SpectralTopologyTest {
     assertEquals(1, counter("tagscope.spectral.skipped.windows"));
     assertEquals(1, importance.readValuesToList().size());
     assertFrameBufferEmpty();
+  }
+
+  /** One image of one 240-frame window sent as one record stamped {@code atMs}: filter k is 1 + amps[k] sin(2 pi 6 Hz t). */
+  void sendWindowAt(String probe, int imageNo, long atMs, double... amps) {
+    sendWindowAt(probe, "", imageNo, atMs, amps);
+  }
+
+  /** As {@link #sendWindowAt(String, int, long, double...)} from model version {@code version}. */
+  void sendWindowAt(String probe, String version, int imageNo, long atMs, double... amps) {
+    List<Float> v = new ArrayList<>();
+    for (int i = 0; i < 240; i++) {
+      for (double a : amps) {
+        v.add((float) (1 + a * Math.sin(2 * Math.PI * 6 * i / Fixtures.FPS)));
+      }
+    }
+    ActivationFrame f = Fixtures.run(probe, "img" + imageNo, "conv1", imageNo * 240L, 0, 240, v);
+    f.setModelVersion(version);
+    activations.pipeInput(Topics.probeLayerKey(probe, "conv1"), bytes(f), atMs);
+  }
+
+  @Test
+  void eachModelVersionHasBucketsOfItsOwnComparedWithTheFirstVersionsReference() {
+    open(r -> SpectralSettings.of(r).withHistory(HistorySettings.defaults().withBucket(Duration.ofSeconds(10), Duration.ZERO)
+        .withReference(1, null)), WindowAnalyzer::analyze);
+    TestOutputTopic<String, ImportanceBucket> history = driver.createOutputTopic(Topics.IMPORTANCE_HISTORY.name(),
+        Topics.IMPORTANCE_HISTORY.keySerde().deserializer(), Topics.IMPORTANCE_HISTORY.valueSerde().deserializer());
+    probes.pipeInput("v", probe("v", "fmnist", 240, 240, 240));
+    long t0 = Fixtures.START_MS;
+    sendWindowAt("v", "v1", 0, t0 + 1000, 0.5, 0.2, 0.1);
+    sendWindowAt("v", "v2", 1, t0 + 3000, 0.1, 0.2, 0.5); // the ranking reversed
+    sendWindowAt("v", "v2", 2, t0 + 30_000, 0.1, 0.2, 0.5);
+    List<TestRecord<String, ImportanceBucket>> got = history.readRecordsToList();
+    assertEquals(List.of("fmnist@v1/conv1", "fmnist@v2/conv1"), got.stream().map(TestRecord::key).sorted().toList());
+    ImportanceBucket v2 = got.stream().filter(r -> r.key().contains("@v2")).findFirst().orElseThrow().value();
+    assertEquals("v2", v2.getModelVersion());
+    assertEquals(t0, v2.getBucketStartMs(), "one bucket of time, one record per version");
+    assertEquals("v1", v2.getReferenceVersion());
+    assertEquals(-1.0, v2.getRho(), 1e-12, "ranks 3, 2, 1 against 1, 2, 3");
+  }
+
+  @Test
+  void windowsGoIntoTheHistoryBucketOfTheirStimulusTime() {
+    open(r -> SpectralSettings.of(r).withHistory(HistorySettings.defaults().withBucket(Duration.ofSeconds(10), Duration.ofSeconds(2))),
+        WindowAnalyzer::analyze);
+    TestOutputTopic<String, ImportanceBucket> history = driver.createOutputTopic(Topics.IMPORTANCE_HISTORY.name(),
+        Topics.IMPORTANCE_HISTORY.keySerde().deserializer(), Topics.IMPORTANCE_HISTORY.valueSerde().deserializer());
+    probes.pipeInput("h", probe("h", "fmnist", 240, 240, 240));
+    long t0 = Fixtures.START_MS; // a multiple of 10 s
+    assertEquals(0, t0 % 10_000);
+    sendWindowAt("h", 0, t0 + 1000, 0.5, 0.2, 0.1);
+    sendWindowAt("h", 1, t0 + 9999, 0.3, 0.4, 0.1);
+    sendWindowAt("h", 2, t0 + 10_000, 0.1, 0.1, 0.4); // bucket [10 s, 20 s)
+    sendWindowAt("h", 3, t0 + 11_999, 0.1, 0.1, 0.4);
+    assertTrue(history.isEmpty(), "bucket [0, 10 s) open until stream time reaches its end + 2 s grace");
+    sendWindowAt("h", 4, t0 + 12_000, 0.1, 0.1, 0.4);
+    TestRecord<String, ImportanceBucket> first = history.readRecord();
+    assertEquals(Topics.importanceKey("fmnist", "", "conv1"), first.key());
+    assertEquals(t0 + 9999, first.timestamp());
+    ImportanceBucket b0 = first.value();
+    assertEquals(t0, b0.getBucketStartMs());
+    assertEquals(10_000, b0.getBucketMs());
+    assertEquals(2, b0.getWindowsSeen(), "the windows at 1 s and 9.999 s");
+    // the score of a pure sinusoid on its bin is its amplitude (baseline 0): the bucket holds their mean
+    assertEquals(0.4, b0.getFilters().get(0).getScore(), 1e-4);
+    assertEquals(0.3, b0.getFilters().get(1).getScore(), 1e-4);
+    assertEquals(0.1, b0.getFilters().get(2).getScore(), 1e-4);
+    assertEquals(1, b0.getFilters().get(0).getRank());
+    assertTrue(history.isEmpty());
+    sendWindowAt("h", 5, t0 + 5000, 0.9, 0.9, 0.9); // too late for its closed bucket: not in the history
+    sendWindowAt("h", 6, t0 + 30_000, 0.1, 0.1, 0.1);
+    ImportanceBucket b1 = history.readValue();
+    assertEquals(t0 + 10_000, b1.getBucketStartMs());
+    assertEquals(3, b1.getWindowsSeen());
+    assertEquals(0.4, b1.getFilters().get(2).getScore(), 1e-4);
+    assertEquals(1, b1.getFilters().get(2).getRank());
+    assertTrue(history.isEmpty(), "the late window opened no bucket of its own");
+    assertEquals(7, importance.readValuesToList().get(6).getWindowsSeen(), "the running importance counts every window");
   }
 }

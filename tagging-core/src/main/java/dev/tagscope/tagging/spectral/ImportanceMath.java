@@ -94,7 +94,7 @@ public final class ImportanceMath {
    * @param older the running value so far
    * @param newer the value to fold in
    * @return a new record; inputs are not modified. {@code lastProbeId} comes from {@code newer},
-   *     {@code updatedAtMs} is the later of the two, {@code windowsSeen} the sum
+   *     {@code modelVersion} too, {@code updatedAtMs} is the later of the two, {@code windowsSeen} the sum
    */
   public static LayerImportance merge(LayerImportance older, LayerImportance newer) {
     if (older == null || older.getWindowsSeen() <= 0) {
@@ -109,8 +109,8 @@ public final class ImportanceMath {
     double wa = older.getWindowsSeen();
     double wb = newer.getWindowsSeen();
     double total = wa + wb;
-    FilterImportance[] byFilterA = index(older.getFilters());
-    FilterImportance[] byFilterB = index(newer.getFilters());
+    FilterImportance[] byFilterA = byFilter(older.getFilters());
+    FilterImportance[] byFilterB = byFilter(newer.getFilters());
     if (byFilterA == null || byFilterB == null) {
       return LayerImportance.newBuilder(newer).build();
     }
@@ -145,8 +145,14 @@ public final class ImportanceMath {
         .build();
   }
 
-  /** Filters by index 0..C-1, or null when the indices are not exactly 0..C-1. */
-  private static FilterImportance[] index(List<FilterImportance> filters) {
+  /**
+   * A layer's filters by their index.
+   *
+   * @param filters the layer's filters, any order
+   * @return {@code out[c]} = the entry of filter {@code c}; null when the indices are not exactly
+   *     {@code 0..C-1}, each once
+   */
+  public static FilterImportance[] byFilter(List<FilterImportance> filters) {
     FilterImportance[] out = new FilterImportance[filters.size()];
     for (FilterImportance f : filters) {
       int c = f.getFilter();
