@@ -360,6 +360,21 @@ class ImportanceHistoryTest {
   }
 
   @Test
+  void episodesArePerVersionSoAGoodVersionBesideABadOneNeitherClearsNorRepeatsItsAlert() {
+    open(minuteBuckets().withReference(1, null));
+    bucket("v1", 0, IDENTITY);   // the reference
+    bucket("v2", 1, PERMUTED);   // v2 low: raised
+    bucket("v1", 2, IDENTITY);   // v1 still fine: must not clear v2's alert
+    bucket("v2", 3, PERMUTED);   // v2 still low: the same episode, no second alert
+    bucket("v2", 4, IDENTITY);   // v2 recovered: cleared
+    flush("v1");
+    flush("v2");
+    List<RankAlert> al = alerts.readValuesToList();
+    assertEquals(List.of("RAISED v2 " + (T0 + MINUTE), "CLEARED v2 " + (T0 + 4 * MINUTE)), al.stream()
+        .map(a -> a.getState() + " " + a.getModelVersion() + " " + a.getBucketStartMs()).toList());
+  }
+
+  @Test
   void layersKeepTheirOwnReferenceAndEpisode() {
     open(minuteBuckets().withReference(1, null));
     bucket("v1", 0, IDENTITY);

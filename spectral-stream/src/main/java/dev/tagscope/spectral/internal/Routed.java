@@ -16,7 +16,7 @@ public sealed interface Routed permits Routed.Window, Routed.Dead {
    *
    * @param tagKey probeId/layer, for the tag-responses topic
    * @param tag the window's tag response
-   * @param importanceKey model/layer, for the importance topic
+   * @param importanceKey model@version/layer ({@code Topics.importanceKey}), for the importance topic
    * @param importance the window's one-window importance
    */
   record Window(String tagKey, TagResponse tag, String importanceKey, LayerImportance importance) implements Routed {}

@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * version; buckets that go into the reference, and buckets that come while it is not complete, carry
  * no stability (null {@code referenceVersion}, {@code rho}, {@code topKOverlap}; {@code topK} 0).
  * Every later bucket is compared ({@link RankStability}). An alert is RAISED when {@code rho <
- * threshold} and no episode is open for the (model, layer), and CLEARED by the first bucket with
- * {@code rho >= threshold} after that; a bucket whose rho is undefined (all scores equal) or whose
+ * threshold} and no episode is open for the (model, version, layer), and CLEARED by the first
+ * bucket of that version with {@code rho >= threshold} after that (episodes are per version, so a
+ * version running beside another neither clears nor repeats its alerts); a bucket whose rho is undefined (all scores equal) or whose
  * filter count differs from the reference's changes nothing. Counted by
  * {@value #ALERTS_METER}{@code {state=raised|cleared}}.
  *
@@ -97,7 +98,7 @@ public final class StabilityProcessor implements Processor<Windowed<String>, Lay
       String pinned = settings.pinnedVersion();
       boolean ofReference = pinned != null ? pinned.equals(version) : state == null || state.referenceVersion().equals(version);
       if (ofReference) {
-        state = state == null ? new StabilityState(version, 1, agg, false) : state.fold(agg);
+        state = state == null ? new StabilityState(version, 1, agg, java.util.Set.of()) : state.fold(agg);
         store.put(modelLayer, state.encode());
       }
       emit(Topics.importanceKey(agg.getModel(), version, agg.getLayer()), new HistoryOut.Bucket(bucket), timestamp);
@@ -118,10 +119,10 @@ public final class StabilityProcessor implements Processor<Windowed<String>, Lay
       return;
     }
     boolean low = s.rho() < settings.rhoThreshold();
-    if (low != state.episodeOpen()) {
+    if (low != state.episodeOpen(version)) {
       AlertState what = low ? AlertState.RAISED : AlertState.CLEARED;
       (low ? raised : cleared).increment();
-      store.put(modelLayer, state.withEpisode(low).encode());
+      store.put(modelLayer, state.withEpisode(version, low).encode());
       RankAlert alert = RankAlert.newBuilder()
           .setState(what).setModel(agg.getModel()).setModelVersion(version).setReferenceVersion(state.referenceVersion())
           .setLayer(agg.getLayer()).setBucketStartMs(start).setBucketMs(bucketMs).setRho(s.rho())
