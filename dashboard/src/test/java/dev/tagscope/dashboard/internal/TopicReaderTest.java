@@ -61,7 +61,7 @@ class TopicReaderTest {
     assertEquals(1, updates("importance"));
     assertEquals(1, updates("tag-response"));
     assertEquals(0, updates("probe"));
-    assertEquals(5, view.importance("m", "l").windowsSeen());
+    assertEquals(5, view.importance("m", "", "l").windowsSeen());
     assertEquals(1, view.spectrum("p", "l", 0).responsesSeen());
   }
 
