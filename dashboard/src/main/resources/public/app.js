@@ -163,6 +163,7 @@
       state.dirty.validation = true;
       state.dirty.history = true;
       state.history = null;
+      state.compareA = state.compareB = null; // defaults again: the selected version as B
     }
     state.dirty.compare = true;
     clear(select);
@@ -1104,6 +1105,7 @@
       state.dirty.history = true;
       state.dirty.compare = true;
       state.history = null;
+      state.compareA = state.compareB = null;
       renderLayerMeta();
       renderProbeChoice();
       renderSpectrum(null);
