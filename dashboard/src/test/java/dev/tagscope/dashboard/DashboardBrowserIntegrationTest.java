@@ -129,15 +129,7 @@ class DashboardBrowserIntegrationTest {
       importance(p, Fixtures.scored(MODEL, "v1", LAYER, latestV1));
       importance(p, Fixtures.scored(MODEL, "v2", LAYER, latestV2));
       importance(p, Fixtures.scored(MODEL, NASTY, LAYER, latestV1));
-      for (ImportanceBucket b : history.buckets) {
-        p.send(new ProducerRecord<>(Topics.IMPORTANCE_HISTORY.name(), null, b.getBucketStartMs() + b.getBucketMs() - 1,
-            bytes(Topics.importanceKey(b.getModel(), b.getModelVersion(), b.getLayer())),
-            Topics.IMPORTANCE_HISTORY.valueSerde().serializer().serialize("", b)));
-      }
-      for (RankAlert a : history.alerts) {
-        p.send(new ProducerRecord<>(Topics.ALERTS.name(), null, a.getBucketStartMs() + a.getBucketMs() - 1,
-            bytes(Topics.modelLayerKey(a.getModel(), a.getLayer())), Topics.ALERTS.valueSerde().serializer().serialize("", a)));
-      }
+      history.publish(p);
       p.flush();
     }
   }

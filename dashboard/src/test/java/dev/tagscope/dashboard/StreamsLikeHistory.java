@@ -5,6 +5,7 @@ import dev.tagscope.schemas.BucketFilter;
 import dev.tagscope.schemas.FilterMove;
 import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.RankAlert;
+import dev.tagscope.schemas.Topics;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -103,6 +104,27 @@ final class StreamsLikeHistory {
       open = false;
       alerts.add(alert(AlertState.CLEARED, version, startMs, rho, ov, scores, reference));
     }
+  }
+
+  /**
+   * Sends every bucket and alert as the stream writes them: history keyed model@version/layer,
+   * alerts keyed model/layer, record timestamp = the bucket's end - 1 ms (stimulus time).
+   */
+  void publish(org.apache.kafka.clients.producer.Producer<byte[], byte[]> p) {
+    for (ImportanceBucket b : buckets) {
+      p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.IMPORTANCE_HISTORY.name(), null,
+          b.getBucketStartMs() + b.getBucketMs() - 1, bytes(Topics.importanceKey(b.getModel(), b.getModelVersion(), b.getLayer())),
+          Topics.IMPORTANCE_HISTORY.valueSerde().serializer().serialize("", b)));
+    }
+    for (RankAlert a : alerts) {
+      p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.ALERTS.name(), null,
+          a.getBucketStartMs() + a.getBucketMs() - 1, bytes(Topics.modelLayerKey(a.getModel(), a.getLayer())),
+          Topics.ALERTS.valueSerde().serializer().serialize("", a)));
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   double[] reference() {
