@@ -100,8 +100,8 @@ public final class DashboardView {
   public static final double DEFAULT_ALERT_THRESHOLD = 0.8;
   /** Filters whose importance a history shows by default: the latest bucket's best 8. */
   public static final int DEFAULT_HISTORY_TOP = 8;
-  /** k of the top-k overlap of two versions by default. */
-  public static final int DEFAULT_COMPARE_TOP_K = 10;
+  /** k of the top-k overlap of two versions by default: the spectral stream's default {@code --top-k}. */
+  public static final int DEFAULT_COMPARE_TOP_K = 8;
 
   private final int maxResponseProbes;
   private final HistoryStore history;

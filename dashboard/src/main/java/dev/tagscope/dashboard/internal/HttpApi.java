@@ -24,7 +24,7 @@ import java.util.function.BooleanSupplier;
  *       {@code top} best filters (1..64); 404 before the first bucket;
  *   <li>{@code GET /api/alerts[?model=&layer=&limit=100]} - alerts of {@code tagscope.alerts},
  *       newest first (by bucket start, stimulus time), at most {@code limit} (1..1000);
- *   <li>{@code GET /api/compare?model=&layer=&a=&b=[&k=10]} - two versions side by side: Spearman
+ *   <li>{@code GET /api/compare?model=&layer=&a=&b=[&k=8]} - two versions side by side: Spearman
  *       rho and top-k overlap of their latest running importances, and both rankings;
  *   <li>{@code GET /api/spectrum?probe=&layer=&filter=} - latest window of one filter;
  *   <li>{@code GET /api/validation?model=&layer=} - how far the layer's ranking predicts

@@ -226,7 +226,7 @@ class HttpApiTest {
     assertEquals(5, c.get("filters").asInt());
     assertEquals(0, c.get("a").get("filters").get(0).get("filter").asInt());
     assertEquals(1, c.get("b").get("filters").get(0).get("filter").asInt());
-    // default k 10, capped at the 5 shared filters
+    // default k 8, capped at the 5 shared filters
     assertEquals(5, MAPPER.readTree(get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v2").body()).get("topK").asInt());
     assertEquals(404, get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v3").statusCode());
     assertEquals(400, get("/api/compare?model=" + NASTY_Q + "&a=v1&b=v2").statusCode());
