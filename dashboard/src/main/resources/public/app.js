@@ -26,16 +26,24 @@
     random: '#64748b',
   };
   const OTHER_CURVE_COLORS = ['#0891b2', '#db2777', '#ca8a04', '#4b5563', '#7c3aed', '#059669'];
+  // One colour per trend line, best filter first.
+  const TREND_COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#4b5563'];
 
   const state = {
     layers: [],
-    layerKey: null,       // JSON [model, layer] of the selected layer
+    layerKey: null,       // JSON [model, version, layer] of the selected layer
     importance: null,     // last /api/importance answer
     validation: null,     // last /api/validation answer for the selected layer, null when none
+    history: null,        // last /api/history answer for the selected layer, null when none
+    compareA: null,       // versions compared side by side
+    compareB: null,
     filter: null,         // selected filter index
     probe: null,          // probe whose spectrum is shown
     userPickedProbe: false,
-    dirty: { probes: true, layers: true, importance: false, spectrum: false, validation: false },
+    dirty: {
+      probes: true, layers: true, importance: false, spectrum: false, validation: false,
+      history: false, alerts: true, compare: false,
+    },
     timer: null,
     lastRun: 0,
     running: false,
@@ -68,10 +76,28 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
+  function layerKey(l) {
+    return JSON.stringify([l.model, l.version, l.layer]);
+  }
+
   function selectedLayer() {
     if (!state.layerKey) return null;
-    const [model, layer] = JSON.parse(state.layerKey);
-    return state.layers.find((l) => l.model === model && l.layer === layer) || null;
+    const [model, version, layer] = JSON.parse(state.layerKey);
+    return state.layers.find((l) => l.model === model && l.version === version && l.layer === layer) || null;
+  }
+
+  // "model @ version", or the model alone for records without a version.
+  function modelVersion(model, version) {
+    return version ? model + ' @ ' + version : model;
+  }
+
+  function sameLayer(a, b) {
+    return !!a && !!b && a.model === b.model && a.layer === b.layer && (a.version || '') === (b.version || '');
+  }
+
+  // Stimulus time (epoch ms) as the page shows it: local date and time to the second.
+  function stimulusTime(ms) {
+    return new Date(ms).toLocaleString();
   }
 
   async function getJson(path, params) {
@@ -126,7 +152,7 @@
   function renderLayers(layers) {
     state.layers = layers;
     const select = $('layer-select');
-    const keys = layers.map((l) => JSON.stringify([l.model, l.layer]));
+    const keys = layers.map(layerKey);
     if (!state.layerKey || !keys.includes(state.layerKey)) {
       const linked = layerFromHash();
       state.layerKey = keys.includes(linked) ? linked : keys.length ? keys[0] : null;
@@ -135,13 +161,27 @@
       state.userPickedProbe = false;
       state.dirty.importance = state.layerKey !== null;
       state.dirty.validation = true;
+      state.dirty.history = true;
+      state.history = null;
+      state.compareA = state.compareB = null; // defaults again: the selected version as B
     }
+    state.dirty.compare = true;
     clear(select);
+    // Grouped by model, then version (the server sorts by model, version, layer).
+    let group = null;
+    let groupKey = null;
     layers.forEach((l, i) => {
-      const o = el('option', l.model + ' \u203a ' + l.layer);
+      const gk = JSON.stringify([l.model, l.version]);
+      if (gk !== groupKey) {
+        group = document.createElement('optgroup');
+        group.label = modelVersion(l.model, l.version); // a property, never parsed as HTML
+        select.appendChild(group);
+        groupKey = gk;
+      }
+      const o = el('option', l.layer + (l.alertOpen ? ' \u26a0' : ''));
       o.value = keys[i];
       o.selected = keys[i] === state.layerKey;
-      select.appendChild(o);
+      group.appendChild(o);
     });
     select.disabled = layers.length === 0;
     $('layers-empty').hidden = layers.length > 0;
@@ -150,15 +190,20 @@
     renderProbeChoice();
   }
 
-  // The selected layer lives in the address (#model=..&layer=..) so a view can be linked.
+  // The selected layer lives in the address (#model=..&version=..&layer=..) so a view can be
+  // linked; the alerts list links to layers this way.
+  function layerHash(model, version, layer) {
+    return '#' + new URLSearchParams({ model, version: version || '', layer }).toString();
+  }
+
   function layerFromHash() {
     const h = new URLSearchParams(location.hash.replace(/^#/, ''));
-    return h.has('model') && h.has('layer') ? JSON.stringify([h.get('model'), h.get('layer')]) : null;
+    return h.has('model') && h.has('layer') ? JSON.stringify([h.get('model'), h.get('version') || '', h.get('layer')]) : null;
   }
 
   function layerToHash() {
     const l = selectedLayer();
-    if (l) history.replaceState(null, '', '#' + new URLSearchParams({ model: l.model, layer: l.layer }).toString());
+    if (l) window.history.replaceState(null, '', layerHash(l.model, l.version, l.layer));
   }
 
   function renderLayerMeta() {
@@ -167,7 +212,7 @@
     const l = selectedLayer();
     if (!l) return;
     const items = [
-      ['model', l.model], ['layer', l.layer], ['filters', l.filters],
+      ['model', l.model], ['version', l.version || '\u2013'], ['layer', l.layer], ['filters', l.filters],
       ['windows seen', l.windowsSeen], ['last probe', l.lastProbeId],
       ['updated (stimulus time)', new Date(l.updatedAtMs).toLocaleString()],
     ];
@@ -620,6 +665,263 @@
     });
   }
 
+  // ------------------------------------------------------------------ history
+
+  let trendChart = null;
+  let stabilityChart = null;
+
+  // A linear time axis in stimulus time: Chart.js's time scale needs a date adapter, which the
+  // page does not load, so ticks are formatted here.
+  function timeAxis(points) {
+    const xs = points.map((p) => p.bucketStartMs);
+    const span = xs.length > 1 ? xs[xs.length - 1] - xs[0] : 0;
+    const pad = xs.length ? Math.max(points[0].bucketMs / 2, span * 0.02) : 0;
+    return {
+      type: 'linear',
+      min: xs.length ? xs[0] - pad : undefined,
+      max: xs.length ? xs[xs.length - 1] + pad : undefined,
+      title: { display: true, text: 'bucket start (stimulus time)' },
+      ticks: {
+        maxRotation: 0,
+        autoSkip: true,
+        callback: (v) => {
+          const d = new Date(v);
+          return span > 86400000 ? d.toLocaleDateString() + ' ' + d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+            : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        },
+      },
+    };
+  }
+
+  function lineChart(canvasId, datasets, points, y, tooltipLabel) {
+    return new Chart($(canvasId), {
+      type: 'line',
+      data: { datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        parsing: false,
+        spanGaps: false,
+        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+        plugins: {
+          legend: { position: 'bottom', labels: { boxHeight: 8, boxWidth: 18 } },
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? stimulusTime(items[0].parsed.x) : ''),
+              label: tooltipLabel,
+            },
+          },
+        },
+        scales: { x: timeAxis(points), y },
+      },
+    });
+  }
+
+  function updateChart(chart, datasets, points) {
+    chart.data.datasets = datasets;
+    chart.options.scales.x = timeAxis(points);
+    chart.update('none');
+  }
+
+  function renderHistory(l, h) {
+    state.history = h;
+    $('history').hidden = !l;
+    $('history-meta').textContent = '';
+    if (!h || !h.buckets.length) {
+      $('history-empty').hidden = false;
+      $('history-body').hidden = true;
+      for (const c of [trendChart, stabilityChart]) if (c) c.destroy();
+      trendChart = stabilityChart = null;
+      return;
+    }
+    $('history-empty').hidden = true;
+    $('history-body').hidden = false;
+    const pts = h.buckets;
+    const last = pts[pts.length - 1];
+    const compared = pts.filter((p) => p.rho !== null);
+    const latest = compared.length ? compared[compared.length - 1] : null;
+    $('history-meta').textContent = pts.length + (pts.length === 1 ? ' bucket' : ' buckets') + ' of '
+      + fmt(last.bucketMs / 1000, 0) + ' s, ' + stimulusTime(pts[0].bucketStartMs) + ' \u2013 '
+      + stimulusTime(last.bucketStartMs)
+      + (latest ? ' \u00b7 latest \u03c1 ' + fmt(latest.rho, 2) + ' against ' + latest.referenceVersion
+        : ' \u00b7 reference not complete yet')
+      + (pts.length >= h.keptBuckets ? ' \u00b7 the latest ' + h.keptBuckets + ' kept' : '');
+
+    const trend = h.top.map((f, i) => ({
+      label: 'filter ' + f.filter + ' (#' + f.latestRank + ')',
+      filter: f.filter,
+      data: pts.map((p, b) => ({ x: p.bucketStartMs, y: f.importance[b], rank: f.rank[b] })),
+      borderColor: TREND_COLORS[i % TREND_COLORS.length],
+      backgroundColor: TREND_COLORS[i % TREND_COLORS.length],
+      borderWidth: i === 0 ? 2.5 : 1.5,
+      pointRadius: 2,
+    }));
+    const trendLabel = (item) => item.dataset.label + ': ' + fmt(item.parsed.y, 3)
+      + (item.raw && item.raw.rank !== null && item.raw.rank !== undefined ? ', rank ' + item.raw.rank : '');
+    if (!trendChart) {
+      trendChart = lineChart('trend-chart', trend, pts,
+        { min: 0, max: 1, title: { display: true, text: 'importance (score / top score)' } }, trendLabel);
+    } else {
+      updateChart(trendChart, trend, pts);
+    }
+
+    const xs = pts.map((p) => p.bucketStartMs);
+    const stability = [
+      {
+        label: 'Spearman \u03c1',
+        data: pts.map((p) => ({ x: p.bucketStartMs, y: p.rho, ref: p.referenceVersion })),
+        borderColor: COLORS.FUNDAMENTAL,
+        backgroundColor: COLORS.FUNDAMENTAL,
+        borderWidth: 2.5,
+        pointRadius: 2.5,
+      },
+      {
+        label: 'top-k overlap',
+        data: pts.map((p) => ({ x: p.bucketStartMs, y: p.topKOverlap, k: p.topK })),
+        borderColor: '#16a34a',
+        backgroundColor: '#16a34a',
+        borderWidth: 1.5,
+        pointRadius: 2,
+      },
+      {
+        label: 'alert threshold ' + fmt(h.threshold, 2) + (h.thresholdFromAlert ? '' : ' (default)'),
+        threshold: true,
+        data: [{ x: xs[0], y: h.threshold }, { x: xs[xs.length - 1], y: h.threshold }],
+        borderColor: '#dc2626',
+        backgroundColor: '#dc2626',
+        borderWidth: 1.5,
+        borderDash: [6, 4],
+        pointRadius: 0,
+      },
+    ];
+    const stabilityLabel = (item) => {
+      if (item.dataset.threshold) return item.dataset.label;
+      const r = item.raw || {};
+      if (r.k !== undefined) return 'top-' + r.k + ' overlap: ' + fmt(item.parsed.y, 2);
+      return '\u03c1 ' + fmt(item.parsed.y, 2) + (r.ref ? ' against ' + r.ref : '');
+    };
+    if (!stabilityChart) {
+      stabilityChart = lineChart('stability-chart', stability, pts,
+        { min: -1, max: 1, title: { display: true, text: '\u03c1, overlap' } }, stabilityLabel);
+    } else {
+      updateChart(stabilityChart, stability, pts);
+    }
+  }
+
+  // ------------------------------------------------------------------ alerts
+
+  function renderAlerts(alerts) {
+    const list = $('alerts-list');
+    clear(list);
+    const open = alerts.filter((a) => a.open).length;
+    $('alerts-empty').hidden = alerts.length > 0;
+    list.hidden = alerts.length === 0;
+    $('alerts-count').textContent = alerts.length
+      ? alerts.length + (alerts.length === 1 ? ' alert' : ' alerts') + (open ? ', ' + open + ' open' : '') : '';
+    for (const a of alerts) {
+      const li = el('li', null, 'alert alert-' + a.state.toLowerCase() + (a.open ? ' alert-open' : ''));
+      li.appendChild(el('span', a.state === 'RAISED' ? (a.open ? 'raised (open)' : 'raised') : 'cleared', 'alert-state'));
+      li.appendChild(el('span', stimulusTime(a.bucketStartMs), 'alert-time muted'));
+      const link = el('a', modelVersion(a.model, a.version) + ' \u203a ' + a.layer, 'alert-layer');
+      link.href = layerHash(a.model, a.version, a.layer);
+      li.appendChild(link);
+      li.appendChild(el('span', '\u03c1 ' + fmt(a.rho, 2) + (a.state === 'RAISED' ? ' < ' : ' \u2265 ') + fmt(a.threshold, 2)
+        + ' against ' + a.referenceVersion, 'alert-rho'));
+      li.appendChild(el('span', 'top-' + a.topK + ' overlap ' + fmt(a.topKOverlap, 2), 'alert-overlap muted'));
+      if (a.movers.length) {
+        const movers = el('span', null, 'alert-movers');
+        movers.appendChild(el('span', 'moved: ', 'muted'));
+        for (const m of a.movers.slice(0, 5)) {
+          const chip = el('span', 'f' + m.filter + ' #' + m.referenceRank + '\u2192#' + m.rank, 'mover');
+          chip.title = 'filter ' + m.filter + ': importance ' + fmt(m.referenceImportance, 3) + ' \u2192 ' + fmt(m.importance, 3);
+          movers.appendChild(chip);
+        }
+        li.appendChild(movers);
+      }
+      list.appendChild(li);
+    }
+  }
+
+  // ------------------------------------------------------------------ versions side by side
+
+  // The versions of the selected layer's model that have that layer.
+  function versionsOfSelected() {
+    const l = selectedLayer();
+    if (!l) return [];
+    return state.layers.filter((x) => x.model === l.model && x.layer === l.layer).map((x) => x.version);
+  }
+
+  function fillVersionSelect(select, versions, chosen) {
+    clear(select);
+    for (const v of versions) {
+      const o = el('option', v || '(no version)');
+      o.value = v;
+      o.selected = v === chosen;
+      select.appendChild(o);
+    }
+  }
+
+  async function refreshCompare() {
+    const l = selectedLayer();
+    const versions = versionsOfSelected();
+    if (!l || versions.length < 2) {
+      $('compare-card').hidden = !l;
+      $('compare-empty').hidden = false;
+      $('compare-body').hidden = true;
+      state.compareA = state.compareB = null;
+      return;
+    }
+    $('compare-card').hidden = false;
+    // Defaults: the selected version as B, another one (the first) as A.
+    if (!versions.includes(state.compareB)) state.compareB = l.version;
+    if (!versions.includes(state.compareA) || state.compareA === state.compareB) {
+      state.compareA = versions.find((v) => v !== state.compareB);
+    }
+    fillVersionSelect($('compare-a'), versions, state.compareA);
+    fillVersionSelect($('compare-b'), versions, state.compareB);
+    const c = await getJson('/api/compare', { model: l.model, layer: l.layer, a: state.compareA, b: state.compareB });
+    if (!sameLayer(selectedLayer(), l)) {
+      state.dirty.compare = true;
+      return;
+    }
+    renderCompare(c);
+  }
+
+  function renderCompare(c) {
+    $('compare-empty').hidden = true;
+    $('compare-body').hidden = false;
+    const head = $('compare-headline');
+    clear(head);
+    head.appendChild(el('span', '\u03c1 = ' + fmt(c.rho, 2), 'rho'));
+    head.appendChild(el('span', ' \u00b7 top-' + c.topK + ' overlap ' + fmt(c.topKOverlap, 2), 'overlap'));
+    head.appendChild(el('span', ' \u00b7 ' + c.filters + ' filters in both \u00b7 ' + c.model + ' \u203a ' + c.layer, 'muted'));
+    $('compare-title-a').textContent = 'A: ' + (c.versionA || '(no version)');
+    $('compare-title-b').textContent = 'B: ' + (c.versionB || '(no version)');
+    const rankIn = (view) => new Map(view.filters.map((f) => [f.filter, f.rank]));
+    const topIn = (view) => new Set(view.filters.slice(0, c.topK).map((f) => f.filter));
+    const topA = topIn(c.a);
+    const topB = topIn(c.b);
+    fillCompareTable($('compare-table-a'), c.a, rankIn(c.b), (f) => topA.has(f) && topB.has(f));
+    fillCompareTable($('compare-table-b'), c.b, rankIn(c.a), (f) => topA.has(f) && topB.has(f));
+  }
+
+  function fillCompareTable(table, view, otherRank, inBothTops) {
+    const tbody = table.querySelector('tbody');
+    clear(tbody);
+    for (const f of view.filters) {
+      const tr = document.createElement('tr');
+      tr.dataset.filter = String(f.filter);
+      if (inBothTops(f.filter)) tr.className = 'in-both';
+      tr.appendChild(el('td', f.rank, 'num'));
+      tr.appendChild(el('td', f.filter, 'num mono'));
+      tr.appendChild(el('td', fmt(f.importance, 3), 'num'));
+      const other = otherRank.get(f.filter);
+      const delta = other === undefined ? '' : other === f.rank ? '' : other < f.rank ? ' \u2191' : ' \u2193';
+      tr.appendChild(el('td', other === undefined ? '\u2013' : other + delta, 'num'));
+      tbody.appendChild(tr);
+    }
+  }
+
   // ------------------------------------------------------------------ refresh loop
 
   function schedule(soon) {
@@ -649,7 +951,7 @@
       if (d.importance) {
         d.importance = false;
         const l = selectedLayer();
-        renderImportance(l ? await getJson('/api/importance', { model: l.model, layer: l.layer }) : null);
+        renderImportance(l ? await getJson('/api/importance', { model: l.model, version: l.version, layer: l.layer }) : null);
       }
       if (d.validation) {
         d.validation = false;
@@ -684,13 +986,37 @@
           }
         }
       }
+      if (d.history) {
+        d.history = false;
+        const l = selectedLayer();
+        let h = null;
+        if (l) {
+          try {
+            h = await getJson('/api/history', { model: l.model, version: l.version, layer: l.layer });
+          } catch (e) {
+            if (e.status !== 404) throw e; // 404: no bucket yet, the panel says so
+          }
+        }
+        if (sameLayer(selectedLayer(), l)) renderHistory(l, h);
+        else d.history = true;
+      }
+      if (d.alerts) {
+        d.alerts = false;
+        renderAlerts(await getJson('/api/alerts'));
+      }
+      if (d.compare) {
+        d.compare = false;
+        await refreshCompare();
+      }
       $('last-update').textContent = 'updated ' + new Date().toLocaleTimeString();
     } catch (e) {
       $('last-update').textContent = 'fetch failed: ' + e.message;
       d.layers = true; // try again on the next event or tick
     } finally {
       state.running = false;
-      if (d.probes || d.layers || d.importance || d.spectrum || d.validation) schedule(false);
+      if (d.probes || d.layers || d.importance || d.spectrum || d.validation || d.history || d.alerts || d.compare) {
+        schedule(false);
+      }
     }
   }
 
@@ -707,7 +1033,7 @@
       setLive(true, 'live');
       // Anything may have changed while disconnected.
       state.dirty.probes = state.dirty.layers = state.dirty.importance = state.dirty.spectrum = true;
-      state.dirty.validation = true;
+      state.dirty.validation = state.dirty.history = state.dirty.alerts = state.dirty.compare = true;
       schedule(false);
     };
     es.onerror = () => setLive(false, 'reconnecting\u2026');
@@ -722,7 +1048,24 @@
       const c = parse(ev);
       state.dirty.layers = true;
       const l = selectedLayer();
-      if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.importance = true;
+      if (c && sameLayer(c, l)) state.dirty.importance = true;
+      if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.compare = true; // any version
+      schedule(false);
+    });
+    es.addEventListener('history', (ev) => {
+      const c = parse(ev);
+      const l = selectedLayer();
+      if (c && sameLayer(c, l)) {
+        state.dirty.history = true;
+        schedule(false);
+      }
+    });
+    es.addEventListener('alert', (ev) => {
+      const c = parse(ev);
+      state.dirty.alerts = true;
+      state.dirty.layers = true; // the layer list marks open alerts
+      const l = selectedLayer();
+      if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.history = true; // the threshold
       schedule(false);
     });
     es.addEventListener('validation', (ev) => {
@@ -736,7 +1079,7 @@
     es.addEventListener('tag-response', (ev) => {
       const c = parse(ev);
       const l = selectedLayer();
-      if (c && l && c.model === l.model && c.layer === l.layer) {
+      if (c && sameLayer(c, l)) {
         if (!l.probes.includes(c.probe)) state.dirty.layers = true;
         if (c.probe === state.probe) state.dirty.spectrum = true;
         schedule(false);
@@ -759,6 +1102,10 @@
       state.userPickedProbe = false;
       state.dirty.importance = true;
       state.dirty.validation = true;
+      state.dirty.history = true;
+      state.dirty.compare = true;
+      state.history = null;
+      state.compareA = state.compareB = null;
       renderLayerMeta();
       renderProbeChoice();
       renderSpectrum(null);
@@ -766,7 +1113,7 @@
     });
     window.addEventListener('hashchange', () => {
       const linked = layerFromHash();
-      if (linked && linked !== state.layerKey && state.layers.some((l) => JSON.stringify([l.model, l.layer]) === linked)) {
+      if (linked && linked !== state.layerKey && state.layers.some((l) => layerKey(l) === linked)) {
         $('layer-select').value = linked;
         $('layer-select').dispatchEvent(new Event('change'));
       }
@@ -778,6 +1125,16 @@
       state.probe = ev.target.value;
       state.userPickedProbe = true;
       state.dirty.spectrum = true;
+      schedule(true);
+    });
+    $('compare-a').addEventListener('change', (ev) => {
+      state.compareA = ev.target.value;
+      state.dirty.compare = true;
+      schedule(true);
+    });
+    $('compare-b').addEventListener('change', (ev) => {
+      state.compareB = ev.target.value;
+      state.dirty.compare = true;
       schedule(true);
     });
     renderSpectrum(null);

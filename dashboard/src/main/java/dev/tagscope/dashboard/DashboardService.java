@@ -23,8 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The live dashboard: reads the importance, tag-response, probe and validation topics into
- * memory and serves a web page and a JSON API over them (DESIGN.md section 2, last stage).
+ * The live dashboard: reads the importance, importance-history, alerts, tag-response, probe and
+ * validation topics into memory and serves a web page and a JSON API over them (DESIGN.md
+ * section 2, last stage).
  *
  * <pre>{@code
  * try (DashboardService d = new DashboardService("localhost:9092",
@@ -35,8 +36,10 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance},
- * {@code tagscope.probes} and {@code tagscope.validation} (compacted, read from the beginning)
- * and of {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
+ * {@code tagscope.probes} and {@code tagscope.validation} (compacted, read from the beginning), of
+ * {@code tagscope.importance-history} and {@code tagscope.alerts} (read from the beginning, so
+ * the history survives a restart; the latest {@link DashboardSettings#historyBuckets()} buckets
+ * per layer and {@link DashboardView#MAX_ALERTS} alerts are held) and of {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
  * no consumer group and no commits, so any number of dashboards can run side by side and each
  * rebuilds its view at start. Topics created later are picked up within seconds. The consumer
  * never creates topics.
@@ -49,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * <p>Meters (all registered in the registry passed in):
  * <ul>
  *   <li>{@code tagscope.dashboard.updates} (counter, tag {@code type} = probe | importance |
- *       tag-response | validation): records taken into the view;
+ *       tag-response | validation | history | alert): records taken into the view;
  *   <li>{@code tagscope.dashboard.skipped} (counter, tag {@code topic}): records skipped as
  *       undecodable or inconsistent;
  *   <li>{@code tagscope.dashboard.sse.clients} (gauge): browsers connected to
@@ -69,7 +72,7 @@ public final class DashboardService implements TagscopeService {
   private final String bootstrapServers;
   private final DashboardSettings settings;
   private final MeterRegistry registry;
-  private final DashboardView view = new DashboardView();
+  private final DashboardView view;
   private EventHub hub;
   private Javalin app;
   /** Read by HTTP threads (/healthz) without the lock, so volatile. */
@@ -103,6 +106,7 @@ public final class DashboardService implements TagscopeService {
     this.bootstrapServers = bootstrapServers;
     this.settings = settings;
     this.registry = registry;
+    this.view = new DashboardView(DashboardView.DEFAULT_MAX_RESPONSE_PROBES, settings.historyBuckets());
   }
 
   /**

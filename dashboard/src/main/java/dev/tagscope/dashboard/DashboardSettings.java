@@ -23,6 +23,10 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
  * @param tagResponseReplay tag-response records replayed per partition at start: the reader
  *     starts each {@code tagscope.tag-responses} partition at
  *     {@code max(beginning, end - tagResponseReplay)}; default 2000
+ * @param historyBuckets buckets of {@code tagscope.importance-history} held per model, version
+ *     and layer (the latest by bucket start; the whole topic is replayed at start, so the page's
+ *     history survives a restart); default 1440, 24 h of 60-s buckets, about 16 bytes per filter
+ *     and bucket
  * @param keepAlive interval between SSE keep-alive comments on {@code /api/events}; default 15 s
  * @param eventCoalescing how long change events are gathered before they are sent on
  *     {@code /api/events}; changes of one kind to one layer inside that time become one event;
@@ -37,6 +41,7 @@ public record DashboardSettings(
     String host,
     int port,
     int tagResponseReplay,
+    int historyBuckets,
     Duration keepAlive,
     Duration eventCoalescing,
     Map<String, String> consumerProperties) {
@@ -47,6 +52,8 @@ public record DashboardSettings(
   public static final int DEFAULT_PORT = 8080;
   /** Default tag-response records replayed per partition at start. */
   public static final int DEFAULT_TAG_RESPONSE_REPLAY = 2000;
+  /** Default history buckets held per model, version and layer: 24 h of 60-s buckets. */
+  public static final int DEFAULT_HISTORY_BUCKETS = dev.tagscope.dashboard.internal.DashboardView.DEFAULT_HISTORY_BUCKETS;
 
   private static final Set<String> OWNED_PROPERTIES = Set.of(
       ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -72,6 +79,10 @@ public record DashboardSettings(
     if (tagResponseReplay < 0) {
       throw new IllegalArgumentException("tagResponseReplay must be >= 0 records per partition; got " + tagResponseReplay);
     }
+    if (historyBuckets < 1) {
+      throw new IllegalArgumentException("historyBuckets must be >= 1 buckets per layer, e.g. 1440 (24 h of 60-s buckets); got "
+          + historyBuckets);
+    }
     if (keepAlive == null || keepAlive.isNegative() || keepAlive.isZero()) {
       throw new IllegalArgumentException("keepAlive must be a positive duration, e.g. 15 s; got " + keepAlive);
     }
@@ -91,13 +102,14 @@ public record DashboardSettings(
   }
 
   /**
-   * The defaults: 127.0.0.1:8080, 2000 tag responses replayed per partition, keep-alive every
+   * The defaults: 127.0.0.1:8080, 2000 tag responses replayed per partition, 1440 history
+   * buckets held per layer, keep-alive every
    * 15 s, events coalesced over 100 ms, no extra consumer properties.
    *
    * @return default settings
    */
   public static DashboardSettings defaults() {
-    return new DashboardSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TAG_RESPONSE_REPLAY,
+    return new DashboardSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TAG_RESPONSE_REPLAY, DEFAULT_HISTORY_BUCKETS,
         Duration.ofSeconds(15), Duration.ofMillis(100), Map.of());
   }
 
@@ -107,7 +119,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when blank
    */
   public DashboardSettings withHost(String newHost) {
-    return new DashboardSettings(newHost, port, tagResponseReplay, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(newHost, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
   }
 
   /**
@@ -116,7 +128,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when outside 0..65535
    */
   public DashboardSettings withPort(int newPort) {
-    return new DashboardSettings(host, newPort, tagResponseReplay, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, newPort, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
   }
 
   /**
@@ -125,7 +137,16 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when negative
    */
   public DashboardSettings withTagResponseReplay(int records) {
-    return new DashboardSettings(host, port, records, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, port, records, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
+  }
+
+  /**
+   * @param buckets history buckets held per model, version and layer
+   * @return a copy with {@code historyBuckets} changed
+   * @throws IllegalArgumentException when below 1
+   */
+  public DashboardSettings withHistoryBuckets(int buckets) {
+    return new DashboardSettings(host, port, tagResponseReplay, buckets, keepAlive, eventCoalescing, consumerProperties);
   }
 
   /**
@@ -134,7 +155,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when not positive
    */
   public DashboardSettings withKeepAlive(Duration interval) {
-    return new DashboardSettings(host, port, tagResponseReplay, interval, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, interval, eventCoalescing, consumerProperties);
   }
 
   /**
@@ -143,7 +164,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when not in (0, 10 s]
    */
   public DashboardSettings withEventCoalescing(Duration window) {
-    return new DashboardSettings(host, port, tagResponseReplay, keepAlive, window, consumerProperties);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, window, consumerProperties);
   }
 
   /**
@@ -156,6 +177,6 @@ public record DashboardSettings(
   public DashboardSettings withConsumerProperty(String key, String value) {
     Map<String, String> m = new LinkedHashMap<>(consumerProperties);
     m.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
-    return new DashboardSettings(host, port, tagResponseReplay, keepAlive, eventCoalescing, m);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, m);
   }
 }

@@ -62,6 +62,7 @@ public final class DashboardDemoMain {
         publish(p, rnd, bins, l.getKey(), l.getValue(), windows.merge(l.getKey(), 4L, Long::sum));
       }
       publishValidations(p, layers);
+      publishVersions(p, rnd);
       p.flush();
       DashboardService d = new DashboardService(broker.bootstrapServers(),
           DashboardSettings.defaults().withPort(port), new SimpleMeterRegistry()).start();
@@ -73,6 +74,37 @@ public final class DashboardDemoMain {
         publish(p, rnd, bins, layer, layers.get(layer), windows.merge(layer, 1L, Long::sum));
       }
     }
+  }
+
+  /**
+   * Two versions of the model on one layer: v1 steady for an hour of 60-s buckets, then v2, whose
+   * ranking moves for 20 minutes (an alert is raised) and comes back (cleared); their running
+   * importances for the side-by-side view.
+   */
+  private static void publishVersions(KafkaProducer<byte[], byte[]> p, Random rnd) {
+    String layer = "layer2.2.conv2";
+    long t0 = (System.currentTimeMillis() / 60_000 - 90) * 60_000;
+    StreamsLikeHistory h = new StreamsLikeHistory(MODEL, layer, 60_000, 3, 5, 0.8);
+    double[] latest = null;
+    for (int b = 0; b < 90; b++) {
+      String version = b < 60 ? "v1" : "v2";
+      boolean moved = b >= 60 && b < 80;
+      double[] s = new double[32];
+      for (int i = 0; i < s.length; i++) {
+        int place = moved ? (i * 7) % s.length : i;
+        s[i] = Math.pow(0.9, place) * (1 + 0.15 * rnd.nextGaussian());
+      }
+      h.add(version, t0 + b * 60_000L, s);
+      if (b == 59 || b == 89) {
+        LayerImportance li = Fixtures.scored(MODEL, version, layer, s);
+        p.send(new ProducerRecord<>(Topics.IMPORTANCE.name(), Topics.importanceKey(MODEL, version, layer).getBytes(),
+            Topics.IMPORTANCE.valueSerde().serializer().serialize("", li)));
+      }
+      latest = s;
+    }
+    h.publish(p);
+    System.out.println("history: " + h.buckets.size() + " buckets, " + h.alerts.size() + " alerts; latest " + latest.length
+        + " filters");
   }
 
   /**

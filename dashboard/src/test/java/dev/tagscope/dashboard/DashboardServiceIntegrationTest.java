@@ -44,6 +44,8 @@ class DashboardServiceIntegrationTest {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final String NASTY = "<script>alert(1)</script>";
   private static final Duration WAIT = Duration.ofSeconds(30);
+  /** Stimulus time of the first history bucket: a minute boundary, an hour ago (inside the topic's retention). */
+  private static final long HISTORY_T0 = (System.currentTimeMillis() / 60_000 - 60) * 60_000;
 
   private static EmbeddedKafkaBroker broker;
   private static DashboardService dashboard;
@@ -67,6 +69,16 @@ class DashboardServiceIntegrationTest {
     send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet32", "layer1"), new byte[] {0x7F, 0x00, 0x01});
     send(Topics.VALIDATION.name(), Topics.modelLayerKey("fmnist-resnet32", "layer1"),
         validationBytes(Fixtures.validation("fmnist-resnet32", "layer1")));
+    // History and alerts of a versioned layer: garbage first, then two buckets and an alert.
+    send(Topics.IMPORTANCE_HISTORY.name(), Topics.importanceKey("fmnist-resnet32", "v7", "layer1"), new byte[] {1, 2, 3});
+    for (int b = 0; b < 2; b++) {
+      send(Topics.IMPORTANCE_HISTORY.name(), Topics.importanceKey("fmnist-resnet32", "v7", "layer1"),
+          Topics.IMPORTANCE_HISTORY.valueSerde().serializer().serialize("", Fixtures.bucket("fmnist-resnet32", "v7", "layer1",
+              HISTORY_T0 + b * 60_000, 60_000, b == 0 ? null : "v1", b == 0 ? null : 0.375, 2, b == 0 ? null : 0.5, 1, 2, 4)));
+    }
+    send(Topics.ALERTS.name(), Topics.modelLayerKey("fmnist-resnet32", "layer1"), Topics.ALERTS.valueSerde().serializer()
+        .serialize("", Fixtures.alert(dev.tagscope.schemas.AlertState.RAISED, "fmnist-resnet32", "v7", "layer1",
+            HISTORY_T0 + 60_000, 0.375)));
     for (int i = 1; i <= 5; i++) {
       send(Topics.TAG_RESPONSES.name(), Topics.probeLayerKey("probe-1", "layer1"),
           responseBytes(Fixtures.tagResponse("probe-1", "fmnist-resnet32", "layer1", "img-" + i, 3)));
@@ -91,6 +103,30 @@ class DashboardServiceIntegrationTest {
   }
 
   // ------------------------------------------------------------------ tests
+
+  @Test
+  void historyAndAlertsPublishedBeforeTheStartAreReplayedAndLaterOnesFollow() throws Exception {
+    assertTrue(skipped(Topics.IMPORTANCE_HISTORY.name()) >= 1, "the garbage bucket was counted");
+    JsonNode h = json("/api/history?model=fmnist-resnet32&version=v7&layer=layer1");
+    assertEquals(2, h.get("buckets").size());
+    assertEquals(HISTORY_T0, h.get("buckets").get(0).get("bucketStartMs").asLong());
+    assertTrue(h.get("buckets").get(0).get("rho").isNull());
+    assertEquals(0.375, h.get("buckets").get(1).get("rho").asDouble());
+    assertEquals(0.75, h.get("threshold").asDouble()); // the alert's
+    // scores 1 2 4: filter 2 is best, importance 4 / 4; filter 1 second, 2 / 4
+    assertEquals(2, h.get("top").get(0).get("filter").asInt());
+    assertEquals(0.5, h.get("top").get(1).get("importance").get(1).asDouble());
+    JsonNode alerts = json("/api/alerts?model=fmnist-resnet32");
+    assertEquals(1, alerts.size());
+    assertEquals("RAISED", alerts.get(0).get("state").asText());
+    assertEquals("v7", alerts.get(0).get("version").asText());
+
+    send(Topics.IMPORTANCE_HISTORY.name(), Topics.importanceKey("fmnist-resnet32", "v8", "layer1"),
+        Topics.IMPORTANCE_HISTORY.valueSerde().serializer().serialize("", Fixtures.bucket("fmnist-resnet32", "v8", "layer1",
+            HISTORY_T0 + 120_000, 60_000, "v1", 0.875, 2, 1.0, 4, 2, 1)));
+    JsonNode later = awaitJson("/api/history?model=fmnist-resnet32&version=v8&layer=layer1");
+    assertEquals(0.875, later.get("buckets").get(0).get("rho").asDouble());
+  }
 
   @Test
   void serviceReportsItsAddress() {

@@ -1,13 +1,18 @@
 package dev.tagscope.dashboard;
 
+import dev.tagscope.schemas.AlertState;
+import dev.tagscope.schemas.BucketFilter;
 import dev.tagscope.schemas.ComponentKind;
 import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.FilterImportance;
+import dev.tagscope.schemas.FilterMove;
+import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.FilterResponse;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.PruningCurve;
+import dev.tagscope.schemas.RankAlert;
 import dev.tagscope.schemas.Reduction;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
@@ -73,6 +78,69 @@ public final class Fixtures {
         .setModel(model).setLayer(layer).setLastProbeId("probe-1")
         .setUpdatedAtMs(1_700_000_002_000L).setWindowsSeen(windows)
         .setFilters(filters).build();
+  }
+
+  /** A running importance of one model version. */
+  public static LayerImportance importance(String model, String version, String layer, long windows,
+      List<FilterImportance> filters) {
+    return LayerImportance.newBuilder(importance(model, layer, windows, filters)).setModelVersion(version).build();
+  }
+
+  /**
+   * A running importance whose filter {@code i} has score {@code scores[i]}, ranked 1 = highest
+   * score (ties: lower index first), importance = score / top score; parts all fundamental.
+   */
+  public static LayerImportance scored(String model, String version, String layer, double... scores) {
+    int[] rank = ranks(scores);
+    double top = java.util.Arrays.stream(scores).max().orElse(1);
+    List<FilterImportance> fs = new ArrayList<>();
+    for (int i = 0; i < scores.length; i++) {
+      fs.add(FilterImportance.newBuilder(filter(i, rank[i], scores[i] / top, scores[i], 0, 0))
+          .setScore(scores[i]).build());
+    }
+    return importance(model, version, layer, 10, fs);
+  }
+
+  /** Ranks 1 = highest value; ties: lower index first. */
+  public static int[] ranks(double[] values) {
+    Integer[] order = new Integer[values.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> values[a] != values[b] ? Double.compare(values[b], values[a]) : Integer.compare(a, b));
+    int[] rank = new int[values.length];
+    for (int r = 0; r < order.length; r++) {
+      rank[order[r]] = r + 1;
+    }
+    return rank;
+  }
+
+  /**
+   * A history bucket whose filter {@code i} has score {@code scores[i]} (rank and importance as
+   * in {@link #scored}); stability fields null (part of the reference) unless {@code rho} is given.
+   */
+  public static ImportanceBucket bucket(String model, String version, String layer, long startMs, long bucketMs,
+      String referenceVersion, Double rho, int topK, Double overlap, double... scores) {
+    int[] rank = ranks(scores);
+    double top = java.util.Arrays.stream(scores).max().orElse(1);
+    List<BucketFilter> fs = new ArrayList<>();
+    for (int i = 0; i < scores.length; i++) {
+      fs.add(BucketFilter.newBuilder().setFilter(i).setScore(scores[i]).setImportance(scores[i] / top)
+          .setRank(rank[i]).build());
+    }
+    return ImportanceBucket.newBuilder().setModel(model).setModelVersion(version).setLayer(layer)
+        .setBucketStartMs(startMs).setBucketMs(bucketMs).setWindowsSeen(4).setFilters(fs)
+        .setReferenceVersion(referenceVersion).setRho(rho).setTopK(topK).setTopKOverlap(overlap).build();
+  }
+
+  /** An alert with one mover (filter 3: rank 1 in the reference, 4 now). */
+  public static RankAlert alert(AlertState state, String model, String version, String layer, long startMs,
+      double rho) {
+    return RankAlert.newBuilder().setState(state).setModel(model).setModelVersion(version).setReferenceVersion("v1")
+        .setLayer(layer).setBucketStartMs(startMs).setBucketMs(60_000).setRho(rho).setThreshold(0.75).setTopK(2)
+        .setTopKOverlap(0.5).setMovers(List.of(FilterMove.newBuilder().setFilter(3).setReferenceRank(1).setRank(4)
+            .setReferenceImportance(1.0).setImportance(0.25).build()))
+        .build();
   }
 
   /**

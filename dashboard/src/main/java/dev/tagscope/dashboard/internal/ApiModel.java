@@ -33,18 +33,21 @@ public final class ApiModel {
       List<SignalBinSummary> signalBins) {}
 
   /**
-   * One layer with a known importance.
+   * One layer of one model version with a known importance.
    *
+   * @param version the model version ({@code ""} for records of workers that did not say)
    * @param windowsSeen windows folded into the importance so far
    * @param filters number of filters (channels) in the importance record
    * @param updatedAt stimulus time of the last window folded in, ISO-8601 UTC
    * @param updatedAtMs the same, epoch milliseconds
    * @param lastProbeId probe of the last window folded in
-   * @param probes probes with a tag response for this model and layer, sorted
+   * @param probes probes with a tag response for this model version and layer, sorted
+   * @param historyBuckets buckets of {@code tagscope.importance-history} held for this model version and layer
+   * @param alertOpen whether the latest alert of this model and layer (any version) is {@code RAISED}
    */
   public record LayerSummary(
-      String model, String layer, long windowsSeen, int filters, String updatedAt, long updatedAtMs,
-      String lastProbeId, List<String> probes) {}
+      String model, String version, String layer, long windowsSeen, int filters, String updatedAt, long updatedAtMs,
+      String lastProbeId, List<String> probes, int historyBuckets, boolean alertOpen) {}
 
   /**
    * One ranked filter. The parts add up to {@code score} (sum of baseline-corrected amplitudes,
@@ -54,9 +57,9 @@ public final class ApiModel {
       int rank, int filter, Double importance, Double score, Double fundamental, Double harmonic,
       Double intermodulation, Double meanSnr, Double paperSnrDb) {}
 
-  /** A layer's filters, best first (rank ascending). */
+  /** A layer's filters, best first (rank ascending), for one model version ({@code ""}: none given). */
   public record ImportanceView(
-      String model, String layer, long windowsSeen, String updatedAt, long updatedAtMs, String lastProbeId,
+      String model, String version, String layer, long windowsSeen, String updatedAt, long updatedAtMs, String lastProbeId,
       List<FilterRow> filters) {}
 
   /**
@@ -130,13 +133,95 @@ public final class ApiModel {
       List<CriterionRow> criteria, List<PruningCurveView> pruning) {}
 
   /**
+   * One time bucket of a layer's history (DESIGN.md section 2, importance-history topic): its
+   * stability against the reference ranking, null while the bucket is itself part of the reference.
+   *
+   * @param bucketStartMs start of the bucket, stimulus time, epoch ms
+   * @param bucketStart the same, ISO-8601 UTC
+   * @param bucketMs bucket length, ms
+   * @param windowsSeen windows folded into the bucket
+   * @param referenceVersion the version of the reference ranking; null while in the reference
+   * @param rho Spearman rho of the bucket's filter scores against the reference's, -1..1
+   * @param topK k of the top-k overlap (0 while in the reference)
+   * @param topKOverlap |top-k of the bucket intersect top-k of the reference| / k, 0..1
+   */
+  public record BucketPoint(
+      long bucketStartMs, String bucketStart, long bucketMs, long windowsSeen, String referenceVersion, Double rho,
+      int topK, Double topKOverlap) {}
+
+  /**
+   * One filter's importance through a layer's history, parallel to {@link HistoryView#buckets()}.
+   *
+   * @param filter filter (channel) index
+   * @param latestRank its rank in the latest bucket, 1 = most important
+   * @param importance per bucket score / the bucket's top score (0..1); null where the bucket lacks the filter
+   * @param rank per bucket its rank; null where the bucket lacks the filter
+   */
+  public record FilterSeries(int filter, int latestRank, List<Double> importance, List<Integer> rank) {}
+
+  /**
+   * The history of one layer of one model version: buckets oldest first and the importance of
+   * the latest bucket's top filters in each.
+   *
+   * @param keptBuckets the most buckets the dashboard holds per model version and layer (older ones are dropped)
+   * @param threshold rho below which an alert is raised: the latest alert's of this model and
+   *     layer, else {@link dev.tagscope.dashboard.internal.DashboardView#DEFAULT_ALERT_THRESHOLD}
+   * @param thresholdFromAlert whether {@code threshold} came from an alert (false: the default)
+   * @param top the latest bucket's top filters, best first
+   */
+  public record HistoryView(
+      String model, String version, String layer, int keptBuckets, Double threshold, boolean thresholdFromAlert,
+      List<BucketPoint> buckets, List<FilterSeries> top) {}
+
+  /**
+   * A filter whose rank moved, as an alert reports it.
+   *
+   * @param referenceRank its rank in the reference, 1 = most important
+   * @param rank its rank in the bucket that raised or cleared the alert
+   */
+  public record FilterMoveView(int filter, int referenceRank, int rank, Double referenceImportance, Double importance) {}
+
+  /**
+   * One alert of {@code tagscope.alerts}.
+   *
+   * @param state {@code RAISED} or {@code CLEARED}
+   * @param version the version whose bucket raised or cleared it
+   * @param bucketStartMs start of that bucket, stimulus time, epoch ms
+   * @param bucketStart the same, ISO-8601 UTC
+   * @param open whether this is the latest alert of its model and layer and {@code RAISED}
+   * @param movers the filters that moved most, largest |rank - referenceRank| first
+   */
+  public record AlertView(
+      String state, String model, String version, String referenceVersion, String layer, long bucketStartMs,
+      String bucketStart, long bucketMs, Double rho, Double threshold, int topK, Double topKOverlap, boolean open,
+      List<FilterMoveView> movers) {}
+
+  /**
+   * Two versions of a model side by side on one layer: how far their latest running rankings
+   * agree, and both rankings.
+   *
+   * @param filters filters present in both rankings, the ones compared
+   * @param topK k of the overlap: the k asked for, at most {@code filters}
+   * @param rho Spearman rho between the two versions' filter scores (average ranks for ties);
+   *     null when fewer than 2 filters are shared or a side is constant
+   * @param topKOverlap |top-k of a intersect top-k of b| / k; null when no filter is shared
+   * @param a the first version's ranking, best first
+   * @param b the second version's ranking, best first
+   */
+  public record CompareView(
+      String model, String layer, String versionA, String versionB, int filters, int topK, Double rho,
+      Double topKOverlap, ImportanceView a, ImportanceView b) {}
+
+  /**
    * The small payload of one server-sent event.
    *
-   * @param type {@code probe}, {@code importance}, {@code tag-response} or {@code validation}
-   * @param windowsSeen for importance: windows folded in; for a tag response: responses seen for
-   *     that probe and layer; for a probe or a validation: 0
+   * @param type {@code probe}, {@code importance}, {@code tag-response}, {@code validation},
+   *     {@code history} or {@code alert}
+   * @param version the model version ({@code ""}: records without one); null for a probe or a validation
+   * @param windowsSeen for importance and history: windows folded in; for a tag response: responses
+   *     seen for that probe and layer; otherwise 0
    */
-  public record ChangeEvent(String type, String model, String layer, String probe, long windowsSeen) {}
+  public record ChangeEvent(String type, String model, String version, String layer, String probe, long windowsSeen) {}
 
   /** Body of every error response. */
   public record ErrorBody(int status, String error) {}

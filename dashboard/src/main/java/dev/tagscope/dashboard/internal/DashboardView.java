@@ -1,8 +1,11 @@
 package dev.tagscope.dashboard.internal;
 
+import dev.tagscope.dashboard.internal.ApiModel.AlertView;
 import dev.tagscope.dashboard.internal.ApiModel.ChangeEvent;
+import dev.tagscope.dashboard.internal.ApiModel.CompareView;
 import dev.tagscope.dashboard.internal.ApiModel.CriterionRow;
 import dev.tagscope.dashboard.internal.ApiModel.FilterRow;
+import dev.tagscope.dashboard.internal.ApiModel.HistoryView;
 import dev.tagscope.dashboard.internal.ApiModel.ImportanceView;
 import dev.tagscope.dashboard.internal.ApiModel.LayerSummary;
 import dev.tagscope.dashboard.internal.ApiModel.ProbeSummary;
@@ -15,13 +18,16 @@ import dev.tagscope.dashboard.internal.ApiModel.ValidationView;
 import dev.tagscope.schemas.CriterionAgreement;
 import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterResponse;
+import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.PruningCurve;
+import dev.tagscope.schemas.RankAlert;
 import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.Topics;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,12 +42,14 @@ import java.util.function.Consumer;
 
 /**
  * The dashboard's in-memory picture of the topics: every probe seen (the compacted
- * {@code tagscope.probes}), per model and layer the latest {@link LayerImportance} (the
+ * {@code tagscope.probes}), per model, version and layer the latest {@link LayerImportance} (the
  * compacted {@code tagscope.importance}), and per probe and layer the latest
  * {@link TagResponse} (for spectra), and per model and layer the latest
  * {@link LayerValidation} (the compacted {@code tagscope.validation}: how far the ranking
  * predicts ablation damage). The latest record wins, in the order the reader hands them over,
- * which is offset order within a key's partition.
+ * which is offset order within a key's partition. Besides, per model, version and layer the
+ * latest {@link ImportanceBucket}s of {@code tagscope.importance-history} (the ranking over
+ * time and its stability), and the latest {@link RankAlert}s of {@code tagscope.alerts}.
  *
  * <p>Thread-safe: one reader thread writes, HTTP threads read. Readers get immutable
  * {@link ApiModel} documents. Each accepted change is passed to the listeners on the writing
@@ -51,7 +59,9 @@ import java.util.function.Consumer;
  * the signal-bin measures, for at most {@link #DEFAULT_MAX_RESPONSE_PROBES} probes (the ones
  * most recently heard from; an older probe's spectra are forgotten, so a long campaign with
  * many probes does not grow the heap without bound); one {@code LayerImportance} and at most
- * one {@code LayerValidation} per model and layer.
+ * one {@code LayerValidation} per model and layer; at most {@code historyBuckets} buckets per
+ * model, version and layer (default {@link #DEFAULT_HISTORY_BUCKETS}, 24 h of 60-s buckets;
+ * 16 bytes per filter and bucket, see {@link HistoryStore}) and {@link #MAX_ALERTS} alerts in all.
  */
 public final class DashboardView {
 
@@ -66,25 +76,49 @@ public final class DashboardView {
 
   private record ModelLayer(String model, String layer) {}
 
+  /**
+   * The order of a ranking: rank ascending, ties by importance descending, then by filter index.
+   */
+  static final Comparator<FilterImportance> RANKING_ORDER = Comparator.comparingInt(FilterImportance::getRank)
+      .thenComparing(Comparator.comparingDouble(FilterImportance::getImportance).reversed())
+      .thenComparingInt(FilterImportance::getFilter);
+
   private record ProbeLayer(String probe, String layer) {}
 
   private record ResponseEntry(TagResponse latest, long count) {}
 
   /** Probes whose tag responses are kept, by default: the most recently updated ones. */
   public static final int DEFAULT_MAX_RESPONSE_PROBES = 32;
+  /** History buckets kept per model, version and layer by default: 24 h of 60-s buckets. */
+  public static final int DEFAULT_HISTORY_BUCKETS = 1440;
+  /** Alerts kept in all (the oldest to arrive goes first). */
+  public static final int MAX_ALERTS = 1000;
+  /**
+   * The alert threshold shown on a layer's stability line until an alert of the layer says
+   * which one the stream uses: the stream's default rho threshold (issue 9).
+   */
+  public static final double DEFAULT_ALERT_THRESHOLD = 0.8;
+  /** Filters whose importance a history shows by default: the latest bucket's best 8. */
+  public static final int DEFAULT_HISTORY_TOP = 8;
+  /** k of the top-k overlap of two versions by default: the spectral stream's default {@code --top-k}. */
+  public static final int DEFAULT_COMPARE_TOP_K = 8;
 
   private final int maxResponseProbes;
+  private final HistoryStore history;
   /** Probes with kept tag responses, least recently updated first; guarded by itself. */
   private final LinkedHashMap<String, Boolean> responseProbes = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<String, ProbeSpec> probes = new ConcurrentHashMap<>();
-  private final LatestPerLayer<LayerImportance> importanceTopic = new LatestPerLayer<>();
+  private final LatestPerLayer<LayerId, LayerImportance> importanceTopic = new LatestPerLayer<>();
   private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
-  private final LatestPerLayer<LayerValidation> validationTopic = new LatestPerLayer<>();
+  private final LatestPerLayer<ModelLayer, LayerValidation> validationTopic = new LatestPerLayer<>();
   private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
 
-  /** A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes. */
+  /**
+   * A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes and
+   * {@link #DEFAULT_HISTORY_BUCKETS} history buckets per layer.
+   */
   public DashboardView() {
-    this(DEFAULT_MAX_RESPONSE_PROBES);
+    this(DEFAULT_MAX_RESPONSE_PROBES, DEFAULT_HISTORY_BUCKETS);
   }
 
   /**
@@ -93,10 +127,25 @@ public final class DashboardView {
    * @throws IllegalArgumentException when {@code maxResponseProbes < 1}
    */
   public DashboardView(int maxResponseProbes) {
+    this(maxResponseProbes, DEFAULT_HISTORY_BUCKETS);
+  }
+
+  /**
+   * @param maxResponseProbes how many probes' tag responses to keep (&gt;= 1); when a further
+   *     probe's response arrives, the probe least recently heard from is forgotten
+   * @param historyBuckets how many history buckets to keep per model, version and layer (&gt;= 1):
+   *     the latest by bucket start
+   * @throws IllegalArgumentException when {@code maxResponseProbes < 1} or {@code historyBuckets < 1}
+   */
+  public DashboardView(int maxResponseProbes, int historyBuckets) {
     if (maxResponseProbes < 1) {
       throw new IllegalArgumentException("maxResponseProbes must be >= 1, got " + maxResponseProbes);
     }
+    if (historyBuckets < 1) {
+      throw new IllegalArgumentException("historyBuckets must be >= 1, got " + historyBuckets);
+    }
     this.maxResponseProbes = maxResponseProbes;
+    this.history = new HistoryStore(historyBuckets, MAX_ALERTS);
   }
 
   /**
@@ -121,7 +170,7 @@ public final class DashboardView {
   public void acceptProbe(String key, ProbeSpec spec) {
     if (spec == null) {
       if (key != null && probes.remove(key) != null) {
-        fire(new ChangeEvent("probe", null, null, key, 0));
+        fire(new ChangeEvent("probe", null, null, null, key, 0));
       }
       return;
     }
@@ -133,24 +182,76 @@ public final class DashboardView {
           + " and windowFrames " + spec.getWindowFrames() + "; both must be > 0");
     }
     probes.put(spec.getProbeId(), spec);
-    fire(new ChangeEvent("probe", spec.getModel(), null, spec.getProbeId(), 0));
+    fire(new ChangeEvent("probe", spec.getModel(), null, null, spec.getProbeId(), 0));
   }
 
   /**
-   * Takes one record of {@code tagscope.importance}; the latest record per model and layer wins.
+   * Takes one record of {@code tagscope.importance}; the latest record per model, version and
+   * layer wins.
    *
-   * @param key the record key (model/layer)
-   * @param value the importance, or null for a tombstone (the layer is forgotten)
+   * @param key the record key ({@link Topics#importanceKey model@version/layer})
+   * @param value the importance, or null for a tombstone (the layer of that version is forgotten)
    * @throws IllegalArgumentException when the record names no model or layer
    */
   public void acceptImportance(String key, LayerImportance value) {
     if (value == null) {
-      importanceTopic.forget(key).ifPresent(gone -> fire(new ChangeEvent("importance", gone.model(), gone.layer(), null, 0)));
+      importanceTopic.forget(key).ifPresent(gone -> fire(
+          new ChangeEvent("importance", gone.model(), gone.version(), gone.layer(), null, 0)));
       return;
     }
-    ModelLayer ml = LatestPerLayer.named(value.getModel(), value.getLayer(), "importance");
-    importanceTopic.put(key, ml, value);
-    fire(new ChangeEvent("importance", ml.model(), ml.layer(), value.getLastProbeId(), value.getWindowsSeen()));
+    LayerId id = LayerId.of(value.getModel(), value.getModelVersion(), value.getLayer(), "importance");
+    importanceTopic.put(key, id, value);
+    fire(new ChangeEvent("importance", id.model(), id.version(), id.layer(), value.getLastProbeId(),
+        value.getWindowsSeen()));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.importance-history}: one time bucket of one layer of one
+   * model version. A bucket with the start of one already held replaces it; of a layer's buckets
+   * the latest {@code historyBuckets} by start are kept.
+   *
+   * @param value the bucket
+   * @throws IllegalArgumentException when it is null (a tombstone on a non-compacted topic),
+   *     names no model or layer, has a bucket length that is not positive, or repeats a filter;
+   *     the caller counts it as skipped
+   */
+  public void acceptBucket(ImportanceBucket value) {
+    if (value == null) {
+      throw new IllegalArgumentException("null importance bucket (tombstone on a non-compacted topic)");
+    }
+    LayerId id = LayerId.of(value.getModel(), value.getModelVersion(), value.getLayer(), "importance-history");
+    if (value.getBucketMs() <= 0) {
+      throw new IllegalArgumentException("importance bucket of " + Topics.importanceKey(id.model(), id.version(),
+          id.layer()) + " has bucketMs " + value.getBucketMs() + "; it must be > 0");
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (dev.tagscope.schemas.BucketFilter f : value.getFilters()) {
+      if (!seen.add(f.getFilter())) {
+        throw new IllegalArgumentException("importance bucket of " + Topics.importanceKey(id.model(), id.version(),
+            id.layer()) + " at " + value.getBucketStartMs() + " lists filter " + f.getFilter() + " twice");
+      }
+    }
+    history.put(id, value);
+    fire(new ChangeEvent("history", id.model(), id.version(), id.layer(), null, value.getWindowsSeen()));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.alerts}; the latest {@link #MAX_ALERTS} are kept.
+   *
+   * @param value the alert
+   * @throws IllegalArgumentException when it is null (a tombstone on a non-compacted topic), or
+   *     names no model, layer or state; the caller counts it as skipped
+   */
+  public void acceptAlert(RankAlert value) {
+    if (value == null) {
+      throw new IllegalArgumentException("null alert (tombstone on a non-compacted topic)");
+    }
+    LayerId id = LayerId.of(value.getModel(), value.getModelVersion(), value.getLayer(), "alert");
+    if (value.getState() == null) {
+      throw new IllegalArgumentException("alert of " + id.modelLayerKey() + " has no state");
+    }
+    history.put(id.modelLayerKey(), value);
+    fire(new ChangeEvent("alert", id.model(), id.version(), id.layer(), null, 0));
   }
 
   /**
@@ -181,7 +282,8 @@ public final class DashboardView {
       e = responses.merge(pl, new ResponseEntry(value, 1),
           (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
     }
-    fire(new ChangeEvent("tag-response", value.getModel(), value.getLayer(), value.getProbeId(), e.count()));
+    String version = value.getModelVersion() == null ? "" : value.getModelVersion();
+    fire(new ChangeEvent("tag-response", value.getModel(), version, value.getLayer(), value.getProbeId(), e.count()));
   }
 
   /**
@@ -196,10 +298,12 @@ public final class DashboardView {
    */
   public void acceptValidation(String key, LayerValidation value) {
     if (value == null) {
-      validationTopic.forget(key).ifPresent(gone -> fire(new ChangeEvent("validation", gone.model(), gone.layer(), null, 0)));
+      validationTopic.forget(key).ifPresent(gone -> fire(
+          new ChangeEvent("validation", gone.model(), null, gone.layer(), null, 0)));
       return;
     }
-    ModelLayer ml = LatestPerLayer.named(value.getModel(), value.getLayer(), "validation");
+    LayerId named = LayerId.of(value.getModel(), "", value.getLayer(), "validation");
+    ModelLayer ml = new ModelLayer(named.model(), named.layer());
     for (PruningCurve c : value.getPruning()) {
       int n = c.getFractions().size();
       if (c.getAccuracy().size() != n || !(c.getSpread().isEmpty() || c.getSpread().size() == n)) {
@@ -209,40 +313,29 @@ public final class DashboardView {
       }
     }
     validationTopic.put(key, ml, value);
-    fire(new ChangeEvent("validation", ml.model(), ml.layer(), null, 0));
+    fire(new ChangeEvent("validation", ml.model(), null, ml.layer(), null, 0));
   }
 
   /**
-   * The latest record per (model, layer) of a compacted topic keyed model/layer, with the key each
-   * (model, layer) last came under, so a tombstone (which carries only the key) can remove it.
+   * The latest record per layer id of a compacted topic, with the key each id last came under, so
+   * a tombstone (which carries only the key) can remove it.
    */
-  private static final class LatestPerLayer<V> {
-    final Map<ModelLayer, V> values = new ConcurrentHashMap<>();
-    private final Map<String, ModelLayer> keys = new ConcurrentHashMap<>();
+  private static final class LatestPerLayer<I, V> {
+    final Map<I, V> values = new ConcurrentHashMap<>();
+    private final Map<String, I> keys = new ConcurrentHashMap<>();
 
-    /** @return the (model, layer) a tombstone's key removed, if it held one */
-    java.util.Optional<ModelLayer> forget(String key) {
-      ModelLayer gone = key == null ? null : keys.remove(key);
+    /** @return the id a tombstone's key removed, if it held one */
+    java.util.Optional<I> forget(String key) {
+      I gone = key == null ? null : keys.remove(key);
       return gone != null && values.remove(gone) != null ? java.util.Optional.of(gone) : java.util.Optional.empty();
     }
 
-    /** Keeps {@code value} as the latest of {@code ml}, remembering the key it came under. */
-    void put(String key, ModelLayer ml, V value) {
+    /** Keeps {@code value} as the latest of {@code id}, remembering the key it came under. */
+    void put(String key, I id, V value) {
       if (key != null) {
-        keys.put(key, ml);
+        keys.put(key, id);
       }
-      values.put(ml, value);
-    }
-
-    /**
-     * @return the record's (model, layer)
-     * @throws IllegalArgumentException when the record names no model or layer
-     */
-    static ModelLayer named(String model, String layer, String what) {
-      if (model == null || model.isEmpty() || layer == null || layer.isEmpty()) {
-        throw new IllegalArgumentException(what + " record names no model or layer");
-      }
-      return new ModelLayer(model, layer);
+      values.put(id, value);
     }
   }
 
@@ -310,52 +403,141 @@ public final class DashboardView {
     return b.getKind() == null ? null : b.getKind().name();
   }
 
-  /** @return every layer with a known importance, sorted by model, then layer */
+  /** @return every layer of every model version with a known importance, sorted by model, then version, then layer */
   public List<LayerSummary> layers() {
-    Map<ModelLayer, TreeSet<String>> probesByLayer = new java.util.HashMap<>();
+    Map<LayerId, TreeSet<String>> probesByLayer = new java.util.HashMap<>();
     for (ResponseEntry e : responses.values()) {
       TagResponse r = e.latest();
-      probesByLayer.computeIfAbsent(new ModelLayer(r.getModel(), r.getLayer()), k -> new TreeSet<>()).add(r.getProbeId());
+      probesByLayer.computeIfAbsent(new LayerId(r.getModel(), r.getModelVersion() == null ? "" : r.getModelVersion(),
+          r.getLayer()), k -> new TreeSet<>()).add(r.getProbeId());
     }
     List<LayerSummary> out = new ArrayList<>();
-    for (Map.Entry<ModelLayer, LayerImportance> e : importanceTopic.values.entrySet()) {
+    for (Map.Entry<LayerId, LayerImportance> e : importanceTopic.values.entrySet()) {
+      LayerId id = e.getKey();
       LayerImportance li = e.getValue();
-      TreeSet<String> ps = probesByLayer.getOrDefault(e.getKey(), new TreeSet<>());
-      out.add(new LayerSummary(li.getModel(), li.getLayer(), li.getWindowsSeen(), li.getFilters().size(),
-          iso(li.getUpdatedAtMs()), li.getUpdatedAtMs(), li.getLastProbeId(), List.copyOf(ps)));
+      TreeSet<String> ps = probesByLayer.getOrDefault(id, new TreeSet<>());
+      out.add(new LayerSummary(id.model(), id.version(), id.layer(), li.getWindowsSeen(), li.getFilters().size(),
+          iso(li.getUpdatedAtMs()), li.getUpdatedAtMs(), li.getLastProbeId(), List.copyOf(ps),
+          history.bucketCount(id), history.alertOpen(id.modelLayerKey())));
     }
-    out.sort(Comparator.comparing(LayerSummary::model).thenComparing(LayerSummary::layer));
+    out.sort(Comparator.comparing(LayerSummary::model).thenComparing(LayerSummary::version)
+        .thenComparing(LayerSummary::layer));
     return out;
   }
 
   /**
-   * The filters of one layer, best first: by rank ascending, ties by importance descending,
-   * then by filter index.
+   * The filters of one layer of one model version, best first: by rank ascending, ties by
+   * importance descending, then by filter index.
    *
    * @param model model name
+   * @param version model version, {@code ""} for records without one
    * @param layer layer name
    * @return the ranked filters
-   * @throws NotFoundException when no importance is known for that model and layer
+   * @throws NotFoundException when no importance is known for that model, version and layer
    */
-  public ImportanceView importance(String model, String layer) {
-    LayerImportance li = importanceTopic.values.get(new ModelLayer(model, layer));
+  public ImportanceView importance(String model, String version, String layer) {
+    return importanceView(latestImportance(model, version, layer));
+  }
+
+  /** @throws NotFoundException naming the part (model, version or layer) that is unknown */
+  private LayerImportance latestImportance(String model, String version, String layer) {
+    LayerImportance li = importanceTopic.values.get(new LayerId(model, version, layer));
     if (li == null) {
-      boolean modelKnown = importanceTopic.values.keySet().stream().anyMatch(k -> k.model().equals(model));
-      throw new NotFoundException(modelKnown ? "unknown layer '" + layer + "' of model '" + model + "'"
-          : "unknown model '" + model + "'");
+      java.util.Set<LayerId> ids = importanceTopic.values.keySet();
+      if (ids.stream().noneMatch(k -> k.model().equals(model))) {
+        throw new NotFoundException("unknown model '" + model + "'");
+      }
+      if (ids.stream().noneMatch(k -> k.model().equals(model) && k.version().equals(version))) {
+        throw new NotFoundException(version.isEmpty() ? "model '" + model + "' has no layer without a version;"
+            + " name one with version=" : "unknown version '" + version + "' of model '" + model + "'");
+      }
+      throw new NotFoundException("unknown layer '" + layer + "' of model '" + model + "'"
+          + (version.isEmpty() ? "" : " version '" + version + "'"));
     }
+    return li;
+  }
+
+  private static ImportanceView importanceView(LayerImportance li) {
     List<FilterImportance> sorted = new ArrayList<>(li.getFilters());
-    sorted.sort(Comparator.comparingInt(FilterImportance::getRank)
-        .thenComparing(Comparator.comparingDouble(FilterImportance::getImportance).reversed())
-        .thenComparingInt(FilterImportance::getFilter));
+    sorted.sort(RANKING_ORDER);
     List<FilterRow> rows = new ArrayList<>(sorted.size());
     for (FilterImportance f : sorted) {
       rows.add(new FilterRow(f.getRank(), f.getFilter(), ApiModel.finite(f.getImportance()), ApiModel.finite(f.getScore()),
           ApiModel.finite(f.getFundamental()), ApiModel.finite(f.getHarmonic()), ApiModel.finite(f.getIntermodulation()),
           ApiModel.finite(f.getMeanSnr()), ApiModel.finite(f.getPaperSnrDb())));
     }
-    return new ImportanceView(li.getModel(), li.getLayer(), li.getWindowsSeen(), iso(li.getUpdatedAtMs()),
-        li.getUpdatedAtMs(), li.getLastProbeId(), rows);
+    return new ImportanceView(li.getModel(), li.getModelVersion() == null ? "" : li.getModelVersion(), li.getLayer(),
+        li.getWindowsSeen(), iso(li.getUpdatedAtMs()), li.getUpdatedAtMs(), li.getLastProbeId(), rows);
+  }
+
+  /**
+   * The history of one layer of one model version: the buckets held, oldest first, each with
+   * its stability against the reference (Spearman rho and top-k overlap, null while the bucket
+   * is part of the reference), and the importance in every bucket of the latest bucket's
+   * {@code top} best filters. The threshold is the latest alert's of the model and layer, else
+   * {@link #DEFAULT_ALERT_THRESHOLD}.
+   *
+   * @param model model name
+   * @param version model version, {@code ""} for records without one
+   * @param layer layer name
+   * @param top how many filters get a series, &gt;= 1
+   * @return the history
+   * @throws NotFoundException when no bucket is held for that model, version and layer
+   * @throws IllegalArgumentException when {@code top < 1}
+   */
+  public HistoryView history(String model, String version, String layer, int top) {
+    if (top < 1) {
+      throw new IllegalArgumentException("top must be >= 1, got " + top);
+    }
+    LayerId id = new LayerId(model, version, layer);
+    Double alertThreshold = history.latestThreshold(id.modelLayerKey());
+    HistoryView h = history.history(id, top, alertThreshold == null ? DEFAULT_ALERT_THRESHOLD : alertThreshold,
+        alertThreshold != null);
+    if (h == null) {
+      throw new NotFoundException("no importance history of layer '" + layer + "' of model '" + model + "'"
+          + (version.isEmpty() ? "" : " version '" + version + "'") + " yet; the spectral stream writes one bucket"
+          + " per bucket of stimulus time to " + Topics.IMPORTANCE_HISTORY.name());
+    }
+    return h;
+  }
+
+  /**
+   * The alerts held, newest first (by the start of the bucket that raised or cleared them, in
+   * stimulus time; later arrivals first among equal starts).
+   *
+   * @param model only this model's, or null for every model
+   * @param layer only this layer's, or null for every layer
+   * @param limit at most this many, &gt;= 1
+   * @return the alerts, empty when none
+   * @throws IllegalArgumentException when {@code limit < 1}
+   */
+  public List<AlertView> alerts(String model, String layer, int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be >= 1, got " + limit);
+    }
+    return history.alerts(model, layer, limit);
+  }
+
+  /**
+   * Two versions of a model side by side on one layer: Spearman rho (average ranks for ties,
+   * Commons Math) between the filter scores of their latest running importances, the overlap of
+   * their top-k filters, and both rankings (see {@link VersionComparison}).
+   *
+   * @param model model name
+   * @param layer layer name
+   * @param versionA one version ({@code ""}: records without one)
+   * @param versionB the other
+   * @param k size of the top sets, &gt;= 1, capped at the filters both have
+   * @return the comparison
+   * @throws NotFoundException when either version has no importance for the layer
+   * @throws IllegalArgumentException when {@code k < 1}
+   */
+  public CompareView compare(String model, String layer, String versionA, String versionB, int k) {
+    LayerImportance a = latestImportance(model, versionA, layer);
+    LayerImportance b = latestImportance(model, versionB, layer);
+    VersionComparison c = VersionComparison.of(a, b, k);
+    return new CompareView(model, layer, versionA, versionB, c.filters(), c.topK(), ApiModel.finite(c.rho()),
+        ApiModel.finite(c.topKOverlap()), importanceView(a), importanceView(b));
   }
 
   /**

@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
  * {@code /api/events} (server-sent events).
  *
  * <p>Changes are gathered for one coalescing interval; within it, changes of one type to one
- * (model, layer, probe) collapse into one event carrying the newest {@code windowsSeen}. A
+ * (model, version, layer, probe) collapse into one event carrying the newest {@code windowsSeen}. A
  * dedicated thread writes the events, so a slow browser never holds up the Kafka reader. Each
  * event's name is its type ({@code probe}, {@code importance}, {@code tag-response},
- * {@code validation}) and its
+ * {@code validation}, {@code history}, {@code alert}) and its
  * data a small {@link ChangeEvent} JSON object. A comment line ({@code : keep-alive}) goes to
  * every client each keep-alive interval so proxies do not close idle connections and closed
  * browsers are noticed.
@@ -77,7 +77,7 @@ public final class EventHub implements Consumer<ChangeEvent>, AutoCloseable {
   /** Queues a change; called on the Kafka reader's thread, never blocks on the network. */
   @Override
   public void accept(ChangeEvent e) {
-    String key = e.type() + '\u0000' + e.model() + '\u0000' + e.layer() + '\u0000' + e.probe();
+    String key = e.type() + '\u0000' + e.model() + '\u0000' + e.version() + '\u0000' + e.layer() + '\u0000' + e.probe();
     synchronized (pending) {
       pending.remove(key); // re-insert so the newest change goes last
       pending.put(key, e);

@@ -14,8 +14,18 @@ import java.util.function.BooleanSupplier;
  *
  * <ul>
  *   <li>{@code GET /api/probes} - probes seen;
- *   <li>{@code GET /api/layers} - model, layer, windowsSeen, filters, updatedAt per layer;
- *   <li>{@code GET /api/importance?model=&layer=} - ranked filters;
+ *   <li>{@code GET /api/layers} - model, version, layer, windowsSeen, filters, updatedAt, history
+ *       buckets held and whether an alert is open, per layer of each model version;
+ *   <li>{@code GET /api/importance?model=&version=&layer=} - ranked filters of one model version
+ *       ({@code version} left out or empty: records without a version);
+ *   <li>{@code GET /api/history?model=&version=&layer=[&top=8]} - the layer's buckets of
+ *       {@code tagscope.importance-history}, oldest first, with rho and top-k overlap against the
+ *       reference, the alert threshold, and the importance in each bucket of the latest bucket's
+ *       {@code top} best filters (1..64); 404 before the first bucket;
+ *   <li>{@code GET /api/alerts[?model=&layer=&limit=100]} - alerts of {@code tagscope.alerts},
+ *       newest first (by bucket start, stimulus time), at most {@code limit} (1..1000);
+ *   <li>{@code GET /api/compare?model=&layer=&a=&b=[&k=8]} - two versions side by side: Spearman
+ *       rho and top-k overlap of their latest running importances, and both rankings;
  *   <li>{@code GET /api/spectrum?probe=&layer=&filter=} - latest window of one filter;
  *   <li>{@code GET /api/validation?model=&layer=} - how far the layer's ranking predicts
  *       ablation damage: per criterion Spearman rho with its 95 % interval, pruning curves
@@ -108,7 +118,14 @@ public final class HttpApi {
 
     app.get("/api/probes", ctx -> json(ctx, view.probes()));
     app.get("/api/layers", ctx -> json(ctx, view.layers()));
-    app.get("/api/importance", ctx -> json(ctx, view.importance(required(ctx, "model"), required(ctx, "layer"))));
+    app.get("/api/importance", ctx -> json(ctx,
+        view.importance(required(ctx, "model"), version(ctx, "version"), required(ctx, "layer"))));
+    app.get("/api/history", ctx -> json(ctx, view.history(required(ctx, "model"), version(ctx, "version"),
+        required(ctx, "layer"), count(ctx, "top", DashboardView.DEFAULT_HISTORY_TOP, 64))));
+    app.get("/api/alerts", ctx -> json(ctx, view.alerts(optional(ctx, "model"), optional(ctx, "layer"),
+        count(ctx, "limit", 100, DashboardView.MAX_ALERTS))));
+    app.get("/api/compare", ctx -> json(ctx, view.compare(required(ctx, "model"), required(ctx, "layer"),
+        version(ctx, "a"), version(ctx, "b"), count(ctx, "k", DashboardView.DEFAULT_COMPARE_TOP_K, 10_000))));
     app.get("/api/spectrum", ctx -> json(ctx,
         view.spectrum(required(ctx, "probe"), required(ctx, "layer"), filterIndex(required(ctx, "filter")))));
     app.get("/api/validation", ctx -> {
@@ -172,9 +189,38 @@ public final class HttpApi {
     return v;
   }
 
+  /** A model version: {@code ""} (records without a version) when left out or empty. */
+  private static String version(Context ctx, String name) {
+    String v = ctx.queryParam(name);
+    return v == null ? "" : v;
+  }
+
+  /** @return the parameter, or null when left out (empty is refused: leave it out instead) */
+  private static String optional(Context ctx, String name) {
+    String v = ctx.queryParam(name);
+    return v == null ? null : nonEmpty(v, name);
+  }
+
+  /** @return the integer parameter in 1..max, or {@code fallback} when left out */
+  private static int count(Context ctx, String name, int fallback, int max) {
+    String raw = ctx.queryParam(name);
+    if (raw == null) {
+      return fallback;
+    }
+    try {
+      int n = Integer.parseInt(raw.trim());
+      if (n < 1 || n > max) {
+        throw new BadRequestException("query parameter '" + name + "' must be 1.." + max + "; got " + n);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new BadRequestException("query parameter '" + name + "' must be an integer 1.." + max + "; got '" + raw + "'");
+    }
+  }
+
   private static String nonEmpty(String value, String name) {
     if (value.isEmpty()) {
-      throw new BadRequestException("query parameter '" + name + "' must not be empty; leave it out for every layer");
+      throw new BadRequestException("query parameter '" + name + "' must not be empty; leave it out for all");
     }
     return value;
   }

@@ -1,8 +1,10 @@
 package dev.tagscope.dashboard.internal;
 
+import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.LayerValidation;
 import dev.tagscope.schemas.ProbeSpec;
+import dev.tagscope.schemas.RankAlert;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.PartitionCatchUp.StartPosition;
@@ -27,13 +29,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads {@code tagscope.probes}, {@code tagscope.importance}, {@code tagscope.tag-responses} and
- * {@code tagscope.validation} into a {@link DashboardView} on one thread, with a plain consumer
- * assigned to every partition: no consumer group, no committed offsets (a {@link PartitionCatchUp}).
+ * Reads {@code tagscope.probes}, {@code tagscope.importance}, {@code tagscope.tag-responses},
+ * {@code tagscope.validation}, {@code tagscope.importance-history} and {@code tagscope.alerts}
+ * into a {@link DashboardView} on one thread, with a plain consumer assigned to every partition:
+ * no consumer group, no committed offsets (a {@link PartitionCatchUp}).
  *
  * <p>Start positions: the compacted probes, importance and validation topics from the beginning
- * (their latest value per key is the state); tag-responses from {@code max(beginning, end - replay)}
- * per partition. Partitions that appear later (a topic created after the dashboard started, or
+ * (their latest value per key is the state); the history and alerts topics from the beginning too
+ * (their retention, 30 and 90 days, bounds what is replayed, and the view keeps only the latest
+ * buckets per layer and the latest alerts), so the page's history survives a dashboard restart;
+ * tag-responses from {@code max(beginning, end - replay)} per partition. Partitions that appear later (a topic created after the dashboard started, or
  * partitions added) are picked up on the next look-up (every second while a topic is missing,
  * every 10 s after; added partitions once the consumer's metadata is refreshed, which the
  * dashboard's consumer does every 10 s) with the same rule.
@@ -47,7 +52,10 @@ import org.slf4j.LoggerFactory;
  * and its dead-letter path.
  */
 public final class TopicReader implements Runnable {
-  /** Counter of records applied to the view, tagged {@code type} (importance, tag-response, probe, validation). */
+  /**
+   * Counter of records applied to the view, tagged {@code type} (importance, tag-response, probe,
+   * validation, history, alert).
+   */
   public static final String UPDATES_METER = "tagscope.dashboard.updates";
   /** Counter of records skipped as unreadable, tagged {@code topic}. */
   public static final String SKIPPED_METER = "tagscope.dashboard.skipped";
@@ -56,14 +64,12 @@ public final class TopicReader implements Runnable {
   private static final Duration POLL = Duration.ofMillis(200);
   /** The topics read, in the order their partitions are looked up. */
   private static final List<String> TOPICS = List.of(
-      Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name(), Topics.VALIDATION.name());
+      Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name(), Topics.VALIDATION.name(),
+      Topics.IMPORTANCE_HISTORY.name(), Topics.ALERTS.name());
   private final Consumer<byte[], byte[]> consumer;
   private final PartitionCatchUp<byte[], byte[]> catchUp;
   private final DashboardView view;
-  private final Counter skippedProbes;
-  private final Counter skippedImportance;
-  private final Counter skippedResponses;
-  private final Counter skippedValidation;
+  private final Map<String, Counter> skipped = new HashMap<>();
   private final Map<String, Counter> updates = new HashMap<>();
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private volatile boolean running = true;
@@ -84,18 +90,17 @@ public final class TopicReader implements Runnable {
           : StartPosition.beginning());
     }
     this.catchUp = new PartitionCatchUp<>("dashboard", consumer, starts, Duration.ofSeconds(5));
-    this.skippedProbes = skipped(registry, Topics.PROBES.name());
-    this.skippedImportance = skipped(registry, Topics.IMPORTANCE.name());
-    this.skippedResponses = skipped(registry, Topics.TAG_RESPONSES.name());
-    this.skippedValidation = skipped(registry, Topics.VALIDATION.name());
-    for (String type : List.of("probe", "importance", "tag-response", "validation")) {
+    for (String topic : TOPICS) {
+      skipped.put(topic, skippedCounter(registry, topic));
+    }
+    for (String type : List.of("probe", "importance", "tag-response", "validation", "history", "alert")) {
       updates.put(type, Counter.builder(UPDATES_METER)
           .description("Records taken into the dashboard's in-memory view")
           .tag("type", type).register(registry));
     }
   }
 
-  private static Counter skipped(MeterRegistry registry, String topic) {
+  private static Counter skippedCounter(MeterRegistry registry, String topic) {
     return Counter.builder(SKIPPED_METER)
         .description("Records the dashboard could not decode or show, skipped (the upstream stage owns the DLQ)")
         .tag("topic", topic).register(registry);
@@ -195,24 +200,22 @@ public final class TopicReader implements Runnable {
         LayerValidation v = Topics.VALIDATION.valueSerde().deserializer().deserialize(topic, r.value());
         view.acceptValidation(key, v);
         updates.get("validation").increment();
+      } else if (topic.equals(Topics.IMPORTANCE_HISTORY.name())) {
+        ImportanceBucket v = Topics.IMPORTANCE_HISTORY.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptBucket(v);
+        updates.get("history").increment();
+      } else if (topic.equals(Topics.ALERTS.name())) {
+        RankAlert v = Topics.ALERTS.valueSerde().deserializer().deserialize(topic, r.value());
+        view.acceptAlert(v);
+        updates.get("alert").increment();
       }
     } catch (RuntimeException e) {
-      counterFor(topic).increment();
+      Counter c = skipped.get(topic);
+      if (c != null) {
+        c.increment();
+      }
       LOG.warn("dashboard skipped {}-{}@{}: {}", topic, r.partition(), r.offset(), e.getMessage());
     }
-  }
-
-  private Counter counterFor(String topic) {
-    if (topic.equals(Topics.IMPORTANCE.name())) {
-      return skippedImportance;
-    }
-    if (topic.equals(Topics.PROBES.name())) {
-      return skippedProbes;
-    }
-    if (topic.equals(Topics.VALIDATION.name())) {
-      return skippedValidation;
-    }
-    return skippedResponses;
   }
 
   private static void sleepQuietly(long ms) {

@@ -35,7 +35,7 @@ class DashboardViewTest {
         Fixtures.filter(9, 2, 0.6, 0.1, 0.05, 0.05),   // same rank as 5, higher importance: goes first
         Fixtures.filter(1, 2, 0.6, 0.1, 0.05, 0.05)))); // same rank and importance as 9: lower index first
 
-    ImportanceView v = view.importance("m", "l");
+    ImportanceView v = view.importance("m", "", "l");
 
     List<Integer> order = v.filters().stream().map(FilterRow::filter).toList();
     assertEquals(List.of(2, 1, 9, 5, 7), order);
@@ -59,7 +59,7 @@ class DashboardViewTest {
     view.acceptImportance("m/l", Fixtures.importance("m", "l", 2, List.of(
         Fixtures.filter(0, 2, 0.5, 1, 0, 0), Fixtures.filter(1, 1, 1.0, 2, 0, 0))));
 
-    ImportanceView v = view.importance("m", "l");
+    ImportanceView v = view.importance("m", "", "l");
     assertEquals(2, v.windowsSeen());
     assertEquals(List.of(1, 0), v.filters().stream().map(FilterRow::filter).toList());
     List<LayerSummary> layers = view.layers();
@@ -143,9 +143,9 @@ class DashboardViewTest {
     view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 2));
 
     assertEquals("unknown model 'x'",
-        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("x", "l")).getMessage());
+        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("x", "", "l")).getMessage());
     assertEquals("unknown layer 'x' of model 'm'",
-        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("m", "x")).getMessage());
+        assertThrows(DashboardView.NotFoundException.class, () -> view.importance("m", "", "x")).getMessage());
     assertEquals("unknown probe 'q'",
         assertThrows(DashboardView.NotFoundException.class, () -> view.spectrum("q", "l", 0)).getMessage());
     assertEquals("no tag response for layer 'x' of probe 'p'",
@@ -205,10 +205,10 @@ class DashboardViewTest {
     view.acceptTagResponse(Fixtures.tagResponse("p", "m", "l", "img", 1));
 
     assertEquals(List.of(
-        new ChangeEvent("probe", "m", null, "p", 0),
-        new ChangeEvent("importance", "m", "l", "probe-1", 9),
-        new ChangeEvent("tag-response", "m", "l", "p", 1),
-        new ChangeEvent("tag-response", "m", "l", "p", 2)), heard);
+        new ChangeEvent("probe", "m", null, null, "p", 0),
+        new ChangeEvent("importance", "m", "", "l", "probe-1", 9),
+        new ChangeEvent("tag-response", "m", "", "l", "p", 1),
+        new ChangeEvent("tag-response", "m", "", "l", "p", 2)), heard);
   }
 
   @Test
@@ -256,12 +256,12 @@ class DashboardViewTest {
     // The whole network ('*') sorts first; other models stay out.
     assertEquals(List.of("*", "l"), view.validations("m").stream().map(ValidationView::layer).toList());
     assertTrue(view.validations("nobody").isEmpty());
-    assertEquals(new ChangeEvent("validation", "m", "l", null, 0), heard.get(0));
+    assertEquals(new ChangeEvent("validation", "m", null, "l", null, 0), heard.get(0));
 
     view.acceptValidation("m/l", null);
     assertEquals("no validation of layer 'l' of model 'm'; ./tagscope validate writes one",
         assertThrows(DashboardView.NotFoundException.class, () -> view.validation("m", "l")).getMessage());
-    assertEquals(new ChangeEvent("validation", "m", "l", null, 0), heard.get(heard.size() - 1));
+    assertEquals(new ChangeEvent("validation", "m", null, "l", null, 0), heard.get(heard.size() - 1));
   }
 
   @Test

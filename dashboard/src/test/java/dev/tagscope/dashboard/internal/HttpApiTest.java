@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.dashboard.Fixtures;
+import dev.tagscope.schemas.AlertState;
+import dev.tagscope.schemas.Topics;
 import io.javalin.Javalin;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +28,8 @@ class HttpApiTest {
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final String NASTY = "<script>alert(1)</script>";
+  private static final String NASTY_Q = java.net.URLEncoder.encode(NASTY, StandardCharsets.UTF_8);
+  private static final long T0 = 1_700_000_040_000L;
 
   private static DashboardView view;
   private static EventHub hub;
@@ -42,6 +46,13 @@ class HttpApiTest {
     view.acceptTagResponse(Fixtures.tagResponse("p1", "m", "l1", "img-7", 2));
     view.acceptValidation("m/l1", Fixtures.validation("m", "l1"));
     view.acceptValidation("m/*", Fixtures.validation("m", "*"));
+    // Two versions of a hostile-named model, with history and alerts.
+    view.acceptImportance(Topics.importanceKey(NASTY, "v1", "conv"), Fixtures.scored(NASTY, "v1", "conv", 5, 4, 3, 2, 1));
+    view.acceptImportance(Topics.importanceKey(NASTY, "v2", "conv"), Fixtures.scored(NASTY, "v2", "conv", 4, 5, 3, 1, 2));
+    view.acceptBucket(Fixtures.bucket(NASTY, "v2", "conv", T0, 60_000, null, null, 0, null, 4, 5, 3, 1, 2));
+    view.acceptBucket(Fixtures.bucket(NASTY, "v2", "conv", T0 + 60_000, 60_000, "v1", 0.625, 2, 0.5, 1, 5, 3, 4, 2));
+    view.acceptAlert(Fixtures.alert(AlertState.RAISED, NASTY, "v2", "conv", T0 + 60_000, 0.625));
+    view.acceptAlert(Fixtures.alert(AlertState.CLEARED, "m", "", "l1", T0, 0.875));
     hub = new EventHub(Duration.ofMillis(50), Duration.ofMillis(300));
     view.addListener(hub);
     app = HttpApi.create(view, hub, () -> true).start("127.0.0.1", 0);
@@ -139,12 +150,96 @@ class HttpApiTest {
   }
 
   @Test
+  void layersCarryTheirVersionAndImportanceTakesOne() throws Exception {
+    JsonNode layers = MAPPER.readTree(get("/api/layers").body());
+    // Sorted by model ("<" before "m"), then version, then layer.
+    assertEquals(List.of("v1", "v2", "", ""), List.of(layers.get(0).get("version").asText(),
+        layers.get(1).get("version").asText(), layers.get(2).get("version").asText(), layers.get(3).get("version").asText()));
+    assertTrue(layers.get(1).get("alertOpen").asBoolean());
+    assertEquals(2, layers.get(1).get("historyBuckets").asInt());
+    assertTrue(layers.get(0).get("alertOpen").asBoolean()); // an episode is per model and layer, any version
+    assertFalse(layers.get(3).get("alertOpen").asBoolean()); // m/l1: its latest alert is CLEARED
+    JsonNode v2 = MAPPER.readTree(get("/api/importance?model=" + NASTY_Q + "&version=v2&layer=conv").body());
+    assertEquals(1, v2.get("filters").get(0).get("filter").asInt());
+    assertEquals("v2", v2.get("version").asText());
+    assertEquals(404, get("/api/importance?model=" + NASTY_Q + "&layer=conv").statusCode()); // no unversioned records
+  }
+
+  @Test
+  void historyIsJsonOldestFirstWithTheAlertsThreshold() throws Exception {
+    HttpResponse<String> r = get("/api/history?model=" + NASTY_Q + "&version=v2&layer=conv&top=2");
+    assertEquals(200, r.statusCode(), r.body());
+    assertFalse(r.body().contains("<script>"), r.body());
+    JsonNode h = MAPPER.readTree(r.body());
+    assertEquals(NASTY, h.get("model").asText());
+    JsonNode buckets = h.get("buckets");
+    assertEquals(2, buckets.size());
+    assertEquals(T0, buckets.get(0).get("bucketStartMs").asLong());
+    assertTrue(buckets.get(0).get("rho").isNull());
+    assertEquals(0.625, buckets.get(1).get("rho").asDouble());
+    assertEquals(0.5, buckets.get(1).get("topKOverlap").asDouble());
+    assertEquals("v1", buckets.get(1).get("referenceVersion").asText());
+    assertEquals(0.75, h.get("threshold").asDouble());
+    assertTrue(h.get("thresholdFromAlert").asBoolean());
+    // Latest bucket scores 1 5 3 4 2: best filter 1, then 3; importance = score / 5.
+    JsonNode top = h.get("top");
+    assertEquals(2, top.size());
+    assertEquals(1, top.get(0).get("filter").asInt());
+    assertEquals(List.of(1.0, 1.0), List.of(top.get(0).get("importance").get(0).asDouble(), top.get(0).get("importance").get(1).asDouble()));
+    assertEquals(3, top.get(1).get("filter").asInt());
+    assertEquals(List.of(0.2, 0.8), List.of(top.get(1).get("importance").get(0).asDouble(), top.get(1).get("importance").get(1).asDouble()));
+    assertEquals(404, get("/api/history?model=m&layer=l1").statusCode());
+    assertEquals(400, get("/api/history?model=m&layer=l1&top=0").statusCode());
+    assertEquals(400, get("/api/history?model=m&layer=l1&top=lots").statusCode());
+  }
+
+  @Test
+  void alertsAreJsonNewestFirstAndFilterable() throws Exception {
+    HttpResponse<String> r = get("/api/alerts");
+    assertEquals(200, r.statusCode());
+    assertFalse(r.body().contains("<script>"), r.body());
+    JsonNode all = MAPPER.readTree(r.body());
+    assertEquals(2, all.size());
+    assertEquals("RAISED", all.get(0).get("state").asText());
+    assertEquals(NASTY, all.get(0).get("model").asText());
+    assertTrue(all.get(0).get("open").asBoolean());
+    assertEquals(3, all.get(0).get("movers").get(0).get("filter").asInt());
+    assertEquals(4, all.get(0).get("movers").get(0).get("rank").asInt());
+    assertEquals("CLEARED", all.get(1).get("state").asText());
+    assertEquals(1, MAPPER.readTree(get("/api/alerts?model=m").body()).size());
+    assertEquals(1, MAPPER.readTree(get("/api/alerts?limit=1").body()).size());
+    assertEquals(0, MAPPER.readTree(get("/api/alerts?layer=nowhere").body()).size());
+    assertEquals(400, get("/api/alerts?model=").statusCode());
+    assertEquals(400, get("/api/alerts?limit=1001").statusCode());
+  }
+
+  @Test
+  void compareGivesRhoOverlapAndBothRankings() throws Exception {
+    HttpResponse<String> r = get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v2&k=4");
+    assertEquals(200, r.statusCode(), r.body());
+    assertFalse(r.body().contains("<script>"), r.body());
+    JsonNode c = MAPPER.readTree(r.body());
+    // 5 4 3 2 1 against 4 5 3 1 2: sum d^2 = 4, rho = 1 - 24 / 120; top-4 {0,1,2,3} and {1,0,2,4}
+    assertEquals(0.8, c.get("rho").asDouble(), 1e-12);
+    assertEquals(0.75, c.get("topKOverlap").asDouble());
+    assertEquals(4, c.get("topK").asInt());
+    assertEquals(5, c.get("filters").asInt());
+    assertEquals(0, c.get("a").get("filters").get(0).get("filter").asInt());
+    assertEquals(1, c.get("b").get("filters").get(0).get("filter").asInt());
+    // default k 8, capped at the 5 shared filters
+    assertEquals(5, MAPPER.readTree(get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v2").body()).get("topK").asInt());
+    assertEquals(404, get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v3").statusCode());
+    assertEquals(400, get("/api/compare?model=" + NASTY_Q + "&a=v1&b=v2").statusCode());
+    assertEquals(400, get("/api/compare?model=" + NASTY_Q + "&layer=conv&a=v1&b=v2&k=0").statusCode());
+  }
+
+  @Test
   void hostileLayerNameComesBackEscaped() throws Exception {
     HttpResponse<String> r = get("/api/layers");
     assertFalse(r.body().contains("<script>"), r.body());
     assertTrue(r.body().contains("\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E"), r.body());
     JsonNode layers = MAPPER.readTree(r.body());
-    assertEquals(NASTY, layers.get(0).get("layer").asText()); // "<" sorts before "l"
+    assertEquals(NASTY, layers.get(2).get("layer").asText()); // model m, no version: "<" sorts before "l"
     assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElse(""));
   }
 

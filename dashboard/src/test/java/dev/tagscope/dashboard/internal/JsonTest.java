@@ -44,7 +44,7 @@ class JsonTest {
         .setMeanSnr(Double.POSITIVE_INFINITY).setPaperSnrDb(Double.NaN).build();
     view.acceptImportance("m/l", Fixtures.importance("m", "l", 1, List.of(f)));
 
-    String json = Json.write(view.importance("m", "l"));
+    String json = Json.write(view.importance("m", "", "l"));
 
     assertFalse(json.contains("Infinity") || json.contains("NaN"), json);
     JsonNode row = Json.createMapper().readTree(json).get("filters").get(0);
