@@ -63,6 +63,12 @@ final class DemoCommand implements Callable<Integer> {
   boolean liveTraffic;
 
 
+  @Option(names = "--damage", paramLabel = "LAYER:N", description = "With --live-traffic: once the first half of the requests"
+      + " is analysed, zero the N most important filters of LAYER in a copy of the model (a damaged deployment) and swap the"
+      + " worker to it for the second half, so the importance history and the rank alerts show the change (give short"
+      + " buckets, e.g. --bucket-seconds 8 --reference-buckets 2). ONNX models only.")
+  String damage;
+
   @Option(names = "--serve", description = "Keep the dashboard (and the embedded broker) up after the report, until Ctrl-C.")
   boolean serve;
 
@@ -125,6 +131,7 @@ final class DemoCommand implements Callable<Integer> {
     ProbePlan.Builder planBuilder = probe.planBuilder().model(activationModel.name()).layers(layerNames)
         .imageShape(first.channels(), first.height(), first.width());
     ProbePlan plan = traffic != null ? planBuilder.continuous(true).build() : planBuilder.imageCount(images.size()).build();
+    Damage damaged = damage == null ? null : Damage.parse(damage, traffic, settings.modelPath(), layerNames, images.size());
     long windowsPerImage = plan.geometry().windowsPerImage();
     // live: the requests are written to one partition, so every k-th of them is probed, the first included
     long probed = traffic != null ? (images.size() + traffic.sampling().everyK() - 1) / traffic.sampling().everyK() : images.size();
@@ -145,14 +152,14 @@ final class DemoCommand implements Callable<Integer> {
     // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
     try (ServiceRunner runner = ServiceRunner.install()) {
       return runServices(started, runner, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
-          expectedWindows, traffic, historySettings);
+          expectedWindows, traffic, historySettings, damaged);
     }
   }
 
   private Integer runServices(long started, ServiceRunner runner, MeterRegistry registry, Map<String, Object> clientOverrides,
                               List<Image> images, WorkerSettings settings, ActivationModel activationModel,
                               List<String> layerNames, ProbePlan plan, long expectedWindows, LiveTraffic traffic,
-                              HistorySettings historySettings)
+                              HistorySettings historySettings, Damage damaged)
       throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
@@ -187,8 +194,21 @@ final class DemoCommand implements Callable<Integer> {
         if (traffic != null) {
           startAtEnd(bootstrap, clientOverrides, traffic);
           producer = runner.start(probeService.liveTraffic(traffic).build(), Duration.ofMinutes(2));
-          int fed = RequestFeeder.feed(bootstrap, clientOverrides, traffic.requestsTopic(), images);
-          System.out.printf("%d PNG requests written to %s%n", fed, traffic.requestsTopic());
+          if (damaged == null) {
+            int fed = RequestFeeder.feed(bootstrap, clientOverrides, traffic.requestsTopic(), images);
+            System.out.printf("%d PNG requests written to %s%n", fed, traffic.requestsTopic());
+          } else {
+            // first half on the model as it is, then the damaged copy for the second half
+            int half = images.size() / 2;
+            RequestFeeder.feed(bootstrap, clientOverrides, traffic.requestsTopic(), images.subList(0, half));
+            System.out.printf("%d PNG requests written to %s for the undamaged model%n", half, traffic.requestsTopic());
+            WindowWait.await(collector, expectedWindows * half / images.size(),
+                new StageThroughput(registry, StageThroughput.pipelineStages(layerNames.size())), runner,
+                Duration.ofSeconds(stallTimeoutSeconds), true);
+            damaged.swap(worker, collector, activationModel.name(), plan.probeId());
+            RequestFeeder.feed(bootstrap, clientOverrides, traffic.requestsTopic(), images.subList(half, images.size()));
+            System.out.printf("%d PNG requests written to %s for the damaged model%n", images.size() - half, traffic.requestsTopic());
+          }
         } else {
           producer = runner.start(probeService.images(images).build(), Duration.ofMinutes(2));
         }
@@ -226,6 +246,11 @@ final class DemoCommand implements Callable<Integer> {
             fps = sent.frames() / sent.seconds();
           }
           System.out.printf("%-9s %,8.0f frames  %,8.0f frames/s%n", s.name(), frames, fps);
+        }
+        double raised = registry.find(SpectralService.ALERTS_METER).tag("state", "raised")
+            .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+        if (damaged != null || raised > 0) {
+          System.out.printf("rank alerts raised: %.0f (on %s; the dashboard lists them)%n", raised, Topics.ALERTS.name());
         }
         System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, output.report.toAbsolutePath());
 

@@ -56,6 +56,8 @@ public final class SpectralService implements TagscopeService {
    * processor's name, published here for callers outside the module (the demo's per-stage throughput).
    */
   public static final String FRAMES_METER = WindowProcessor.FRAMES_METER;
+  /** Counter of rank alerts, tag {@code state} = {@code raised} or {@code cleared}: the stability processor's name. */
+  public static final String ALERTS_METER = dev.tagscope.spectral.internal.StabilityProcessor.ALERTS_METER;
   /** Counter of activation records consumed, readable or not: the window processor's name. */
   public static final String RECORDS_METER = WindowProcessor.RECORDS_METER;
   /** Default {@code application.id}. */
