@@ -47,7 +47,8 @@ import java.util.Map;
  * {@code cells[i][j]} the mean baseline-corrected amplitude at the fundamental of the region in
  * row {@code i}, column {@code j} ({@code null} for a cell without a region), and {@code imPairs}
  * the at most {@value SpatialMap#IM_PAIRS} region pairs with the largest summed corrected IM
- * amplitude, strongest first. It is 16 numbers per filter for {@code grid:4x4}, small beside
+ * amplitude above {@link SpatialMap#RELATIVE_FLOOR} of the filter's largest, strongest first.
+ * It is 16 numbers per filter for {@code grid:4x4}, small beside
  * {@code bins}, so every filter gets one.
  *
  * <p>Usage: {@code SpectralReport.builder(plan).model(Map.of("name", "m")).layer("conv1", acc).build().write(path)}.
