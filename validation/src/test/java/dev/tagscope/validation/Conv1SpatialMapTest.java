@@ -48,8 +48,19 @@ class Conv1SpatialMapTest {
   void conv1MapIsItsOwnWeightsAppliedToTheCellContrast() throws Exception {
     // grid:4x4 at W = 240: fundamentals and harmonics up to 3f on distinct bins, no IM terms
     // (conv1 is linear: it has none, and the rounding adds only per-cell harmonics).
-    ProbePlan plan = ProbePlan.builder().model("fmnist-resnet32").layout("grid:4x4").windowFrames(240).maxHarmonic(3)
-        .maxImOrder(0).imageShape(1, 28, 28).imageCount(1).layers(List.of("conv1")).build();
+    checkConv1(ProbePlan.builder().model("fmnist-resnet32").layout("grid:4x4").windowFrames(240).maxHarmonic(3)
+        .maxImOrder(0).imageShape(1, 28, 28).imageCount(1).layers(List.of("conv1")).build());
+  }
+
+  @Test
+  void withTheDefaultGridCatalogueConv1CombinesNoCells() throws Exception {
+    // The README's grid:4x4 plan: harmonics to 4f, IM order 2 (240 pair terms), 4000 frames.
+    checkConv1(ProbePlan.builder().model("fmnist-resnet32").layout("grid:4x4").windowFrames(4000)
+        .imageShape(1, 28, 28).imageCount(1).layers(List.of("conv1")).build());
+  }
+
+  /** Asserts conv1's maps against its weights and that it has no IM pair above the floor. */
+  private static void checkConv1(ProbePlan plan) throws Exception {
     List<Image> images = ImageLoader.builder().limit(1).build().load(ProjectFiles.samples());
     Image image = images.get(0);
     LayerAccumulator acc;
@@ -124,7 +135,7 @@ class Conv1SpatialMapTest {
           informative++;
         }
       }
-      assertTrue(map.imPairs().isEmpty(), "maxImOrder 0: no IM pairs");
+      assertTrue(map.imPairs().isEmpty(), "conv1 is linear and combines no cells, got " + map.imPairs());
     }
     for (int k = 0; k < 16; k++) {
       double own = squaredError(maps.get(k), predicted[k]);
