@@ -121,6 +121,25 @@ class ProbePlanTest {
   }
 
   @Test
+  void fourByFourGridDefaultsFitA4000FrameWindow() {
+    // 16 fundamentals, 48 harmonics (H = 4) and 120 pairs x (sum, difference) IM terms (M = 2):
+    // 304 components on distinct bins need a longer window than 240 frames; 4000 frames
+    // (33.3 s at 120 fps, 0.03 Hz bins) is the one README documents for grid:4x4.
+    ProbePlan plan = base().layout("grid:4x4").windowFrames(4000).build();
+    double[] f = plan.regions().stream().mapToDouble(Region::getFrequencyHz).toArray();
+    assertEquals(16, f.length);
+    assertEquals(6.0, f[0], 1e-12);
+    Set<Integer> bins = new HashSet<>();
+    for (SignalBin b : plan.signalBins()) {
+      assertTrue(bins.add(b.getBin()), "distinct bins");
+      assertTrue(b.getBin() >= 2 && b.getBin() < 2000, "bin " + b.getBin());
+      assertEquals(b.getBin() * 120.0 / 4000, b.getFrequencyHz(), 1e-12, "on an exact bin");
+    }
+    assertEquals(16 + 48 + 240, bins.size());
+    assertEquals("r3c3", plan.regions().get(15).getName());
+  }
+
+  @Test
   void gridFinerThanTheFrameSynthesizerSupportsIsRefusedAtBuild() {
     // 144 distinct fundamentals, no harmonics or IM terms: a valid tagging, but the frame
     // synthesiser holds at most 127 regions, so build() must refuse it before anything is sent.

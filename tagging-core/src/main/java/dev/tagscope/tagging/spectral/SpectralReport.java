@@ -32,7 +32,8 @@ import java.util.Map;
  *                "imShare","harmonicShare",
  *                "ranking":[{"filter","name"?,"rank","importance","score","fundamental","harmonic",
  *                            "intermodulation","meanSnr","paperSnrDb",
- *                            "bins":[{"label","kind","frequencyHz","amplitude","baseline","snr","corrected"}]}]}]}
+ *                            "bins":[{"label","kind","frequencyHz","amplitude","baseline","snr","corrected"}],
+ *                            "map"?:{"rows","cols","cells":[[...]],"imPairs":[{"cells":[a,b],"amplitude"}]}}]}]}
  * }</pre>
  *
  * <p>{@code parts} are the means over the layer's filters of the score parts;
@@ -40,6 +41,15 @@ import java.util.Map;
  * (0 when no part is positive). {@code ranking} is sorted by rank (1 = highest score); per-bin
  * values are means over windows. Amplitudes are in activation units, frequencies in Hz, SNR an
  * amplitude ratio, {@code paperSnrDb} in dB.
+ *
+ * <p>{@code map} (every filter, present when the plan's region names place them on the image:
+ * halves, quadrants, {@code grid:RxC}; see {@link SpatialMap}) is where the filter looks:
+ * {@code cells[i][j]} the mean baseline-corrected amplitude at the fundamental of the region in
+ * row {@code i}, column {@code j} ({@code null} for a cell without a region), and {@code imPairs}
+ * the at most {@value SpatialMap#IM_PAIRS} region pairs with the largest summed corrected IM
+ * amplitude above {@link SpatialMap#RELATIVE_FLOOR} of the filter's largest, strongest first.
+ * It is 16 numbers per filter for {@code grid:4x4}, small beside
+ * {@code bins}, so every filter gets one.
  *
  * <p>Usage: {@code SpectralReport.builder(plan).model(Map.of("name", "m")).layer("conv1", acc).build().write(path)}.
  * The report is a snapshot taken at {@link Builder#build()}.
@@ -181,6 +191,7 @@ public final class SpectralReport {
       double[][] base = acc.meanBaseline();
       double[][] snr = acc.meanSnrPerBin();
       double[][] corr = acc.meanCorrected();
+      List<SpatialMap> maps = acc.windows() == 0 ? List.of() : SpatialMap.of(plan, corr);
       List<FilterImportance> sorted = new ArrayList<>(imp);
       sorted.sort(Comparator.comparingInt(FilterImportance::getRank));
       for (FilterImportance x : sorted) {
@@ -209,9 +220,36 @@ public final class SpectralReport {
           b.put("snr", snr[k][s]);
           b.put("corrected", corr[k][s]);
         }
+        if (!maps.isEmpty()) {
+          e.set("map", mapJson(maps.get(k)));
+        }
       }
       layers.add(node);
       return this;
+    }
+
+    private static ObjectNode mapJson(SpatialMap m) {
+      ObjectNode n = MAPPER.createObjectNode();
+      n.put("rows", m.rows());
+      n.put("cols", m.cols());
+      ArrayNode cells = n.putArray("cells");
+      for (double[] row : m.cells()) {
+        ArrayNode r = cells.addArray();
+        for (double v : row) {
+          if (Double.isNaN(v)) {
+            r.addNull();
+          } else {
+            r.add(v);
+          }
+        }
+      }
+      ArrayNode pairs = n.putArray("imPairs");
+      for (SpatialMap.ImPair p : m.imPairs()) {
+        ObjectNode pn = pairs.addObject();
+        pn.putArray("cells").add(p.first()).add(p.second());
+        pn.put("amplitude", p.amplitude());
+      }
+      return n;
     }
 
     /** @return the report */
