@@ -72,6 +72,18 @@ record Damage(String layer, int filters, Path model) {
     return new Damage(layer, n, model);
   }
 
+  /**
+   * The most important filters of a layer.
+   *
+   * @param importance the layer's importance
+   * @param n how many
+   * @return their indices, rank 1 first
+   */
+  static int[] topFilters(LayerImportance importance, int n) {
+    return importance.getFilters().stream().sorted(Comparator.comparingInt(FilterImportance::getRank)).limit(n)
+        .mapToInt(FilterImportance::getFilter).toArray();
+  }
+
   /** @return the version the damaged copy reports */
   String version() {
     return "damaged-" + layer + "-top" + filters;
@@ -92,9 +104,7 @@ record Damage(String layer, int filters, Path model) {
     if (acc == null) {
       throw new IllegalStateException("--damage: no window of layer '" + layer + "' arrived before the swap");
     }
-    LayerImportance imp = ImportanceMath.of(modelName, layer, probeId, 0, acc);
-    int[] top = imp.getFilters().stream().sorted(Comparator.comparingInt(FilterImportance::getRank)).limit(filters)
-        .mapToInt(FilterImportance::getFilter).toArray();
+    int[] top = topFilters(ImportanceMath.of(modelName, layer, probeId, 0, acc), filters);
     try {
       Path dir = Files.createTempDirectory("tagscope-damaged-");
       String base = model.getFileName().toString().replaceFirst("\\.onnx$", "");

@@ -11,7 +11,6 @@ import dev.tagscope.producer.LiveTraffic;
 import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.Sampling;
 import dev.tagscope.schemas.AlertState;
-import dev.tagscope.schemas.FilterImportance;
 import dev.tagscope.schemas.FilterMove;
 import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
@@ -32,7 +31,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,8 +95,7 @@ class MonitoringIntegrationTest {
           RequestFeeder.feed(bs, Map.of(), REQUESTS, java.util.Collections.nCopies(PER_PHASE, image));
           List<ImportanceBucket> undamaged = awaitBuckets(bs, 4, b -> b.getLayer().equals(LAYER));
           LayerImportance running = latestImportance(bs, LAYER);
-          int[] top = running.getFilters().stream().sorted(Comparator.comparingInt(FilterImportance::getRank)).limit(4)
-              .mapToInt(FilterImportance::getFilter).toArray();
+          int[] top = Damage.topFilters(running, 4);
           String before = running.getModelVersion();
 
           // Phase 2: the damaged deployment takes over between two transactions.

@@ -74,16 +74,21 @@ final class FrameRun {
       values = Arrays.copyOf(values, 2 * values.length);
     }
     int from = row * filters;
-    if (source instanceof PrimitivesArrays.FloatArray floats) { // what the Avro decoder gives: no boxing
-      for (int k = 0; k < filters; k++) {
-        values[at + k] = floats.getFloat(from + k);
-      }
-    } else {
-      for (int k = 0; k < filters; k++) {
-        values[at + k] = source.get(from + k);
-      }
+    for (int k = 0; k < filters; k++) {
+      values[at + k] = valueAt(source, from + k);
     }
     count++;
+  }
+
+  /**
+   * One value of a record's {@code values}, unboxed where the Avro decoder gave primitive floats.
+   *
+   * @param values a record's values
+   * @param i the index
+   * @return {@code values.get(i)}
+   */
+  static float valueAt(List<Float> values, int i) {
+    return values instanceof PrimitivesArrays.FloatArray floats ? floats.getFloat(i) : values.get(i);
   }
 
   /** Empties the run. */

@@ -24,7 +24,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.generic.PrimitivesArrays;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
@@ -280,7 +279,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     }
     int c = length / runFrames;
     for (int i = 0; i < length; i++) {
-      float v = valueAt(values, i);
+      float v = FrameRun.valueAt(values, i);
       if (!Float.isFinite(v)) {
         dead(record, "filter " + (i % c) + " is " + v + " at " + where(frame, i / c)
             + "; fix the model or its reduction, the spectrum needs finite values");
@@ -447,10 +446,6 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private static String where(ActivationFrame frame, int t) {
     return "frameIndex " + (frame.getFrameIndex() + t) + " (image '" + frame.getImageId() + "', imageFrame "
         + (frame.getImageFrame() + t) + ") of layer '" + frame.getLayer() + "'";
-  }
-
-  private static float valueAt(List<Float> values, int i) {
-    return values instanceof PrimitivesArrays.FloatArray floats ? floats.getFloat(i) : values.get(i);
   }
 
   private Routed window(ResolvedProbe plan, ActivationFrame frame, int start, double[][] series, long timestamp) {
