@@ -47,6 +47,17 @@ public final class Topics {
   public static final TopicSpec<String, RankAlert> ALERTS =
       new TopicSpec<>("tagscope.alerts", Serdes.String(), AvroSerde.of(RankAlert.class), false,
           java.time.Duration.ofDays(ALERTS_RETENTION_DAYS).toMillis());
+  /**
+   * One unmodulated source image per probe image, key {@code probeId + "/" + imageId} ({@link #probeImageKey});
+   * compacted: the dashboard shows top examples, with their labels, from it.
+   */
+  public static final TopicSpec<String, ProbeImage> PROBE_IMAGES =
+      new TopicSpec<>("tagscope.probe-images", Serdes.String(), AvroSerde.of(ProbeImage.class), true);
+
+  /** Per filter the probed images that excite it most, key {@link #importanceKey}; compacted (the latest set wins). */
+  public static final TopicSpec<String, TopExamples> TOP_EXAMPLES =
+      new TopicSpec<>("tagscope.top-examples", Serdes.String(), AvroSerde.of(TopExamples.class), true);
+
   /** Ranking validation per model/layer, written by {@code tagscope validate} (compacted; layer {@code *} = whole network). */
   public static final TopicSpec<String, LayerValidation> VALIDATION =
       new TopicSpec<>("tagscope.validation", Serdes.String(), AvroSerde.of(LayerValidation.class), true);
@@ -57,7 +68,8 @@ public final class Topics {
 
   /** All topics, in data-flow order. */
   public static final List<TopicSpec<?, ?>> ALL =
-      List.of(PROBES, STIMULI, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, IMPORTANCE_HISTORY, ALERTS, VALIDATION, DLQ);
+      List.of(PROBES, STIMULI, PROBE_IMAGES, ACTIVATIONS, TAG_RESPONSES, IMPORTANCE, IMPORTANCE_HISTORY, ALERTS,
+          TOP_EXAMPLES, VALIDATION, DLQ);
 
   /**
    * Key of the activations and tag-responses topics.
@@ -66,6 +78,15 @@ public final class Topics {
    */
   public static String probeLayerKey(String probeId, String layer) {
     return probeId + "/" + layer;
+  }
+
+  /**
+   * Key of the probe-images topic.
+   *
+   * @return {@code probeId + "/" + imageId}
+   */
+  public static String probeImageKey(String probeId, String imageId) {
+    return probeId + "/" + imageId;
   }
 
   /**

@@ -44,11 +44,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(FuzzReport.class)
 class AvroFuzzTest {
   /** The record class on each topic's values; a topic added to {@link Topics#ALL} must be added here. */
-  static final Map<TopicSpec<?, ?>, Class<? extends SpecificRecord>> RECORDS = Map.of(
-      Topics.PROBES, ProbeSpec.class, Topics.STIMULI, StimulusFrame.class, Topics.ACTIVATIONS, ActivationFrame.class,
-      Topics.TAG_RESPONSES, TagResponse.class, Topics.IMPORTANCE, LayerImportance.class,
-      Topics.IMPORTANCE_HISTORY, ImportanceBucket.class, Topics.ALERTS, RankAlert.class,
-      Topics.VALIDATION, LayerValidation.class, Topics.DLQ, DeadLetter.class);
+  static final Map<TopicSpec<?, ?>, Class<? extends SpecificRecord>> RECORDS = Map.ofEntries(
+      Map.entry(Topics.PROBES, ProbeSpec.class), Map.entry(Topics.STIMULI, StimulusFrame.class),
+      Map.entry(Topics.PROBE_IMAGES, ProbeImage.class), Map.entry(Topics.ACTIVATIONS, ActivationFrame.class),
+      Map.entry(Topics.TAG_RESPONSES, TagResponse.class), Map.entry(Topics.IMPORTANCE, LayerImportance.class),
+      Map.entry(Topics.IMPORTANCE_HISTORY, ImportanceBucket.class), Map.entry(Topics.ALERTS, RankAlert.class),
+      Map.entry(Topics.TOP_EXAMPLES, TopExamples.class), Map.entry(Topics.VALIDATION, LayerValidation.class),
+      Map.entry(Topics.DLQ, DeadLetter.class));
 
   private static final int TOPICS = Topics.ALL.size();
 

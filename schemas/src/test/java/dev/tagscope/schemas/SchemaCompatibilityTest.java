@@ -32,8 +32,9 @@ import org.junit.jupiter.api.Test;
 class SchemaCompatibilityTest {
 
   static Stream<Class<? extends SpecificRecord>> topicRecords() {
-    return Stream.of(ProbeSpec.class, StimulusFrame.class, ActivationFrame.class, TagResponse.class,
-        LayerImportance.class, ImportanceBucket.class, RankAlert.class, LayerValidation.class, DeadLetter.class);
+    return Stream.of(ProbeSpec.class, StimulusFrame.class, ProbeImage.class, ActivationFrame.class, TagResponse.class,
+        LayerImportance.class, ImportanceBucket.class, RankAlert.class, TopExamples.class, LayerValidation.class,
+        DeadLetter.class);
   }
 
   private static Schema current(Class<? extends SpecificRecord> type) {
