@@ -1,11 +1,11 @@
 package dev.tagscope.worker;
 
 import dev.tagscope.schemas.ActivationFrame;
+import dev.tagscope.schemas.DeadLetterFitter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.service.KafkaClientPolicy;
 import dev.tagscope.service.PinnedSettingException;
 import dev.tagscope.service.TagscopeService;
-import dev.tagscope.worker.internal.DeadLetterFitter;
 import dev.tagscope.worker.internal.DeadLetterSink;
 import dev.tagscope.worker.internal.FrameHandler;
 import dev.tagscope.worker.internal.ProbeCache;

@@ -39,7 +39,8 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
    * @param partitions number of partitions (>= 1)
    * @param replicationFactor replicas per partition (1 on a single broker)
    * @return a {@link NewTopic} with {@code cleanup.policy=compact} where the topic is compacted,
-   *     {@code retention.ms} where {@link #retentionMs()} is set, and {@link #TIMESTAMP_CONFIGS} always
+   *     {@code retention.ms} where {@link #retentionMs()} is set, {@code max.message.bytes} =
+   *     {@link #MAX_MESSAGE_BYTES} and {@link #TIMESTAMP_CONFIGS} always
    * @throws IllegalArgumentException when {@code partitions} or {@code replicationFactor} is below 1,
    *     naming the field and the fix ({@link #checkLayout(int, short)})
    */
@@ -52,6 +53,7 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
     if (retentionMs > 0) {
       configs.put(TopicConfig.RETENTION_MS_CONFIG, Long.toString(retentionMs));
     }
+    configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_MESSAGE_BYTES));
     return new NewTopic(name, partitions, replicationFactor).configs(configs);
   }
 
@@ -74,6 +76,15 @@ public record TopicSpec<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerd
           + "; use 1 on a single broker, up to the number of brokers (typically 3) on a cluster");
     }
   }
+
+  /**
+   * Largest record batch, in bytes, that Tagscope's topics accept ({@code max.message.bytes}, Kafka's
+   * default 1 MiB): 8 MiB. A tag response grows with filters x signal bins (about 58 bytes per
+   * filter and bin): a 64-filter layer under a {@code grid:4x4} plan (304 signal bins) is about
+   * 1.14 MB, and 8 MiB holds about 480 filters at that plan. The Streams producer's
+   * {@code max.request.size} is raised to match; a larger result goes to the dead-letter topic.
+   */
+  public static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
   /**
    * Record timestamps are stimulus time (probe start + frameIndex / fps), which an unpaced probe

@@ -19,6 +19,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -136,6 +138,12 @@ public final class SpectralService implements TagscopeService {
     policy.set(globalHandler, true);
     // Internal (repartition, changelog) topics carry stimulus-time stamps too; see TopicSpec.TIMESTAMP_CONFIGS.
     dev.tagscope.schemas.TopicSpec.TIMESTAMP_CONFIGS.forEach((k, v) -> policy.set(StreamsConfig.topicPrefix(k), v));
+    // Tag responses of wide layers under rich plans pass Kafka's 1 MiB default (TopicSpec.MAX_MESSAGE_BYTES). The
+    // window processor dead-letters one still larger than the producer's max.request.size before it is sent: under
+    // exactly-once a record the producer refuses puts the transaction in an abortable state, and Streams would retry
+    // it for ever.
+    policy.set(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG), dev.tagscope.schemas.TopicSpec.MAX_MESSAGE_BYTES);
+    policy.set(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), dev.tagscope.schemas.TopicSpec.MAX_MESSAGE_BYTES);
     Map<String, Object> cfg = policy.overrides(overrides == null ? Map.of() : overrides).build();
     if (!cfg.containsKey(StreamsConfig.STATE_DIR_CONFIG)) {
       try {

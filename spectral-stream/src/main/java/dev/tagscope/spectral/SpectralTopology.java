@@ -135,11 +135,13 @@ public final class SpectralTopology {
         .to(Topics.DLQ.name(), Produced.with(Topics.DLQ.keySerde(), Topics.DLQ.valueSerde()).withName("spectral-dlq-sink"));
 
     KStream<byte[], Routed> windows = branches.get("spectral-windows");
-    windows.map((k, v) -> {
+    // The processor serialised each tag response (and dead-lettered one too large to send).
+    windows.filter((k, v) -> ((Routed.Window) v).tag() != null, Named.as("spectral-tag-fits"))
+        .map((k, v) -> {
           Routed.Window w = (Routed.Window) v;
           return KeyValue.pair(w.tagKey(), w.tag());
         }, Named.as("spectral-tag-map"))
-        .to(Topics.TAG_RESPONSES.name(), Produced.with(Topics.TAG_RESPONSES.keySerde(), Topics.TAG_RESPONSES.valueSerde())
+        .to(Topics.TAG_RESPONSES.name(), Produced.with(Topics.TAG_RESPONSES.keySerde(), Serdes.ByteArray())
             .withName("spectral-tag-sink"));
 
     windows.map((k, v) -> {

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetters;
+import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
@@ -22,7 +24,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -84,6 +90,50 @@ class SpectralServiceIntegrationTest {
         assertEquals(480, registry.get("tagscope.spectral.frames").counter().count(), "the layer-frames of the readable records");
         assertTrue(registry.getMeters().stream().anyMatch(m -> m.getId().getName().startsWith("kafka.stream")),
             "Kafka Streams metrics bound");
+      }
+    }
+  }
+
+  @Test
+  void aTagResponseTooLargeForItsTopicGoesToTheDeadLetterTopicAndTheStreamGoesOn() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bs))) {
+        ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, Topics.TAG_RESPONSES.name());
+        assertEquals(Integer.toString(TopicSpec.MAX_MESSAGE_BYTES), admin.describeConfigs(List.of(topic)).all().get()
+            .get(topic).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value(), "Tagscope creates its topics with 8 MiB");
+      }
+      // A producer limit below the window's tag response (2.3 KB; every other record of the application, the dead
+      // letter too, is below 1.4 KB), as one above 8 MiB is by default: the processor must dead-letter it.
+      Map<String, Object> overrides = Map.of(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
+          StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 2000);
+      try (SpectralService service = new SpectralService(bs, overrides, SpectralSettings.of(registry)).start()) {
+        assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "RUNNING in time, state " + service.state());
+        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bs),
+            new StringSerializer(), new ByteArraySerializer())) {
+          p.send(new ProducerRecord<>(Topics.PROBES.name(), null, Fixtures.START_MS, "big",
+              Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), probe("big", "fmnist", 240, 240, 240)))).get();
+          IntFunction<List<Float>> values = Fixtures.threeFilters();
+          for (int i = 0; i < 240; i++) {
+            p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(i), "big/conv1",
+                bytes(frame("big", "img0", "conv1", i, i, values.apply(i)))));
+          }
+          p.flush();
+        }
+        DeadLetter dead = readOne(bs, Topics.DLQ.name(), Topics.DLQ.valueSerde().deserializer());
+        assertTrue(dead.getError().contains("the tag response of the window at imageFrame 0..239 of image 'img0' of layer 'conv1'"
+            + " of probe 'big'"), dead.getError());
+        assertTrue(dead.getError().contains("max.message.bytes"), "the reason names the fix: " + dead.getError());
+        assertEquals(Topics.ACTIVATIONS.name(), dead.getSourceTopic(), "the letter points at the activation record");
+        assertEquals(SpectralSettings.STAGE, dead.getStage());
+        LayerImportance imp = readOne(bs, Topics.IMPORTANCE.name(), Topics.IMPORTANCE.valueSerde().deserializer());
+        assertEquals(1, imp.getWindowsSeen(), "the window's importance is still written");
+        assertEquals(KafkaStreams.State.RUNNING, service.state(), "the application goes on");
+        assertTrue(TopicReads.readBytes(bs, Topics.TAG_RESPONSES.name(), true, Duration.ofSeconds(2), r -> false).isEmpty(),
+            "the oversized tag response is not on its topic");
+        assertEquals(1, registry.get(DeadLetters.RECORDS_METER).tag("stage", SpectralSettings.STAGE).counter().count());
       }
     }
   }

@@ -1,6 +1,7 @@
 package dev.tagscope.worker.internal;
 
 import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetterFitter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.schemas.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -12,7 +13,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
@@ -64,26 +64,11 @@ public final class DeadLetterSink {
                         MeterRegistry registry) {
     this.producer = Objects.requireNonNull(producer, "producer");
     this.stage = Objects.requireNonNull(stage, "stage");
-    this.limit = maxRecordBytes(producerProps);
+    this.limit = DeadLetterFitter.producerRecordLimit(producerProps);
     this.committed = Counter.builder(DeadLetters.RECORDS_METER).tag("stage", stage)
         .description("Records sent to the dead-letter topic").register(registry);
   }
 
-  /**
-   * The largest record the producer accepts, in bytes: {@code max.request.size}, and never more
-   * than {@code buffer.memory} (KafkaProducer refuses a record above either before sending it).
-   * Both were validated when the producer was built, so parsing cannot fail here.
-   */
-  private static int maxRecordBytes(Map<String, Object> producerProps) {
-    Map<String, Object> defaults = ProducerConfig.configDef().defaultValues();
-    int maxRequest = (Integer) ConfigDef.parseType(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-        producerProps.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-            defaults.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)), ConfigDef.Type.INT);
-    long bufferMemory = (Long) ConfigDef.parseType(ProducerConfig.BUFFER_MEMORY_CONFIG,
-        producerProps.getOrDefault(ProducerConfig.BUFFER_MEMORY_CONFIG,
-            defaults.get(ProducerConfig.BUFFER_MEMORY_CONFIG)), ConfigDef.Type.LONG);
-    return (int) Math.max(1, Math.min(maxRequest, bufferMemory));
-  }
 
   /**
    * Sends a dead letter for {@code r} in the open transaction, cut to the current limit when it is

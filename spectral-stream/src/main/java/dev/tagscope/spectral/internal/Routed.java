@@ -2,7 +2,6 @@ package dev.tagscope.spectral.internal;
 
 import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.LayerImportance;
-import dev.tagscope.schemas.TagResponse;
 
 /**
  * What the window processor emits for one input record: one analysed window or one dead letter,
@@ -15,11 +14,13 @@ public sealed interface Routed permits Routed.Window, Routed.Dead {
    * One analysed window.
    *
    * @param tagKey probeId/layer, for the tag-responses topic
-   * @param tag the window's tag response
+   * @param tag the window's tag response, serialised for the tag-responses topic; null when it is larger
+   *     than the producer sends (the processor dead-letters it then)
+   * @param tagBytes the serialised tag response's length, bytes
    * @param importanceKey model@version/layer ({@code Topics.importanceKey}), for the importance topic
    * @param importance the window's one-window importance
    */
-  record Window(String tagKey, TagResponse tag, String importanceKey, LayerImportance importance) implements Routed {}
+  record Window(String tagKey, byte[] tag, int tagBytes, String importanceKey, LayerImportance importance) implements Routed {}
 
   /**
    * One refused record.

@@ -2,10 +2,12 @@ package dev.tagscope.spectral.internal;
 
 import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetterFitter;
 import dev.tagscope.schemas.DeadLetters;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.TopicSpec;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.SpectralSettings;
 import dev.tagscope.tagging.WindowGeometry;
@@ -17,6 +19,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -26,8 +29,10 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -142,6 +147,9 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private ProcessorContext<byte[], Routed> context;
   private KeyValueStore<String, byte[]> probes;
   private FrameBuffer buffer;
+  /** The largest record the application's producer sends ({@code max.request.size}), bytes. */
+  private int maxRecordBytes;
+  private final Serializer<TagResponse> tagSerializer = Topics.TAG_RESPONSES.valueSerde().serializer();
 
   /**
    * @param settings meters and the plan cache size
@@ -201,6 +209,8 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.context = context;
     this.probes = context.getStateStore(probeStoreName);
     this.buffer = new FrameBuffer(context.getStateStore(frameStoreName), context.getStateStore(layerStoreName));
+    this.maxRecordBytes = DeadLetterFitter.producerRecordLimit(
+        new StreamsConfig(context.appConfigs()).getProducerConfigs("spectral-window-processor"));
     // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
     this.plansCached = Gauge.builder(PLANS_CACHED_METER, plans, Map::size)
         .tag("task", context.taskId().toString())
@@ -433,6 +443,16 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       }
       if (out != null) {
         windows.increment();
+        Routed.Window window = (Routed.Window) out;
+        if (window.tag() == null) {
+          dead(record, "the tag response of the window at imageFrame " + start + ".." + end + " of image '" + frame.getImageId()
+              + "' of layer '" + frame.getLayer() + "' of probe '" + frame.getProbeId() + "' is " + window.tagBytes()
+              + " bytes, more than the producer's max.request.size of " + maxRecordBytes + " bytes, so it is not written"
+              + " to " + Topics.TAG_RESPONSES.name() + " (the window's importance is). Fix: tap fewer filters (--layers),"
+              + " lower the plan's signal bins (maxHarmonic, maxImOrder, fewer regions), or raise the topic's"
+              + " max.message.bytes and --kafka producer.max.request.size together (Tagscope creates its topics with "
+              + TopicSpec.MAX_MESSAGE_BYTES + ")");
+        }
         context.forward(new Record<>(record.key(), out, timestamp, new RecordHeaders()));
       }
     } else {
@@ -458,7 +478,12 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     acc.add(r);
     LayerImportance imp = ImportanceMath.of(model, frame.getLayer(), frame.getProbeId(), timestamp, acc);
     imp.setModelVersion(version);
-    return new Routed.Window(Topics.probeLayerKey(frame.getProbeId(), frame.getLayer()), tag,
+    String tagKey = Topics.probeLayerKey(frame.getProbeId(), frame.getLayer());
+    // Serialised here, not at the sink: a tag response larger than the producer takes must become a dead letter
+    // before it reaches the producer, whose refusal would abort the exactly-once transaction (Kafka 4.3).
+    byte[] tagValue = tagSerializer.serialize(Topics.TAG_RESPONSES.name(), tag);
+    int size = DeadLetterFitter.recordSizeUpperBound(tagKey.getBytes(StandardCharsets.UTF_8), tagValue, null);
+    return new Routed.Window(tagKey, size <= maxRecordBytes ? tagValue : null, tagValue.length,
         Topics.importanceKey(model, version, frame.getLayer()), imp);
   }
 

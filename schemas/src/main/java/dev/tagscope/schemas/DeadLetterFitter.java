@@ -1,15 +1,16 @@
-package dev.tagscope.worker.internal;
+package dev.tagscope.schemas;
 
-import dev.tagscope.schemas.DeadLetter;
-import dev.tagscope.schemas.DeadLetters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
@@ -125,6 +126,26 @@ public final class DeadLetterFitter {
       }
     }
     return (int) Math.min(Integer.MAX_VALUE, size);
+  }
+
+  /**
+   * The largest record a producer with these settings accepts, in bytes: {@code max.request.size}
+   * (Kafka's default 1 MiB where unset), and never more than {@code buffer.memory} (KafkaProducer
+   * refuses a record above either before sending it). Compare with {@link #recordSizeUpperBound}.
+   *
+   * @param producerProps the producer's settings (values as text or typed, as Kafka takes them)
+   * @return the limit, at least 1
+   * @throws org.apache.kafka.common.config.ConfigException when either setting is not a number
+   */
+  public static int producerRecordLimit(Map<String, ?> producerProps) {
+    Map<String, Object> defaults = ProducerConfig.configDef().defaultValues();
+    Object request = producerProps.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    Object buffer = producerProps.get(ProducerConfig.BUFFER_MEMORY_CONFIG);
+    int maxRequest = (Integer) ConfigDef.parseType(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+        request != null ? request : defaults.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), ConfigDef.Type.INT);
+    long bufferMemory = (Long) ConfigDef.parseType(ProducerConfig.BUFFER_MEMORY_CONFIG,
+        buffer != null ? buffer : defaults.get(ProducerConfig.BUFFER_MEMORY_CONFIG), ConfigDef.Type.LONG);
+    return (int) Math.max(1, Math.min(maxRequest, bufferMemory));
   }
 
   /** The largest n in [0, max] whose build fits, or -1 when even 0 does not. */
