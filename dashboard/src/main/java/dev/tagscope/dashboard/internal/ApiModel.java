@@ -43,7 +43,7 @@ public final class ApiModel {
    * @param lastProbeId probe of the last window folded in
    * @param probes probes with a tag response for this model version and layer, sorted
    * @param historyBuckets buckets of {@code tagscope.importance-history} held for this model version and layer
-   * @param alertOpen whether the latest alert of this model and layer (any version) is {@code RAISED}
+   * @param alertOpen whether the latest alert of this model and layer is {@code RAISED} and names this version
    */
   public record LayerSummary(
       String model, String version, String layer, long windowsSeen, int filters, String updatedAt, long updatedAtMs,

@@ -418,7 +418,7 @@ public final class DashboardView {
       TreeSet<String> ps = probesByLayer.getOrDefault(id, new TreeSet<>());
       out.add(new LayerSummary(id.model(), id.version(), id.layer(), li.getWindowsSeen(), li.getFilters().size(),
           iso(li.getUpdatedAtMs()), li.getUpdatedAtMs(), li.getLastProbeId(), List.copyOf(ps),
-          history.bucketCount(id), history.alertOpen(id.modelLayerKey())));
+          history.bucketCount(id), history.alertOpen(id)));
     }
     out.sort(Comparator.comparing(LayerSummary::model).thenComparing(LayerSummary::version)
         .thenComparing(LayerSummary::layer));

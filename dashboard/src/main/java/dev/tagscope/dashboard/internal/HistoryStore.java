@@ -111,10 +111,17 @@ final class HistoryStore {
     latestAlert.put(modelLayer, a);
   }
 
-  /** @return whether the latest alert of that model/layer key is {@code RAISED} */
-  synchronized boolean alertOpen(String modelLayer) {
-    RankAlert a = latestAlert.get(modelLayer);
-    return a != null && a.getState() == AlertState.RAISED;
+  /**
+   * Whether an episode is open for this model version's layer: the latest alert of its model and
+   * layer is {@code RAISED} and names this version. The reference version, and any version the
+   * latest alert does not name, is not marked: an episode is one version's departure from the reference.
+   *
+   * @param id model, version and layer
+   * @return whether to mark the layer
+   */
+  synchronized boolean alertOpen(LayerId id) {
+    RankAlert a = latestAlert.get(id.modelLayerKey());
+    return a != null && a.getState() == AlertState.RAISED && id.version().equals(a.getModelVersion());
   }
 
   /** @return the threshold of the latest alert of that model/layer key, or null when none arrived */
