@@ -160,8 +160,13 @@ class DashboardBrowserIntegrationTest {
     }
   }
 
+  /** Acknowledged one at a time (see FilterViewIntegrationTest#send: first sends to a new partition). */
   private static void send(KafkaProducer<byte[], byte[]> p, String topic, String key, byte[] value) {
-    p.send(new ProducerRecord<>(topic, bytes(key), value));
+    try {
+      p.send(new ProducerRecord<>(topic, bytes(key), value)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot publish to " + topic, e);
+    }
   }
 
   /** Top examples of v1's layer: filter f's are {@code images[(f + i) % n]}, i = 0..K-1. */

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -280,8 +281,12 @@ class FilterViewIntegrationTest {
     return out.toByteArray();
   }
 
-  private static void send(String topic, String key, byte[] value) {
-    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value));
+  /**
+   * One record at a time, acknowledged: pipelined first sends to a partition created a moment ago were seen to
+   * retry with OutOfOrderSequenceException until the delivery timeout (2 min), losing the records.
+   */
+  private static void send(String topic, String key, byte[] value) throws Exception {
+    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
   }
 
   private static HttpResponse<byte[]> getBytes(String path) throws Exception {

@@ -194,27 +194,32 @@ public final class Fixtures {
     for (int f = 0; f < filters; f++) {
       List<Double> amp = new ArrayList<>();
       List<Double> base = new ArrayList<>();
-      List<Double> snr = new ArrayList<>();
-      List<Double> corr = new ArrayList<>();
       for (SignalBin b : bins) {
-        double a = spectrumValue(f, b.getBin());
-        double bl = 0.125 * (f + 1);
-        amp.add(a);
-        base.add(bl);
-        snr.add(a / bl);
-        corr.add(a - bl);
+        amp.add((double) spectrumValue(f, b.getBin()));
+        base.add(0.125 * (f + 1));
       }
-      List<Float> spectrum = new ArrayList<>();
-      for (int b = 0; b <= W / 2; b++) {
-        spectrum.add(spectrumValue(f, b));
-      }
-      fs.add(FilterResponse.newBuilder().setFilter(f).setAmplitude(amp).setBaseline(base).setSnr(snr)
-          .setCorrected(corr).setSpectrum(spectrum).build());
+      fs.add(filterResponse(f, amp, base));
     }
     return TagResponse.newBuilder()
         .setProbeId(probe).setModel(model).setLayer(layer).setImageId(imageId)
         .setWindowStartFrame(120).setWindowFrames(W).setFps(FPS).setBinWidthHz(FPS / W)
         .setSignalBins(bins).setFilters(fs).build();
+  }
+
+  /** Filter f's response: the given amplitudes and baselines per signal bin, SNR and corrected from them, spectrum {@link #spectrumValue}. */
+  static FilterResponse filterResponse(int f, List<Double> amp, List<Double> base) {
+    List<Double> snr = new ArrayList<>();
+    List<Double> corr = new ArrayList<>();
+    for (int i = 0; i < amp.size(); i++) {
+      snr.add(amp.get(i) / base.get(i));
+      corr.add(amp.get(i) - base.get(i));
+    }
+    List<Float> spectrum = new ArrayList<>();
+    for (int b = 0; b <= W / 2; b++) {
+      spectrum.add(spectrumValue(f, b));
+    }
+    return FilterResponse.newBuilder().setFilter(f).setAmplitude(amp).setBaseline(base).setSnr(snr)
+        .setCorrected(corr).setSpectrum(spectrum).build();
   }
 
   // ------------------------------------------------------------------ the filter view: a 2 x 2 grid probe
@@ -275,21 +280,11 @@ public final class Fixtures {
     for (int f = 0; f < filters; f++) {
       List<Double> amp = new ArrayList<>();
       List<Double> base = new ArrayList<>();
-      List<Double> snr = new ArrayList<>();
-      List<Double> corr = new ArrayList<>();
       for (int s = 0; s < bins.size(); s++) {
-        double c = gridCorrected(f, s);
-        amp.add(c + 0.125);
+        amp.add(gridCorrected(f, s) + 0.125);
         base.add(0.125);
-        snr.add((c + 0.125) / 0.125);
-        corr.add(c);
       }
-      List<Float> spectrum = new ArrayList<>();
-      for (int b = 0; b <= W / 2; b++) {
-        spectrum.add(spectrumValue(f, b));
-      }
-      fs.add(FilterResponse.newBuilder().setFilter(f).setAmplitude(amp).setBaseline(base).setSnr(snr)
-          .setCorrected(corr).setSpectrum(spectrum).build());
+      fs.add(filterResponse(f, amp, base));
     }
     return TagResponse.newBuilder()
         .setProbeId(probe).setModel(model).setModelVersion(version).setLayer(layer).setImageId(imageId)
