@@ -1,8 +1,9 @@
 // Tagscope dashboard page. Vanilla JS + Chart.js (from the webjar).
 //
 // Safety: every name that comes from a model or a user (probe ids, model, layer and region
-// names, signal-bin labels) is put into the page with textContent or DOM APIs only, never
-// parsed as HTML. Chart.js draws its labels on a canvas.
+// names, signal-bin labels, class names, image ids) is put into the page with textContent or DOM
+// APIs only, never parsed as HTML; images come from the API (/api/probe-image, /api/visualization).
+// Chart.js draws its labels on a canvas.
 //
 // Updates: the server pushes small change events on /api/events (server-sent events); the
 // page marks what is stale and re-fetches it at most a few times per second.
@@ -38,11 +39,12 @@
     compareA: null,       // versions compared side by side
     compareB: null,
     filter: null,         // selected filter index
+    filterDetail: null,   // last /api/filter answer for the selected filter, null when none
     probe: null,          // probe whose spectrum is shown
     userPickedProbe: false,
     dirty: {
       probes: true, layers: true, importance: false, spectrum: false, validation: false,
-      history: false, alerts: true, compare: false,
+      history: false, alerts: true, compare: false, filter: false,
     },
     timer: null,
     lastRun: 0,
@@ -159,6 +161,7 @@
       state.filter = null;
       state.importance = null;
       state.userPickedProbe = false;
+      state.dirty.filter = true;
       state.dirty.importance = state.layerKey !== null;
       state.dirty.validation = true;
       state.dirty.history = true;
@@ -260,6 +263,7 @@
     if (state.filter === null && rows.length) {
       state.filter = rows[0].filter;
       state.dirty.spectrum = true;
+      state.dirty.filter = true;
     }
     const shown = rows.slice(0, Math.min(rows.length, topN()));
     const labels = shown.map((f) => '#' + f.filter);
@@ -363,6 +367,7 @@
   function selectFilter(filter) {
     state.filter = filter;
     state.dirty.spectrum = true;
+    state.dirty.filter = true;
     if (state.importance) renderImportance(state.importance);
     schedule(true);
   }
@@ -482,6 +487,129 @@
       tr.appendChild(el('td', fmt(b.corrected), 'num'));
       tbody.appendChild(tr);
     }
+  }
+
+  // ------------------------------------------------------------------ filter panel
+
+  // Sets an image's source only when it changes, so a live refresh does not make it flicker.
+  function setImage(img, url) {
+    img.hidden = !url;
+    if (!url) {
+      img.removeAttribute('src');
+      return;
+    }
+    if (img.getAttribute('src') !== url) img.src = url;
+  }
+
+  function renderFilterPanel(d, message) {
+    state.filterDetail = d;
+    const panel = $('filter-panel');
+    panel.hidden = !d && !message;
+    if (!d) {
+      $('filter-title').textContent = 'Filter';
+      $('filter-meta').textContent = message || '';
+      return;
+    }
+    $('filter-title').textContent = 'Filter ' + d.filter + (d.rank !== null ? ' \u00b7 rank ' + d.rank : '');
+    $('filter-meta').textContent = modelVersion(d.model, d.version) + ' \u203a ' + d.layer
+      + (d.importance !== null ? ' \u00b7 importance ' + fmt(d.importance, 3) : '')
+      + (d.score !== null ? ' \u00b7 score ' + fmt(d.score) : '');
+    renderVisualization(d.visualization);
+    renderMap(d.map);
+    renderExamples(d);
+  }
+
+  function renderVisualization(v) {
+    setImage($('vis-img'), v ? v.url : null);
+    $('vis-note').textContent = v
+      ? (v.method || 'visualisation') + ': objective reached ' + fmt(v.activation)
+        + (v.meanSampleActivation !== null ? ' (mean over sample images ' + fmt(v.meanSampleActivation) + ')' : '')
+      : 'No visualisation of this filter: run ./tagscope visualize and start the dashboard with --visualizations DIR.';
+  }
+
+  // Heat colour of a cell: orange above the baseline, blue below, opacity by |value| / the map's largest |value|.
+  function heat(v, max) {
+    if (v === null || !(max > 0)) return 'rgba(148, 163, 184, 0.35)';
+    const a = 0.1 + 0.65 * Math.min(1, Math.abs(v) / max);
+    return v >= 0 ? 'rgba(234, 88, 12, ' + a.toFixed(3) + ')' : 'rgba(37, 99, 235, ' + a.toFixed(3) + ')';
+  }
+
+  function renderMap(m) {
+    const grid = $('map-grid');
+    clear(grid);
+    const pairs = $('im-pairs');
+    clear(pairs);
+    $('map-box').hidden = !m;
+    $('map-legend').hidden = !m;
+    if (!m) {
+      setImage($('map-img'), null);
+      $('map-note').textContent = 'No map: it needs a tag response of a probe of this model version whose regions lie on'
+        + ' a grid (e.g. --layout grid:4x4).';
+      return;
+    }
+    setImage($('map-img'), m.imageUrl);
+    const values = m.cells.flat().filter((v) => v !== null);
+    const max = values.length ? Math.max(...values.map(Math.abs)) : 0;
+    const min = values.length ? Math.min(...values) : 0;
+    // Grid geometry through the CSSOM (allowed by the CSP), not through style attributes.
+    grid.style.gridTemplateColumns = 'repeat(' + m.cols + ', 1fr)';
+    grid.style.gridTemplateRows = 'repeat(' + m.rows + ', 1fr)';
+    for (let i = 0; i < m.rows; i++) {
+      for (let j = 0; j < m.cols; j++) {
+        const v = m.cells[i][j];
+        const name = m.regions[i][j];
+        const cell = el('div', null, 'map-cell');
+        cell.style.backgroundColor = heat(v, max);
+        cell.title = (name === null ? 'no region' : name) + ': ' + fmt(v);
+        cell.dataset.value = v === null ? '' : String(v);
+        cell.dataset.row = String(i);
+        cell.dataset.col = String(j);
+        grid.appendChild(cell);
+      }
+    }
+    const scale = $('map-scale');
+    scale.style.backgroundImage = min < 0
+      ? 'linear-gradient(to right, ' + heat(-max, max) + ', ' + heat(0, max) + ', ' + heat(max, max) + ')'
+      : 'linear-gradient(to right, ' + heat(0, max) + ', ' + heat(max, max) + ')';
+    $('map-min').textContent = fmt(min < 0 ? -max : 0);
+    $('map-max').textContent = fmt(max);
+    for (const p of m.imPairs) {
+      const li = el('li', null, 'im-pair');
+      li.appendChild(el('span', p.first + ' + ' + p.second, 'mono'));
+      li.appendChild(el('span', ' ' + fmt(p.amplitude), 'muted'));
+      pairs.appendChild(li);
+    }
+    $('map-note').textContent = 'Baseline-corrected amplitude at each cell\'s tag frequency (fundamental), latest window of '
+      + m.probe + ', image ' + m.imageId + ' (under the map). '
+      + (m.imPairs.length ? 'Listed: the cells it combines (summed IM amplitude).' : 'It combines no cells (no IM pair above 1 %).');
+  }
+
+  function renderExamples(d) {
+    const box = $('examples');
+    clear(box);
+    for (const e of d.examples) {
+      const fig = el('figure', null, 'example');
+      if (e.imageUrl) {
+        const img = el('img', null, 'pixelated thumb');
+        img.src = e.imageUrl;
+        img.alt = e.imageId;
+        fig.appendChild(img);
+      } else {
+        fig.appendChild(el('span', 'not held', 'thumb missing'));
+      }
+      const cap = el('figcaption');
+      const cls = e.className !== null ? e.className : e.label !== null ? 'label ' + e.label : 'no label';
+      cap.appendChild(el('span', cls, 'example-class'));
+      cap.appendChild(el('span', fmt(e.activation), 'example-act muted'));
+      fig.appendChild(cap);
+      fig.title = e.probe + ' / ' + e.imageId + ': activation ' + fmt(e.activation) + ' over ' + e.frames + ' frames'
+        + (e.label !== null ? ', label ' + e.label : '');
+      box.appendChild(fig);
+    }
+    $('examples-note').textContent = d.examples.length
+      ? 'Probed images that drive it most (mean activation over the image\'s frames), of ' + d.imagesSeen + ' seen'
+        + (d.classesKnown ? '' : '; no class names given (tagscope dashboard --model FILE), labels shown')
+      : 'No top examples of this layer yet: the spectral stream writes them to tagscope.top-examples as probes run.';
   }
 
   // ------------------------------------------------------------------ validation
@@ -986,6 +1114,25 @@
           }
         }
       }
+      if (d.filter) {
+        d.filter = false;
+        const l = selectedLayer();
+        const f = state.filter;
+        if (!l || f === null) {
+          renderFilterPanel(null);
+        } else {
+          let detail = null;
+          let message = null;
+          try {
+            detail = await getJson('/api/filter', { model: l.model, version: l.version, layer: l.layer, filter: f });
+          } catch (e) {
+            if (e.status !== 404) throw e;
+            message = e.message;
+          }
+          if (sameLayer(selectedLayer(), l) && state.filter === f) renderFilterPanel(detail, message);
+          else d.filter = true; // the selection changed while fetching
+        }
+      }
       if (d.history) {
         d.history = false;
         const l = selectedLayer();
@@ -1014,7 +1161,8 @@
       d.layers = true; // try again on the next event or tick
     } finally {
       state.running = false;
-      if (d.probes || d.layers || d.importance || d.spectrum || d.validation || d.history || d.alerts || d.compare) {
+      if (d.probes || d.layers || d.importance || d.spectrum || d.validation || d.history || d.alerts || d.compare
+        || d.filter) {
         schedule(false);
       }
     }
@@ -1034,6 +1182,7 @@
       // Anything may have changed while disconnected.
       state.dirty.probes = state.dirty.layers = state.dirty.importance = state.dirty.spectrum = true;
       state.dirty.validation = state.dirty.history = state.dirty.alerts = state.dirty.compare = true;
+      state.dirty.filter = true;
       schedule(false);
     };
     es.onerror = () => setLive(false, 'reconnecting\u2026');
@@ -1048,7 +1197,7 @@
       const c = parse(ev);
       state.dirty.layers = true;
       const l = selectedLayer();
-      if (c && sameLayer(c, l)) state.dirty.importance = true;
+      if (c && sameLayer(c, l)) state.dirty.importance = state.dirty.filter = true;
       if (c && l && c.model === l.model && c.layer === l.layer) state.dirty.compare = true; // any version
       schedule(false);
     });
@@ -1082,6 +1231,23 @@
       if (c && sameLayer(c, l)) {
         if (!l.probes.includes(c.probe)) state.dirty.layers = true;
         if (c.probe === state.probe) state.dirty.spectrum = true;
+        state.dirty.filter = state.filter !== null; // the map is of the latest window
+        schedule(false);
+      }
+    });
+    es.addEventListener('top-examples', (ev) => {
+      const c = parse(ev);
+      if (c && sameLayer(c, selectedLayer()) && state.filter !== null) {
+        state.dirty.filter = true;
+        schedule(false);
+      }
+    });
+    es.addEventListener('probe-image', (ev) => {
+      const c = parse(ev);
+      const d = state.filterDetail;
+      // Only an image the panel is missing matters (images arrive before the examples that name them).
+      if (c && d && (d.examples.some((e) => e.probe === c.probe && !e.imageUrl) || (d.map && d.map.probe === c.probe && !d.map.imageUrl))) {
+        state.dirty.filter = true;
         schedule(false);
       }
     });
@@ -1109,6 +1275,7 @@
       renderLayerMeta();
       renderProbeChoice();
       renderSpectrum(null);
+      renderFilterPanel(null);
       schedule(true);
     });
     window.addEventListener('hashchange', () => {

@@ -2,6 +2,7 @@ package dev.tagscope.dashboard;
 
 import dev.tagscope.dashboard.internal.DashboardView;
 import dev.tagscope.dashboard.internal.EventHub;
+import dev.tagscope.dashboard.internal.FilterView;
 import dev.tagscope.dashboard.internal.HttpApi;
 import dev.tagscope.dashboard.internal.TopicReader;
 import dev.tagscope.service.KafkaClientPolicy;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance},
- * {@code tagscope.probes} and {@code tagscope.validation} (compacted, read from the beginning), of
+ * {@code tagscope.probes}, {@code tagscope.validation}, {@code tagscope.top-examples} and
+ * {@code tagscope.probe-images} (compacted, read from the beginning), of
  * {@code tagscope.importance-history} and {@code tagscope.alerts} (read from the beginning, so
  * the history survives a restart; the latest {@link DashboardSettings#historyBuckets()} buckets
  * per layer and {@link DashboardView#MAX_ALERTS} alerts are held) and of {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with
@@ -52,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * <p>Meters (all registered in the registry passed in):
  * <ul>
  *   <li>{@code tagscope.dashboard.updates} (counter, tag {@code type} = probe | importance |
- *       tag-response | validation | history | alert): records taken into the view;
+ *       tag-response | validation | history | alert | top-examples | probe-image): records taken
+ *       into the view;
  *   <li>{@code tagscope.dashboard.skipped} (counter, tag {@code topic}): records skipped as
  *       undecodable or inconsistent;
  *   <li>{@code tagscope.dashboard.sse.clients} (gauge): browsers connected to
@@ -128,7 +131,8 @@ public final class DashboardService implements TagscopeService {
       view.addListener(hub);
       // Bound to loopback, the page is meant for this machine only: refuse other Host names
       // (DNS rebinding). Bound to a wildcard or a public address, any name may reach it.
-      app = HttpApi.create(view, hub, this::caughtUp, isLoopbackAddress(settings.host()));
+      app = HttpApi.create(view, hub, this::caughtUp, isLoopbackAddress(settings.host()),
+          new FilterView(view, settings.classes(), settings.visualizationsFolder()));
       try {
         app.start(settings.host(), settings.port());
       } catch (RuntimeException e) {

@@ -1,8 +1,11 @@
 package dev.tagscope.dashboard;
 
 import dev.tagscope.service.KafkaClientPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -36,6 +39,12 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
  *     {@code group.protocol} or {@code bootstrap.servers}, which the service owns, nor change the
  *     settings {@link KafkaClientPolicy} pins ({@code isolation.level=read_committed},
  *     {@code enable.auto.commit=false}, ...)
+ * @param classes the model's class names by label (logit index), shown beside the labels of top
+ *     examples; the dashboard loads no model, so the launcher passes them (from the model card or
+ *     {@code ActivationModel.classes()}); empty (the default): label numbers are shown
+ * @param visualizations the folder {@code tagscope visualize} wrote (its {@code index.json} names a
+ *     PNG per filter); null (the default): {@value #DEFAULT_VISUALIZATIONS} in the working folder
+ *     when it exists at start, else none. A folder given must exist.
  */
 public record DashboardSettings(
     String host,
@@ -44,7 +53,9 @@ public record DashboardSettings(
     int historyBuckets,
     Duration keepAlive,
     Duration eventCoalescing,
-    Map<String, String> consumerProperties) {
+    Map<String, String> consumerProperties,
+    List<String> classes,
+    Path visualizations) {
 
   /** Default bind address: loopback only. */
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -54,6 +65,8 @@ public record DashboardSettings(
   public static final int DEFAULT_TAG_RESPONSE_REPLAY = 2000;
   /** Default history buckets held per model, version and layer: 24 h of 60-s buckets. */
   public static final int DEFAULT_HISTORY_BUCKETS = dev.tagscope.dashboard.internal.DashboardView.DEFAULT_HISTORY_BUCKETS;
+  /** The folder {@code tagscope visualize} writes by default, used when it exists and none is given. */
+  public static final String DEFAULT_VISUALIZATIONS = "tagscope-visualizations";
 
   private static final Set<String> OWNED_PROPERTIES = Set.of(
       ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -99,6 +112,33 @@ public record DashboardSettings(
     }
     KafkaClientPolicy.checkOverrides(consumerProperties);
     consumerProperties = Map.copyOf(consumerProperties);
+    if (classes == null) {
+      throw new IllegalArgumentException("classes must be a list of class names (empty when unknown), not null");
+    }
+    for (int i = 0; i < classes.size(); i++) {
+      if (classes.get(i) == null) {
+        throw new IllegalArgumentException("classes: class name " + i + " is null; give every label a name, or none");
+      }
+    }
+    classes = List.copyOf(classes);
+    if (visualizations != null && !Files.isDirectory(visualizations)) {
+      throw new IllegalArgumentException("visualizations: " + visualizations + " is not a folder; run ./tagscope visualize"
+          + " --out " + visualizations + " first, or leave it out");
+    }
+  }
+
+  /**
+   * The visualisations folder to read: {@link #visualizations()} when given, else
+   * {@value #DEFAULT_VISUALIZATIONS} when it is a folder now.
+   *
+   * @return the folder, or null when there is none
+   */
+  public Path visualizationsFolder() {
+    if (visualizations != null) {
+      return visualizations;
+    }
+    Path d = Path.of(DEFAULT_VISUALIZATIONS);
+    return Files.isDirectory(d) ? d : null;
   }
 
   /**
@@ -110,7 +150,7 @@ public record DashboardSettings(
    */
   public static DashboardSettings defaults() {
     return new DashboardSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TAG_RESPONSE_REPLAY, DEFAULT_HISTORY_BUCKETS,
-        Duration.ofSeconds(15), Duration.ofMillis(100), Map.of());
+        Duration.ofSeconds(15), Duration.ofMillis(100), Map.of(), List.of(), null);
   }
 
   /**
@@ -119,7 +159,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when blank
    */
   public DashboardSettings withHost(String newHost) {
-    return new DashboardSettings(newHost, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(newHost, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -128,7 +168,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when outside 0..65535
    */
   public DashboardSettings withPort(int newPort) {
-    return new DashboardSettings(host, newPort, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, newPort, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -137,7 +177,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when negative
    */
   public DashboardSettings withTagResponseReplay(int records) {
-    return new DashboardSettings(host, port, records, historyBuckets, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, port, records, historyBuckets, keepAlive, eventCoalescing, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -146,7 +186,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when below 1
    */
   public DashboardSettings withHistoryBuckets(int buckets) {
-    return new DashboardSettings(host, port, tagResponseReplay, buckets, keepAlive, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, port, tagResponseReplay, buckets, keepAlive, eventCoalescing, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -155,7 +195,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when not positive
    */
   public DashboardSettings withKeepAlive(Duration interval) {
-    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, interval, eventCoalescing, consumerProperties);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, interval, eventCoalescing, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -164,7 +204,7 @@ public record DashboardSettings(
    * @throws IllegalArgumentException when not in (0, 10 s]
    */
   public DashboardSettings withEventCoalescing(Duration window) {
-    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, window, consumerProperties);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, window, consumerProperties, classes, visualizations);
   }
 
   /**
@@ -177,6 +217,27 @@ public record DashboardSettings(
   public DashboardSettings withConsumerProperty(String key, String value) {
     Map<String, String> m = new LinkedHashMap<>(consumerProperties);
     m.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
-    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, m);
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, m, classes, visualizations);
+  }
+
+  /**
+   * @param names the model's class names by label, e.g. from the model card; empty for none
+   * @return a copy with {@code classes} changed
+   * @throws IllegalArgumentException when the list or a name is null
+   */
+  public DashboardSettings withClasses(List<String> names) {
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties,
+        names, visualizations);
+  }
+
+  /**
+   * @param folder the folder {@code tagscope visualize} wrote, or null for the default
+   *     ({@value #DEFAULT_VISUALIZATIONS} when it exists)
+   * @return a copy with {@code visualizations} changed
+   * @throws IllegalArgumentException when the folder does not exist
+   */
+  public DashboardSettings withVisualizations(Path folder) {
+    return new DashboardSettings(host, port, tagResponseReplay, historyBuckets, keepAlive, eventCoalescing, consumerProperties,
+        classes, folder);
   }
 }

@@ -45,7 +45,12 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * alerts of two versions of a model, built by the rule the spectral stream applies, are
  * published to the three topics; the test checks that the trend chart, the stability line, the
  * alerts list and the side-by-side view show them, restarts the dashboard and checks the history
- * is replayed. Screenshots go to {@code target/dashboard-browser*.png}.
+ * is replayed. The filter panel: a 2 x 2 grid probe of v1 with a tag response whose corrected
+ * amplitudes are set, top examples with probe images and labels, and a visualisations folder
+ * written here; selecting a filter shows its visualisation, its top examples with class names (one
+ * named like markup), and a heatmap whose cells carry the fixture's values, and new top examples
+ * replace the shown ones live. Screenshots go to {@code target/dashboard-browser*.png} and
+ * {@code target/filter-view.png}.
  */
 class DashboardBrowserIntegrationTest {
   private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
@@ -58,6 +63,12 @@ class DashboardBrowserIntegrationTest {
   private static final long BUCKET_MS = 60_000;
   private static final double THRESHOLD = 0.8;
   private static final Duration WAIT = Duration.ofSeconds(30);
+  private static final String PROBE = "grid-probe";
+  private static final List<String> IMAGES = List.of("img-0", "img-1", "img-2");
+  /** Class names by label; label 1 is named like markup. */
+  private static final List<String> CLASSES = List.of("T-shirt/top", NASTY, "Pullover");
+  private static final int K = 3;
+  private static Path visualizations;
 
   private static EmbeddedKafkaBroker broker;
   private static DashboardService dashboard;
@@ -68,11 +79,17 @@ class DashboardBrowserIntegrationTest {
   private static long t0;
 
   @BeforeAll
-  static void start(@TempDir Path profile) throws Exception {
+  static void start(@TempDir Path profile, @TempDir Path vis) throws Exception {
     Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "needs Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER + "); skipped");
     broker = EmbeddedKafkaBroker.start();
     broker.createTopics(1);
+    visualizations = vis;
+    List<Integer> all = new ArrayList<>();
+    for (int f = 0; f < FILTERS; f++) {
+      all.add(f);
+    }
+    Fixtures.visualizations(vis, MODEL, "v1", LAYER, all, List.of());
     publish();
     dashboard = startDashboard();
 
@@ -100,8 +117,8 @@ class DashboardBrowserIntegrationTest {
   }
 
   private static DashboardService startDashboard() throws InterruptedException {
-    DashboardService d = new DashboardService(broker.bootstrapServers(), DashboardSettings.defaults().withPort(0),
-        new SimpleMeterRegistry()).start();
+    DashboardService d = new DashboardService(broker.bootstrapServers(), DashboardSettings.defaults().withPort(0)
+        .withClasses(CLASSES).withVisualizations(visualizations), new SimpleMeterRegistry()).start();
     assertTrue(d.awaitCaughtUp(WAIT), "dashboard caught up with its topics");
     return d;
   }
@@ -130,8 +147,32 @@ class DashboardBrowserIntegrationTest {
       importance(p, Fixtures.scored(MODEL, "v2", LAYER, latestV2));
       importance(p, Fixtures.scored(MODEL, NASTY, LAYER, latestV1));
       history.publish(p);
+      // The filter panel's data: a grid probe of v1, its images (labels 0, 1, 2), a tag response, top examples.
+      send(p, Topics.PROBES.name(), PROBE, Topics.PROBES.valueSerde().serializer().serialize("", Fixtures.gridProbe(PROBE, MODEL, "v1")));
+      for (int i = 0; i < IMAGES.size(); i++) {
+        send(p, Topics.PROBE_IMAGES.name(), Topics.probeImageKey(PROBE, IMAGES.get(i)), Topics.PROBE_IMAGES.valueSerde()
+            .serializer().serialize("", Fixtures.probeImage(PROBE, IMAGES.get(i), i, i, 1, 28, 28)));
+      }
+      send(p, Topics.TAG_RESPONSES.name(), Topics.probeLayerKey(PROBE, LAYER), Topics.TAG_RESPONSES.valueSerde().serializer()
+          .serialize("", Fixtures.gridTagResponse(PROBE, MODEL, "v1", LAYER, "img-1", FILTERS)));
+      topExamples(p, IMAGES);
       p.flush();
     }
+  }
+
+  /** Acknowledged one at a time (see FilterViewIntegrationTest#send: first sends to a new partition). */
+  private static void send(KafkaProducer<byte[], byte[]> p, String topic, String key, byte[] value) {
+    try {
+      p.send(new ProducerRecord<>(topic, bytes(key), value)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot publish to " + topic, e);
+    }
+  }
+
+  /** Top examples of v1's layer: filter f's are {@code images[(f + i) % n]}, i = 0..K-1. */
+  private static void topExamples(KafkaProducer<byte[], byte[]> p, List<String> images) {
+    send(p, Topics.TOP_EXAMPLES.name(), Topics.importanceKey(MODEL, "v1", LAYER), Topics.TOP_EXAMPLES.valueSerde().serializer()
+        .serialize("", Fixtures.topExamples(MODEL, "v1", LAYER, PROBE, FILTERS, K, images)));
   }
 
   private static void importance(KafkaProducer<byte[], byte[]> p, LayerImportance li) {
@@ -258,7 +299,8 @@ class DashboardBrowserIntegrationTest {
     assertEquals(String.valueOf(indexOfRank(Fixtures.ranks(latestV2), 1)), firstB);
 
     // --- names from users stay text: the markup-named version is listed, and no element was made of it.
-    assertEquals(0L, js("return document.querySelectorAll('img').length;"));
+    assertTrue((Boolean) js("return [...document.images].every(i => !i.getAttribute('src')"
+        + " || i.getAttribute('src').startsWith('/api/'));"), "every image comes from the API");
     assertTrue((Boolean) js("return [...document.querySelectorAll('#layer-select optgroup')].some(g => g.label === arguments[0]);",
         MODEL + " @ " + NASTY));
     assertTrue(new Select(driver.findElement(By.id("compare-b"))).getOptions().stream().anyMatch(o -> o.getText().equals(NASTY)));
@@ -276,6 +318,76 @@ class DashboardBrowserIntegrationTest {
     assertEquals(8L, js("return Chart.getChart('trend-chart').data.datasets.length;"));
     screenshot("dashboard-browser-restarted.png");
     assertTrue(driver.findElement(By.id("history-body")).isDisplayed());
+  }
+
+  @Test
+  void selectingAFilterShowsItsVisualisationTopExamplesAndMap() throws Exception {
+    driver.get(dashboard.url() + hash("v1"));
+    int filter = indexOfRank(Fixtures.ranks(latestV1), 2);
+    await("the ranked filters listed", "document.querySelector('#filters-table tbody tr[data-filter=\"" + filter + "\"]')");
+    driver.findElement(By.cssSelector("#filters-table tbody tr[data-filter='" + filter + "']")).click();
+    await("filter " + filter + "'s panel filled", "document.getElementById('filter-title').textContent === 'Filter " + filter
+        + " \u00b7 rank 2' && document.querySelectorAll('#examples figure').length === " + K
+        + " && document.querySelectorAll('#map-grid .map-cell').length === 4"
+        + " && [...document.querySelectorAll('#filter-panel img')].every(i => i.hidden || (i.complete && i.naturalWidth > 0))");
+
+    // The visualisation: the folder's PNG of this filter, decoded by the browser at its 28 x 28 pixels.
+    assertEquals(28L, js("return document.getElementById('vis-img').naturalWidth;"));
+    assertTrue(driver.findElement(By.id("vis-img")).getAttribute("src").endsWith("&filter=" + filter));
+    assertEquals("pixelated", js("return getComputedStyle(document.getElementById('vis-img')).imageRendering;"));
+    assertTrue(driver.findElement(By.id("vis-note")).getText().contains("objective reached " + sig3(4.25 + filter)),
+        driver.findElement(By.id("vis-note")).getText());
+
+    // Top examples: images (filter + i) % 3 with their labels' class names, activation (filter + 1) * (K - i) / 4.
+    List<WebElement> figures = driver.findElements(By.cssSelector("#examples figure"));
+    for (int i = 0; i < K; i++) {
+      int img = (filter + i) % IMAGES.size();
+      WebElement fig = figures.get(i);
+      assertEquals(CLASSES.get(img), fig.findElement(By.className("example-class")).getText());
+      assertEquals(sig3(Fixtures.exampleActivation(filter, K, i)), fig.findElement(By.className("example-act")).getText());
+      assertEquals(28L, js("return arguments[0].querySelector('img').naturalWidth;", fig));
+      assertTrue(fig.getAttribute("title").startsWith(PROBE + " / " + IMAGES.get(img) + ":"), fig.getAttribute("title"));
+    }
+    // The class named like markup is text: shown verbatim, and no element was made of it.
+    assertTrue((Boolean) js("return [...document.querySelectorAll('.example-class')].some(e => e.textContent === arguments[0]"
+        + " && e.children.length === 0);", NASTY));
+    assertTrue((Boolean) js("return [...document.images].every(i => !i.getAttribute('src') || i.getAttribute('src').startsWith('/api/'));"));
+
+    // The map: 2 x 2 cells over the window's image, each the corrected amplitude at its region's fundamental.
+    List<WebElement> cells = driver.findElements(By.cssSelector("#map-grid .map-cell"));
+    for (int r = 0; r < 4; r++) {
+      WebElement cell = cells.get(r); // row-major, as region r lies at row r / 2, column r % 2
+      double expected = (filter + 1) * (r + 1) / 8.0;
+      assertEquals(String.valueOf(r / 2), cell.getAttribute("data-row"));
+      assertEquals(String.valueOf(r % 2), cell.getAttribute("data-col"));
+      assertEquals(expected, Double.parseDouble(cell.getAttribute("data-value")), 0);
+      assertEquals(Fixtures.GRID_REGIONS.get(r) + ": " + sig3(expected), cell.getAttribute("title"));
+    }
+    assertEquals(28L, js("return document.getElementById('map-img').naturalWidth;"));
+    assertTrue(driver.findElement(By.id("map-img")).getAttribute("src").endsWith("image=img-1"));
+    List<WebElement> pairs = driver.findElements(By.cssSelector("#im-pairs li"));
+    assertEquals(2, pairs.size());
+    assertEquals("r0c0 + r0c1 " + sig3(1.0), pairs.get(0).getText());
+    assertEquals("r1c0 + r1c1 " + sig3((filter + 1) / 16.0), pairs.get(1).getText());
+    assertEquals(sig3((filter + 1) * 4 / 8.0), driver.findElement(By.id("map-max")).getText());
+    WebElement panel = driver.findElement(By.id("layer-card"));
+    ((JavascriptExecutor) driver).executeScript("document.getElementById('filter-panel').scrollIntoView();");
+    Files.createDirectories(Path.of("target"));
+    Files.write(Path.of("target", "filter-view.png"), panel.getScreenshotAs(OutputType.BYTES));
+
+    // Live: new top examples (only img-0 now) replace the shown ones without a reload.
+    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        broker.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
+      topExamples(p, List.of("img-0"));
+      p.flush();
+    }
+    await("the new top examples shown", "[...document.querySelectorAll('#examples .example-class')].every(e => e.textContent === "
+        + "'T-shirt/top') && document.querySelectorAll('#examples figure').length === " + K);
+  }
+
+  /** A number as the page's fmt(x) writes it: three significant figures (JavaScript's toPrecision(3)). */
+  private static String sig3(double v) {
+    return String.format(java.util.Locale.ROOT, "%.3g", v);
   }
 
   /** v2's rho and overlap per bucket as built, with the alert's threshold (not the default) drawn. */

@@ -62,6 +62,22 @@ class DashboardSettingsTest {
   }
 
   @Test
+  void classNamesAndTheVisualisationsFolder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    DashboardSettings d = DashboardSettings.defaults();
+    assertEquals(java.util.List.of(), d.classes());
+    assertEquals(null, d.visualizations());
+    DashboardSettings s = d.withClasses(java.util.List.of("a", "b")).withVisualizations(dir);
+    assertEquals(java.util.List.of("a", "b"), s.classes());
+    assertEquals(dir, s.visualizationsFolder());
+    assertEquals(java.util.List.of("a", "b"), s.withPort(0).classes(), "other withers keep them");
+    assertEquals(dir, s.withPort(0).visualizations());
+    assertMessageStarts("visualizations: " + dir.resolve("absent") + " is not a folder; run ./tagscope visualize",
+        () -> d.withVisualizations(dir.resolve("absent")));
+    assertMessageStarts("classes: class name 1 is null", () -> d.withClasses(java.util.Arrays.asList("a", null)));
+    assertMessageStarts("classes must be a list", () -> d.withClasses(null));
+  }
+
+  @Test
   void aPortInUseFailsStartWithAnActionableMessage() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       DashboardService d = new DashboardService("127.0.0.1:1",

@@ -60,6 +60,19 @@ public record ModelDescription(String name, String inputName, Preprocessing prep
   }
 
   /**
+   * The class names a model's card ({@code <model>.json} beside the file) gives, read without
+   * loading the model: for a process that shows labels but runs no model (the dashboard).
+   *
+   * @param model the model file, e.g. {@code models/fmnist-resnet32.onnx}
+   * @return class names by logit index, the same as {@link #classes()}; empty when there is no
+   *     card or it names none
+   * @throws IllegalArgumentException when the card exists but is not valid JSON of its shape
+   */
+  public static List<String> cardClasses(Path model) {
+    return Sidecar.readFor(model).classes();
+  }
+
+  /**
    * Every tappable tensor of an ONNX graph (weights may be left out), defaults marked, as
    * {@code tagscope worker --list-layers} shows them.
    *

@@ -122,6 +122,9 @@ final class DemoCommand implements Callable<Integer> {
 
     // 1. Everything that can be refused, before any service starts.
     HistorySettings historySettings = history.settings();
+    if (!noDashboard) {
+      dashboard.settings(clientOverrides, List.of()); // host, port, --visualizations: refused now, not after the broker starts
+    }
     LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
     WorkerSettings settings = watch.apply(model.settings(home, clientOverrides));
@@ -181,7 +184,7 @@ final class DemoCommand implements Callable<Integer> {
         runner.start(new SpectralService(bootstrap, clientOverrides, SpectralSettings.of(registry).withHistory(historySettings)),
             Duration.ofMinutes(2));
         if (!noDashboard) {
-          dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides), registry));
+          dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides, activationModel.classes()), registry));
           System.out.println("dashboard: " + dash.url());
         }
         worker = runner.start(new InferenceWorker(bootstrap, settings, activationModel, registry),

@@ -67,7 +67,9 @@ class ArchitectureTest {
         .whereLayer("spectral-stream").mayOnlyBeAccessedByLayers("launcher")
         .whereLayer("dashboard").mayOnlyBeAccessedByLayers("launcher")
         .whereLayer("embedded-kafka").mayOnlyBeAccessedByLayers("launcher")
-        .whereLayer("tagging-core").mayOnlyBeAccessedByLayers("stimulus-producer", "spectral-stream", "validation", "launcher")
+        // The dashboard draws a filter's spatial map with tagging-core's SpatialMap, the report's computation.
+        .whereLayer("tagging-core")
+        .mayOnlyBeAccessedByLayers("stimulus-producer", "spectral-stream", "dashboard", "validation", "launcher")
         .whereLayer("service-core")
         .mayOnlyBeAccessedByLayers("stimulus-producer", "inference-worker", "spectral-stream", "dashboard", "validation", "launcher")
         .check(classes);

@@ -149,6 +149,14 @@ class CommandLineTest {
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--serve") && r.err().contains("--no-dashboard"), r.err());
 
+    // The filter panel's inputs: a missing folder or model file is refused before anything starts.
+    r = run("demo", "--visualizations", "no-such-folder");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--visualizations: no-such-folder is not a folder"), r.err());
+    r = run("dashboard", "--bootstrap-servers", "127.0.0.1:1", "--model", "no-such-model.onnx");
+    assertEquals(2, r.rc(), r.err());
+    assertTrue(r.err().contains("--model: no-such-model.onnx is not a file"), r.err());
+
     r = run("demo", "--stall-timeout", "0", "--no-dashboard");
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--stall-timeout"), r.err());

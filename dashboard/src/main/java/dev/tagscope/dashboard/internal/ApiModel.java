@@ -216,12 +216,102 @@ public final class ApiModel {
    * The small payload of one server-sent event.
    *
    * @param type {@code probe}, {@code importance}, {@code tag-response}, {@code validation},
-   *     {@code history} or {@code alert}
+   *     {@code history}, {@code alert}, {@code top-examples} or {@code probe-image}
    * @param version the model version ({@code ""}: records without one); null for a probe or a validation
    * @param windowsSeen for importance and history: windows folded in; for a tag response: responses
    *     seen for that probe and layer; otherwise 0
    */
   public record ChangeEvent(String type, String model, String version, String layer, String probe, long windowsSeen) {}
+
+  /**
+   * One of a filter's top examples: a probed image that excited it most so far (the compacted
+   * {@code tagscope.top-examples}), with its label from {@code tagscope.probe-images}.
+   *
+   * @param probe probe id
+   * @param imageId image id within the probe
+   * @param activation mean over the image's frames of the filter's reduced value, layer units
+   * @param frames frames the mean is over
+   * @param label class label (index into the model's class names); null when unknown or the image is not held
+   * @param className the model's name of that label; null when the dashboard has no class names
+   * @param imageUrl {@code /api/probe-image?...} of the image; null when the image is not held
+   * @param width image width in pixels (0 when not held)
+   * @param height image height in pixels (0 when not held)
+   */
+  public record ExampleView(String probe, String imageId, Double activation, int frames, Integer label, String className,
+      String imageUrl, int width, int height) {}
+
+  /**
+   * A filter's visualisation from the folder {@code tagscope visualize} wrote.
+   *
+   * @param url {@code /api/visualization?...} of its PNG
+   * @param method e.g. {@code activation-maximisation}
+   * @param rank tag rank the index recorded, 1 = most important
+   * @param importance score / top score the index recorded
+   * @param activation the objective the visualisation reached, layer units
+   * @param meanSampleActivation the same objective's mean over the labelled sample images, for scale
+   */
+  public record VisualizationView(String url, String method, Integer rank, Double importance, Double activation,
+      Double meanSampleActivation) {}
+
+  /**
+   * Two cells a filter combines: their IM terms' summed baseline-corrected amplitude.
+   *
+   * @param first region name of the lower-numbered region, e.g. {@code r0c1}
+   * @param second region name of the other
+   * @param amplitude summed corrected amplitude of the pair's IM terms, activation units
+   */
+  public record ImPairView(String first, String second, Double amplitude) {}
+
+  /**
+   * Where a filter looks: its {@code SpatialMap} (tagging-core) computed from the latest window
+   * of a probe whose regions lie on a grid (halves, quadrants, {@code grid:RxC}).
+   *
+   * @param probe probe whose tag response it is
+   * @param imageId image of that window
+   * @param imageUrl {@code /api/probe-image?...} of that image, null when not held
+   * @param windowStartFrame first frame of the window in its image
+   * @param windowFrames W
+   * @param rows map rows (row 0 at the top of the image)
+   * @param cols map columns
+   * @param cells {@code [rows][cols]} baseline-corrected amplitude at the fundamental of the cell's
+   *     region, activation units; null for a cell without a region
+   * @param regions {@code [rows][cols]} the region name of each cell; null for none
+   * @param imPairs the strongest IM pairs, strongest first (at most {@code SpatialMap.IM_PAIRS})
+   */
+  public record SpatialMapView(String probe, String imageId, String imageUrl, int windowStartFrame, int windowFrames,
+      int rows, int cols, List<List<Double>> cells, List<List<String>> regions, List<ImPairView> imPairs) {
+    /**
+     * @param url the image's URL
+     * @return a copy with {@code imageUrl} set
+     */
+    public SpatialMapView withImageUrl(String url) {
+      return new SpatialMapView(probe, imageId, url, windowStartFrame, windowFrames, rows, cols, cells, regions, imPairs);
+    }
+  }
+
+  /**
+   * Everything the filter panel shows about one filter of one layer of one model version.
+   *
+   * @param rank tag rank in the running importance, 1 = most important; null when the importance lacks the filter
+   * @param importance score / top score; null likewise
+   * @param score summed baseline-corrected amplitude; null likewise
+   * @param k most examples kept per filter by the stream; 0 when no top examples are known
+   * @param imagesSeen images folded into the top examples, over all probes
+   * @param examples the top examples, highest activation first; empty when none are known
+   * @param visualization null when the visualisations folder has none for this filter
+   * @param map null when no probe of this model version with a placed layout has a tag response for the layer
+   * @param classesKnown whether the dashboard has the model's class names
+   */
+  public record FilterDetailView(String model, String version, String layer, int filter, Integer rank, Double importance,
+      Double score, int k, long imagesSeen, List<ExampleView> examples, VisualizationView visualization,
+      SpatialMapView map, boolean classesKnown) {}
+
+  /**
+   * The model's class names the dashboard was given.
+   *
+   * @param classes class names by label (logit index); empty when not given
+   */
+  public record ClassesView(List<String> classes) {}
 
   /** Body of every error response. */
   public record ErrorBody(int status, String error) {}

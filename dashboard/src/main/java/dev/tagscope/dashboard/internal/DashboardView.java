@@ -28,6 +28,8 @@ import dev.tagscope.schemas.Region;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.Topics;
+import dev.tagscope.tagging.AnalysisPlan;
+import dev.tagscope.tagging.spectral.SpatialMap;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,7 +51,9 @@ import java.util.function.Consumer;
  * predicts ablation damage). The latest record wins, in the order the reader hands them over,
  * which is offset order within a key's partition. Besides, per model, version and layer the
  * latest {@link ImportanceBucket}s of {@code tagscope.importance-history} (the ranking over
- * time and its stability), and the latest {@link RankAlert}s of {@code tagscope.alerts}.
+ * time and its stability), and the latest {@link RankAlert}s of {@code tagscope.alerts}; per
+ * model, version and layer the latest top examples of {@code tagscope.top-examples}, and the probe
+ * images of {@code tagscope.probe-images} they show ({@link ExampleStore}).
  *
  * <p>Thread-safe: one reader thread writes, HTTP threads read. Readers get immutable
  * {@link ApiModel} documents. Each accepted change is passed to the listeners on the writing
@@ -61,7 +65,9 @@ import java.util.function.Consumer;
  * many probes does not grow the heap without bound); one {@code LayerImportance} and at most
  * one {@code LayerValidation} per model and layer; at most {@code historyBuckets} buckets per
  * model, version and layer (default {@link #DEFAULT_HISTORY_BUCKETS}, 24 h of 60-s buckets;
- * 16 bytes per filter and bucket, see {@link HistoryStore}) and {@link #MAX_ALERTS} alerts in all.
+ * 16 bytes per filter and bucket, see {@link HistoryStore}) and {@link #MAX_ALERTS} alerts in all;
+ * one {@code TopExamples} per model, version and layer, the probe images they name, and other
+ * probe images up to {@link ExampleStore#DEFAULT_UNREFERENCED_BYTES} bytes of pixels.
  */
 public final class DashboardView {
 
@@ -85,7 +91,8 @@ public final class DashboardView {
 
   private record ProbeLayer(String probe, String layer) {}
 
-  private record ResponseEntry(TagResponse latest, long count) {}
+  /** @param seq order of arrival over all probes and layers, larger = later */
+  private record ResponseEntry(TagResponse latest, long count, long seq) {}
 
   /** Probes whose tag responses are kept, by default: the most recently updated ones. */
   public static final int DEFAULT_MAX_RESPONSE_PROBES = 32;
@@ -112,6 +119,8 @@ public final class DashboardView {
   private final Map<ProbeLayer, ResponseEntry> responses = new ConcurrentHashMap<>();
   private final LatestPerLayer<ModelLayer, LayerValidation> validationTopic = new LatestPerLayer<>();
   private final List<Consumer<ChangeEvent>> listeners = new CopyOnWriteArrayList<>();
+  private final ExampleStore examples = new ExampleStore(ExampleStore.DEFAULT_UNREFERENCED_BYTES);
+  private final java.util.concurrent.atomic.AtomicLong responseSeq = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * A view that keeps tag responses of {@link #DEFAULT_MAX_RESPONSE_PROBES} probes and
@@ -279,11 +288,45 @@ public final class DashboardView {
         responseProbes.remove(eldest);
         responses.keySet().removeIf(k -> k.probe().equals(eldest));
       }
-      e = responses.merge(pl, new ResponseEntry(value, 1),
-          (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1));
+      e = responses.merge(pl, new ResponseEntry(value, 1, responseSeq.incrementAndGet()),
+          (old, neu) -> new ResponseEntry(neu.latest(), old.count() + 1, neu.seq()));
     }
     String version = value.getModelVersion() == null ? "" : value.getModelVersion();
     fire(new ChangeEvent("tag-response", value.getModel(), version, value.getLayer(), value.getProbeId(), e.count()));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.top-examples}; the latest record per model, version and
+   * layer wins (see {@link ExampleStore} for what is kept).
+   *
+   * @param key the record key ({@link Topics#importanceKey model@version/layer})
+   * @param value the top examples, or null for a tombstone (the layer's examples are forgotten)
+   * @throws IllegalArgumentException when the record names no model or layer, or lists a filter
+   *     twice; the caller counts it as skipped
+   */
+  public void acceptTopExamples(String key, dev.tagscope.schemas.TopExamples value) {
+    examples.acceptTopExamples(key, value).ifPresent(id -> fire(
+        new ChangeEvent("top-examples", id.model(), id.version(), id.layer(), null, value == null ? 0 : value.getImagesSeen())));
+  }
+
+  /**
+   * Takes one record of {@code tagscope.probe-images} (see {@link ExampleStore} for what is kept).
+   *
+   * @param key the record key ({@link Topics#probeImageKey probeId/imageId})
+   * @param value the image, or null for a tombstone
+   * @throws IllegalArgumentException when the image cannot be shown (not 1 or 3 channels, too
+   *     large, or a pixel count that is not C*H*W); the caller counts it as skipped
+   */
+  public void acceptProbeImage(String key, dev.tagscope.schemas.ProbeImage value) {
+    examples.acceptProbeImage(key, value);
+    if (value != null) {
+      fire(new ChangeEvent("probe-image", null, null, null, value.getProbeId(), 0));
+    }
+  }
+
+  /** @return the top examples and probe images held */
+  ExampleStore examples() {
+    return examples;
   }
 
   /**
@@ -590,6 +633,103 @@ public final class DashboardView {
     }
     return new SpectrumView(r.getProbeId(), r.getModel(), r.getLayer(), filter, r.getImageId(), r.getWindowStartFrame(),
         w, ApiModel.finite(fps), ApiModel.finite(r.getBinWidthHz()), e.count(), freq, amp, bins);
+  }
+
+  /**
+   * Where a filter looks ({@link SpatialMap}, the same computation as the report's
+   * {@code ranking[].map}): the baseline-corrected amplitude at each region's fundamental laid out
+   * as the regions lie on the image, and the strongest IM pairs, from the latest window of a probe
+   * of that model version whose regions have a placement ({@link SpatialMap#layout}: halves,
+   * quadrants or {@code grid:RxC}). Of several such probes, the one with most cells, then the one
+   * heard from last. One window, not the mean over windows the report gives.
+   *
+   * @param model model name
+   * @param version model version, {@code ""} for records without one
+   * @param layer layer name
+   * @param filter filter (channel) index
+   * @return the map without an image URL, or empty when no such probe has a tag response with that filter
+   */
+  public java.util.Optional<ApiModel.SpatialMapView> spatialMap(String model, String version, String layer, int filter) {
+    ApiModel.SpatialMapView best = null;
+    long bestSeq = -1;
+    for (Map.Entry<ProbeLayer, ResponseEntry> en : responses.entrySet()) {
+      TagResponse r = en.getValue().latest();
+      String v = r.getModelVersion() == null ? "" : r.getModelVersion();
+      ProbeSpec spec = probes.get(en.getKey().probe());
+      if (spec == null || !model.equals(r.getModel()) || !version.equals(v) || !layer.equals(r.getLayer())) {
+        continue;
+      }
+      ApiModel.SpatialMapView m = spatialMap(spec, r, filter);
+      long seq = en.getValue().seq();
+      if (m != null && (best == null || m.rows() * m.cols() > best.rows() * best.cols()
+          || (m.rows() * m.cols() == best.rows() * best.cols() && seq > bestSeq))) {
+        best = m;
+        bestSeq = seq;
+      }
+    }
+    return java.util.Optional.ofNullable(best);
+  }
+
+  /** @return the filter's map in one tag response, or null when the probe's regions have no placement */
+  private static ApiModel.SpatialMapView spatialMap(ProbeSpec spec, TagResponse r, int filter) {
+    AnalysisPlan plan;
+    try {
+      plan = AnalysisPlan.fromProbe(spec);
+    } catch (RuntimeException e) {
+      return null; // a probe not built by ProbePlan: shown without a map
+    }
+    java.util.Optional<SpatialMap.Placement> placement = SpatialMap.layout(plan.regions());
+    // The response's measures run parallel to its own signal bins; SpatialMap reads them by the plan's.
+    if (placement.isEmpty() || !labels(plan.signalBins()).equals(labels(r.getSignalBins()))) {
+      return null;
+    }
+    FilterResponse f = r.getFilters().stream().filter(c -> c.getFilter() == filter).findFirst().orElse(null);
+    if (f == null) {
+      return null;
+    }
+    double[] corrected = f.getCorrected().stream().mapToDouble(Double::doubleValue).toArray();
+    SpatialMap map = SpatialMap.of(plan, new double[][] {corrected}).get(0);
+    SpatialMap.Placement p = placement.get();
+    List<List<Double>> cells = new ArrayList<>();
+    List<List<String>> names = new ArrayList<>();
+    for (int i = 0; i < map.rows(); i++) {
+      List<Double> row = new ArrayList<>();
+      List<String> rowNames = new ArrayList<>();
+      for (int j = 0; j < map.cols(); j++) {
+        row.add(ApiModel.finite(map.cells()[i][j]));
+        rowNames.add(null);
+      }
+      cells.add(java.util.Collections.unmodifiableList(row));
+      names.add(rowNames);
+    }
+    for (int reg = 0; reg < plan.regions().size(); reg++) {
+      names.get(p.cell()[reg][0]).set(p.cell()[reg][1], plan.regions().get(reg).name());
+    }
+    List<ApiModel.ImPairView> pairs = new ArrayList<>();
+    for (SpatialMap.ImPair pair : map.imPairs()) {
+      pairs.add(new ApiModel.ImPairView(pair.first(), pair.second(), ApiModel.finite(pair.amplitude())));
+    }
+    return new ApiModel.SpatialMapView(r.getProbeId(), r.getImageId(), null, r.getWindowStartFrame(), r.getWindowFrames(),
+        map.rows(), map.cols(), List.copyOf(cells),
+        names.stream().map(java.util.Collections::unmodifiableList).toList(), List.copyOf(pairs));
+  }
+
+  private static List<String> labels(List<SignalBin> bins) {
+    return bins.stream().map(b -> String.valueOf(b.getLabel())).toList();
+  }
+
+  /**
+   * The running importance row of one filter.
+   *
+   * @param model model name
+   * @param version model version, {@code ""} for records without one
+   * @param layer layer name
+   * @param filter filter (channel) index
+   * @return the filter's row, or empty when the layer's importance lacks the filter
+   * @throws NotFoundException when no importance is known for that model, version and layer
+   */
+  public java.util.Optional<ApiModel.FilterRow> filterRow(String model, String version, String layer, int filter) {
+    return importance(model, version, layer).filters().stream().filter(f -> f.filter() == filter).findFirst();
   }
 
   /**

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * (model, version, layer, probe) collapse into one event carrying the newest {@code windowsSeen}. A
  * dedicated thread writes the events, so a slow browser never holds up the Kafka reader. Each
  * event's name is its type ({@code probe}, {@code importance}, {@code tag-response},
- * {@code validation}, {@code history}, {@code alert}) and its
+ * {@code validation}, {@code history}, {@code alert}, {@code top-examples}, {@code probe-image}) and its
  * data a small {@link ChangeEvent} JSON object. A comment line ({@code : keep-alive}) goes to
  * every client each keep-alive interval so proxies do not close idle connections and closed
  * browsers are noticed.

@@ -32,6 +32,20 @@ import java.util.function.BooleanSupplier;
  *       ({@code layer=*}: the whole network); 404 until {@code tagscope validate} has written one;
  *   <li>{@code GET /api/validation?model=} - every validation of the model, sorted by layer
  *       ({@code []} when none);
+ *   <li>{@code GET /api/filter?model=&version=&layer=&filter=} - the filter panel
+ *       ({@link FilterView}): the filter's running rank, importance and score, its top examples
+ *       (probe, image id, activation, label, class name, image URL), its visualisation (URL and the
+ *       objective it reached) when the visualisations folder has one, and its spatial map
+ *       ({@code rows}, {@code cols}, {@code cells}, {@code regions}, {@code imPairs}, {@code probe},
+ *       image URL) when a probe of that model version whose regions lie on a grid has a tag response;
+ *       404 when the layer has neither importance nor top examples, or neither lists the filter;
+ *   <li>{@code GET /api/probe-image?probe=&image=} - a probe image as PNG (ImageIO; grey or RGB,
+ *       its own size); 404 when it is not held;
+ *   <li>{@code GET /api/visualization?model=&version=&layer=&filter=} - the filter's
+ *       visualisation PNG, the file the folder's {@code index.json} names (a path never comes
+ *       from the request); 404 when there is none;
+ *   <li>{@code GET /api/classes} - {@code {"classes":[...]}}, the model's class names by label
+ *       ({@code []} when the dashboard was given none);
  *   <li>{@code GET /api/events} - server-sent events, see {@link EventHub};
  *   <li>{@code GET /healthz} - {@code {"status":"ok","caughtUp":..,"sseClients":..}};
  *   <li>{@code /} - the page ({@code src/main/resources/public}), Chart.js from its webjar under
@@ -93,6 +107,22 @@ public final class HttpApi {
    * @return the application; start it with {@code app.start(host, port)}
    */
   public static Javalin create(DashboardView view, EventHub hub, BooleanSupplier caughtUp, boolean loopbackHostsOnly) {
+    return create(view, hub, caughtUp, loopbackHostsOnly, new FilterView(view, java.util.List.of(), null));
+  }
+
+  /**
+   * Builds (does not start) the Javalin application, with the filter panel's class names and
+   * visualisations.
+   *
+   * @param view the in-memory view to serve
+   * @param hub the server-sent event hub
+   * @param caughtUp whether the reader has caught up with the topics (for {@code /healthz})
+   * @param loopbackHostsOnly refuse requests addressed to non-loopback host names (use when bound to loopback)
+   * @param filters the filter panel over {@code view}, with class names and the visualisations folder
+   * @return the application; start it with {@code app.start(host, port)}
+   */
+  public static Javalin create(DashboardView view, EventHub hub, BooleanSupplier caughtUp, boolean loopbackHostsOnly,
+      FilterView filters) {
     Javalin app = Javalin.create(config -> {
       config.showJavalinBanner = false;
       config.startupWatcherEnabled = false;
@@ -133,6 +163,12 @@ public final class HttpApi {
       String layer = ctx.queryParam("layer");
       json(ctx, layer == null ? view.validations(model) : view.validation(model, nonEmpty(layer, "layer")));
     });
+    app.get("/api/filter", ctx -> json(ctx, filters.filter(required(ctx, "model"), version(ctx, "version"),
+        required(ctx, "layer"), filterIndex(required(ctx, "filter")))));
+    app.get("/api/probe-image", ctx -> png(ctx, filters.probeImagePng(required(ctx, "probe"), required(ctx, "image"))));
+    app.get("/api/visualization", ctx -> png(ctx, filters.visualizationPng(required(ctx, "model"), version(ctx, "version"),
+        required(ctx, "layer"), filterIndex(required(ctx, "filter")))));
+    app.get("/api/classes", ctx -> json(ctx, new ApiModel.ClassesView(filters.classes())));
     app.get("/healthz", ctx -> {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("status", "ok");
@@ -173,6 +209,12 @@ public final class HttpApi {
   private static void json(Context ctx, Object body) {
     ctx.header("Cache-Control", "no-store");
     ctx.contentType(JSON).result(Json.write(body));
+  }
+
+  private static void png(Context ctx, byte[] bytes) {
+    // A probe id may be reused with other images, and index.json rewritten: the browser asks again.
+    ctx.header("Cache-Control", "no-cache");
+    ctx.contentType("image/png").result(bytes);
   }
 
   private static void error(Context ctx, int status, String message) {

@@ -30,11 +30,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads {@code tagscope.probes}, {@code tagscope.importance}, {@code tagscope.tag-responses},
- * {@code tagscope.validation}, {@code tagscope.importance-history} and {@code tagscope.alerts}
+ * {@code tagscope.validation}, {@code tagscope.importance-history}, {@code tagscope.alerts},
+ * {@code tagscope.top-examples} and {@code tagscope.probe-images}
  * into a {@link DashboardView} on one thread, with a plain consumer assigned to every partition:
  * no consumer group, no committed offsets (a {@link PartitionCatchUp}).
  *
- * <p>Start positions: the compacted probes, importance and validation topics from the beginning
+ * <p>Start positions: the compacted probes, importance, validation, top-examples and probe-images
+ * topics from the beginning
  * (their latest value per key is the state); the history and alerts topics from the beginning too
  * (their retention, 30 and 90 days, bounds what is replayed, and the view keeps only the latest
  * buckets per layer and the latest alerts), so the page's history survives a dashboard restart;
@@ -54,7 +56,7 @@ import org.slf4j.LoggerFactory;
 public final class TopicReader implements Runnable {
   /**
    * Counter of records applied to the view, tagged {@code type} (importance, tag-response, probe,
-   * validation, history, alert).
+   * validation, history, alert, top-examples, probe-image).
    */
   public static final String UPDATES_METER = "tagscope.dashboard.updates";
   /** Counter of records skipped as unreadable, tagged {@code topic}. */
@@ -65,7 +67,7 @@ public final class TopicReader implements Runnable {
   /** The topics read, in the order their partitions are looked up. */
   private static final List<String> TOPICS = List.of(
       Topics.PROBES.name(), Topics.IMPORTANCE.name(), Topics.TAG_RESPONSES.name(), Topics.VALIDATION.name(),
-      Topics.IMPORTANCE_HISTORY.name(), Topics.ALERTS.name());
+      Topics.IMPORTANCE_HISTORY.name(), Topics.ALERTS.name(), Topics.TOP_EXAMPLES.name(), Topics.PROBE_IMAGES.name());
   private final Consumer<byte[], byte[]> consumer;
   private final PartitionCatchUp<byte[], byte[]> catchUp;
   private final DashboardView view;
@@ -93,7 +95,8 @@ public final class TopicReader implements Runnable {
     for (String topic : TOPICS) {
       skipped.put(topic, skippedCounter(registry, topic));
     }
-    for (String type : List.of("probe", "importance", "tag-response", "validation", "history", "alert")) {
+    for (String type : List.of("probe", "importance", "tag-response", "validation", "history", "alert", "top-examples",
+        "probe-image")) {
       updates.put(type, Counter.builder(UPDATES_METER)
           .description("Records taken into the dashboard's in-memory view")
           .tag("type", type).register(registry));
@@ -208,6 +211,14 @@ public final class TopicReader implements Runnable {
         RankAlert v = Topics.ALERTS.valueSerde().deserializer().deserialize(topic, r.value());
         view.acceptAlert(v);
         updates.get("alert").increment();
+      } else if (topic.equals(Topics.TOP_EXAMPLES.name())) {
+        String key = Topics.TOP_EXAMPLES.keySerde().deserializer().deserialize(topic, r.key());
+        view.acceptTopExamples(key, Topics.TOP_EXAMPLES.valueSerde().deserializer().deserialize(topic, r.value()));
+        updates.get("top-examples").increment();
+      } else if (topic.equals(Topics.PROBE_IMAGES.name())) {
+        String key = Topics.PROBE_IMAGES.keySerde().deserializer().deserialize(topic, r.key());
+        view.acceptProbeImage(key, Topics.PROBE_IMAGES.valueSerde().deserializer().deserialize(topic, r.value()));
+        updates.get("probe-image").increment();
       }
     } catch (RuntimeException e) {
       Counter c = skipped.get(topic);
