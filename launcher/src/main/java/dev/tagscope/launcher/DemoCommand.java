@@ -8,7 +8,6 @@ import dev.tagscope.producer.ProducerService;
 import dev.tagscope.producer.PublishSummary;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.service.KafkaClientPolicy;
-import dev.tagscope.spectral.HistorySettings;
 import dev.tagscope.spectral.SpectralService;
 import dev.tagscope.spectral.SpectralSettings;
 import dev.tagscope.tagging.AnalysisPlan;
@@ -53,6 +52,7 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin LiveTrafficOptions live;
   @Mixin ModelWatchOptions watch;
   @Mixin HistoryOptions history;
+  @Mixin TopExamplesOptions topExamples;
 
   /** The requests topic of {@code --live-traffic} unless {@code --requests-topic} names another. */
   static final String DEMO_REQUESTS_TOPIC = "tagscope.demo.requests";
@@ -121,7 +121,7 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Object> clientOverrides = kafka.overrides();
 
     // 1. Everything that can be refused, before any service starts.
-    HistorySettings historySettings = history.settings();
+    SpectralSettings spectralSettings = topExamples.apply(SpectralSettings.of(registry).withHistory(history.settings()));
     if (!noDashboard) {
       dashboard.settings(clientOverrides, List.of()); // host, port, --visualizations: refused now, not after the broker starts
     }
@@ -155,14 +155,14 @@ final class DemoCommand implements Callable<Integer> {
     // Streams state folder in /tmp (tens of MB per interrupted demo). Closed last, after the finally.
     try (ServiceRunner runner = ServiceRunner.install()) {
       return runServices(started, runner, registry, clientOverrides, images, settings, activationModel, layerNames, plan,
-          expectedWindows, traffic, historySettings, damaged);
+          expectedWindows, traffic, spectralSettings, damaged);
     }
   }
 
   private Integer runServices(long started, ServiceRunner runner, MeterRegistry registry, Map<String, Object> clientOverrides,
                               List<Image> images, WorkerSettings settings, ActivationModel activationModel,
                               List<String> layerNames, ProbePlan plan, long expectedWindows, LiveTraffic traffic,
-                              HistorySettings historySettings, Damage damaged)
+                              SpectralSettings spectralSettings, Damage damaged)
       throws Exception {
     EmbeddedKafkaBroker broker = null;
     DashboardService dash = null;
@@ -181,7 +181,7 @@ final class DemoCommand implements Callable<Integer> {
 
       // 3. The services, downstream first so nothing waits on an absent reader.
       try (TagResponseCollector collector = new TagResponseCollector(bootstrap, clientOverrides, plan.probeId(), plan.startTimeMs())) {
-        runner.start(new SpectralService(bootstrap, clientOverrides, SpectralSettings.of(registry).withHistory(historySettings)),
+        runner.start(new SpectralService(bootstrap, clientOverrides, spectralSettings),
             Duration.ofMinutes(2));
         if (!noDashboard) {
           dash = runner.start(new DashboardService(bootstrap, dashboard.settings(clientOverrides, activationModel.classes()), registry));

@@ -21,6 +21,7 @@ final class SpectralCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
   @Mixin MetricsOptions metrics;
   @Mixin HistoryOptions history;
+  @Mixin TopExamplesOptions topExamples;
 
   @Option(names = "--state-dir", description = "Kafka Streams state directory (default: a temporary one, rebuilt from changelogs at start).")
   Path stateDir;
@@ -35,6 +36,7 @@ final class SpectralCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--threads must be at least 1 stream thread, got " + threads);
     }
     HistorySettings historySettings = history.settings();
+    SpectralSettings settings = topExamples.apply(SpectralSettings.of(metrics.registry()).withHistory(historySettings));
     Map<String, Object> overrides = new HashMap<>(kafka.overrides());
     if (stateDir != null) {
       overrides.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
@@ -43,7 +45,7 @@ final class SpectralCommand implements Callable<Integer> {
     // Ctrl-C waits until Streams has closed (and deleted a temporary state folder); a start() that
     // throws (a bad --kafka value) still closes the service.
     try (ServiceRunner runner = ServiceRunner.install()) {
-      runner.start(new SpectralService(kafka.required(), overrides, SpectralSettings.of(metrics.registry()).withHistory(historySettings)),
+      runner.start(new SpectralService(kafka.required(), overrides, settings),
           Duration.ofMinutes(2));
       System.out.println("spectral: running  (Ctrl-C to stop)");
       return runner.awaitEnd();

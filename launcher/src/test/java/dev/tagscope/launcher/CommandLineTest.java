@@ -173,6 +173,8 @@ class CommandLineTest {
     String[] demo = {"demo", "--no-dashboard"};
     assertRefused("tagscope: --reference-buckets: must be at least 1", demo, "--reference-buckets", "0");
     assertRefused("tagscope: --top-k: must be at least 1", demo, "--top-k", "0");
+    assertRefused("tagscope: --top-examples: keep 1..64 images per filter (default 8), got 0", demo, "--top-examples", "0");
+    assertRefused("tagscope: --top-examples: keep 1..64 images per filter (default 8), got 65", spectral, "--top-examples", "65");
   }
 
   /** The command line {@code base + more} exits 2 with {@code expected} in its error output. */

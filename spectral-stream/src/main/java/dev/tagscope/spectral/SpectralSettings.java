@@ -19,8 +19,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  * @param history the importance history and rank-stability alerts (bucket length, reference,
  *     threshold); the counter {@code tagscope.spectral.alerts{state=raised|cleared}} goes to
  *     {@code registry}. Default {@link HistorySettings#defaults()}
+ * @param topExamples k of the top examples ({@code Topics.TOP_EXAMPLES}): most images kept per
+ *     filter, {@value #MIN_TOP_EXAMPLES}..{@value #MAX_TOP_EXAMPLES}, default {@value #DEFAULT_TOP_EXAMPLES}
  */
-public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, HistorySettings history) {
+public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, HistorySettings history, int topExamples) {
   /** Stage name written into dead letters and meter tags. */
   public static final String STAGE = "spectral-stream";
   /**
@@ -29,9 +31,19 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
    * probes keeps a few MiB of plans per task.
    */
   public static final int DEFAULT_MAX_CACHED_PLANS = 64;
+  /** Default of {@link #topExamples()}: the images a dashboard tile can show per filter. */
+  public static final int DEFAULT_TOP_EXAMPLES = 8;
+  /** Least {@link #topExamples()}. */
+  public static final int MIN_TOP_EXAMPLES = 1;
+  /**
+   * Most {@link #topExamples()}: 64 examples of each of 64 filters with ids of 40 characters are a
+   * TopExamples record of about 0.4 MB, under Kafka's default 1 MB {@code max.message.bytes}.
+   */
+  public static final int MAX_TOP_EXAMPLES = 64;
 
   /**
-   * @throws IllegalArgumentException when {@code registry} or {@code history} is null or {@code maxCachedPlans < 1}
+   * @throws IllegalArgumentException when {@code registry} or {@code history} is null, {@code maxCachedPlans < 1}
+   *     or {@code topExamples} is outside {@value #MIN_TOP_EXAMPLES}..{@value #MAX_TOP_EXAMPLES}
    */
   public SpectralSettings {
     if (registry == null) {
@@ -44,6 +56,10 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
     if (history == null) {
       throw new IllegalArgumentException("history: required; pass HistorySettings.defaults() or adjusted settings");
     }
+    if (topExamples < MIN_TOP_EXAMPLES || topExamples > MAX_TOP_EXAMPLES) {
+      throw new IllegalArgumentException("topExamples: keep " + MIN_TOP_EXAMPLES + ".." + MAX_TOP_EXAMPLES
+          + " images per filter (default " + DEFAULT_TOP_EXAMPLES + "), got " + topExamples);
+    }
   }
 
   /**
@@ -54,7 +70,7 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
    * @throws IllegalArgumentException when {@code registry} is null or {@code maxCachedPlans < 1}
    */
   public SpectralSettings(MeterRegistry registry, int maxCachedPlans) {
-    this(registry, maxCachedPlans, HistorySettings.defaults());
+    this(registry, maxCachedPlans, HistorySettings.defaults(), DEFAULT_TOP_EXAMPLES);
   }
 
   /**
@@ -87,7 +103,7 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
    * @throws IllegalArgumentException when {@code max < 1}
    */
   public SpectralSettings withMaxCachedPlans(int max) {
-    return new SpectralSettings(registry, max, history);
+    return new SpectralSettings(registry, max, history, topExamples);
   }
 
   /**
@@ -96,6 +112,15 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
    * @throws IllegalArgumentException when {@code settings} is null
    */
   public SpectralSettings withHistory(HistorySettings settings) {
-    return new SpectralSettings(registry, maxCachedPlans, settings);
+    return new SpectralSettings(registry, maxCachedPlans, settings, topExamples);
+  }
+
+  /**
+   * @param k most images kept per filter in the top examples
+   * @return a copy with that k
+   * @throws IllegalArgumentException when {@code k} is outside {@value #MIN_TOP_EXAMPLES}..{@value #MAX_TOP_EXAMPLES}
+   */
+  public SpectralSettings withTopExamples(int k) {
+    return new SpectralSettings(registry, maxCachedPlans, history, k);
   }
 }

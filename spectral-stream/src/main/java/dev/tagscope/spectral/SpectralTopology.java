@@ -1,11 +1,14 @@
 package dev.tagscope.spectral;
 
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.TopExamples;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.internal.HistoryOut;
 import dev.tagscope.spectral.internal.ProbeStoreUpdater;
 import dev.tagscope.spectral.internal.Routed;
 import dev.tagscope.spectral.internal.StabilityProcessor;
+import dev.tagscope.spectral.internal.TopExamplesMath;
+import dev.tagscope.spectral.internal.TopExamplesProcessor;
 import dev.tagscope.spectral.internal.WindowProcessor;
 import dev.tagscope.tagging.spectral.ImportanceMath;
 import dev.tagscope.tagging.spectral.WindowAnalyzer;
@@ -46,6 +49,9 @@ import org.apache.kafka.streams.state.WindowStore;
  *                                                    │        (store per model/layer: reference, open episode)
  *                                                    │           ├──▶ tagscope.importance-history (key model@version/layer)
  *                                                    │           └──▶ tagscope.alerts (key model/layer; raised / cleared)
+ *       (running sum [C] per probe/layer of the image) ├──▶ one image's means ─ key model@version/layer ─ repartition
+ *                                                    │      ─ top-examples processor (store per model@version/layer:
+ *                                                    │        k best images per filter) ─▶ tagscope.top-examples
  *                                                    └──▶ tagscope.dlq (original bytes + reason headers)
  * </pre>
  *
@@ -76,6 +82,12 @@ import org.apache.kafka.streams.state.WindowStore;
  * {@link StabilityProcessor stability processor} after them sees every version of a (model, layer)
  * in one task and keeps that layer's reference and alert episode in its store.
  *
+ * <p><b>Top examples.</b> The window processor adds every frame it accepts to its image's running
+ * sum and, when the image ends, sends the image's per-filter means on
+ * ({@link WindowProcessor}, "Top examples"); they are repartitioned by model@version/layer, where the
+ * {@link TopExamplesProcessor} folds them into the layer's {@link SpectralSettings#topExamples()} best
+ * images per filter ({@link TopExamplesMath}) and publishes the set after each image.
+ *
  * <p>Usage: {@code StreamsBuilder b = new StreamsBuilder(); SpectralTopology.build(b, SpectralSettings.of(registry));
  * Topology t = b.build();} — the same under {@code TopologyTestDriver} and against a broker.
  */
@@ -92,6 +104,10 @@ public final class SpectralTopology {
   public static final String BUCKET_STORE = "tagscope-spectral-buckets";
   /** Per model/layer: the rank reference and whether an alert episode is open ({@link dev.tagscope.spectral.internal.StabilityState}). */
   public static final String STABILITY_STORE = "tagscope-spectral-stability";
+  /** Per (probe, layer): the running sum of the current image's accepted frames, key probeId/layer. */
+  public static final String IMAGE_SUM_STORE = "tagscope-spectral-image-sums";
+  /** Per model@version/layer: the top examples kept ({@code TopExamples}). */
+  public static final String TOP_EXAMPLES_STORE = "tagscope-spectral-top-examples";
 
   private SpectralTopology() {}
 
@@ -116,16 +132,33 @@ public final class SpectralTopology {
         () -> new ProbeStoreUpdater(PROBE_STORE));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(FRAME_STORE), Serdes.Bytes(), Serdes.ByteArray()));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LAYER_STORE), Serdes.String(), Serdes.ByteArray()));
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(IMAGE_SUM_STORE), Serdes.String(),
+        Serdes.ByteArray()));
 
     // Keys and values as bytes: a refused record goes to the DLQ with its original bytes, untouched.
     KStream<byte[], byte[]> activations = builder.stream(Topics.ACTIVATIONS.name(),
         Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("spectral-activations-source"));
     KStream<byte[], Routed> routed = activations.process(
-        () -> new WindowProcessor(settings, PROBE_STORE, FRAME_STORE, LAYER_STORE, analysis), Named.as("spectral-window-processor"),
-        FRAME_STORE, LAYER_STORE);
+        () -> new WindowProcessor(settings, PROBE_STORE, FRAME_STORE, LAYER_STORE, IMAGE_SUM_STORE, analysis),
+        Named.as("spectral-window-processor"), FRAME_STORE, LAYER_STORE, IMAGE_SUM_STORE);
     Map<String, KStream<byte[], Routed>> branches = routed.split(Named.as("spectral-"))
         .branch((k, v) -> v instanceof Routed.Dead, Branched.as("dlq"))
+        .branch((k, v) -> v instanceof Routed.Examples, Branched.as("images"))
         .defaultBranch(Branched.as("windows"));
+
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(TOP_EXAMPLES_STORE),
+        Topics.TOP_EXAMPLES.keySerde(), Topics.TOP_EXAMPLES.valueSerde()));
+    branches.get("spectral-images")
+        .map((k, v) -> {
+          Routed.Examples e = (Routed.Examples) v;
+          return KeyValue.pair(e.key(), e.examples());
+        }, Named.as("spectral-images-map"))
+        .repartition(Repartitioned.<String, TopExamples>as("spectral-top-examples")
+            .withKeySerde(Topics.TOP_EXAMPLES.keySerde()).withValueSerde(Topics.TOP_EXAMPLES.valueSerde()))
+        .process(() -> new TopExamplesProcessor(TOP_EXAMPLES_STORE, settings.topExamples()), Named.as("spectral-top-examples-processor"),
+            TOP_EXAMPLES_STORE)
+        .to(Topics.TOP_EXAMPLES.name(), Produced.with(Topics.TOP_EXAMPLES.keySerde(), Topics.TOP_EXAMPLES.valueSerde())
+            .withName("spectral-top-examples-sink"));
 
     branches.get("spectral-dlq")
         .map((k, v) -> {

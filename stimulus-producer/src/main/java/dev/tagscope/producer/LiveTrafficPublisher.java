@@ -75,7 +75,9 @@ import org.slf4j.LoggerFactory;
  * its offset, or not at all: after a crash the next run starts at the committed offsets and neither
  * loses nor repeats a request. Readers see an image's frames when its transaction commits, i.e.
  * once all {@code framesPerImage} frames were sent (paced: {@code framesPerImage / fps} s later).
- * The spec is published in a transaction of its own before the first poll.
+ * The image's {@code ProbeImage} (the request's pixels and label, {@code Topics.PROBE_IMAGES})
+ * is sent in that transaction before its first frame, so it becomes visible with the frames or
+ * not at all. The spec is published in a transaction of its own before the first poll.
  *
  * <p><b>Polling.</b> No transaction is open during a poll (so a rebalance never revokes a partition
  * with work in flight). After each sampled image, the partitions with records left in the poll
@@ -417,6 +419,9 @@ final class LiveTrafficPublisher implements AutoCloseable {
             : Pacing.waitForLead(timestamp, maxLeadMs, stopping);
         if (!go || stopRequested) {
           return -1;
+        }
+        if (f == 0) {
+          producer.send(StimulusPublisher.probeImage(plan.probeId(), image.id(), image, timestamp));
         }
         StimulusFrame frame = synth.frame(plan.probeId(), image, image.id(), i, f);
         producer.send(new ProducerRecord<>(topic, null, timestamp, key, Topics.STIMULI.valueSerde().serializer().serialize(topic, frame)));

@@ -1,6 +1,7 @@
 package dev.tagscope.producer;
 
 import dev.tagscope.producer.internal.Pacing;
+import dev.tagscope.schemas.ProbeImage;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.TopicSpec;
@@ -40,7 +41,14 @@ import org.slf4j.LoggerFactory;
  * <p>Order and keys: the spec is sent, acknowledged and flushed first; frames follow keyed by
  * probeId, so they land on one partition in frame order (idempotent producer, acks=all, lz4,
  * linger 5 ms). Frame i carries record timestamp {@code startTimeMs + round(1000*i/fps)} (stimulus
- * time) and frameIndex i counted from 0 over the whole probe.
+ * time) and frameIndex i counted from 0 over the whole probe. Before the first frame of each image
+ * (of each cycle, for a continuous plan: the image id changes with the cycle) its unmodulated pixels
+ * and label go to {@code Topics.PROBE_IMAGES} as a {@link ProbeImage} ({@link #probeImage}), keyed
+ * {@code probeId/imageId} and stamped with that first frame's stimulus time, so the top examples
+ * the spectral stream names can be shown. This producer is idempotent, not transactional: the
+ * image record is sent on the same producer just before the frames, so a reader that sees an
+ * image's frames sees its ProbeImage too once both are acknowledged, but an interrupted
+ * publication may leave the ProbeImage of an image without frames.
  *
  * <p>Pacing: paced publications send frame k of this call no earlier than
  * {@code t0 + k/fps} on the monotonic clock, with absolute deadlines so lateness never adds
@@ -202,6 +210,13 @@ public final class StimulusPublisher implements AutoCloseable {
           StimulusFrame frame = synth.frame(probeId, img, imageId, i, f);
           byte[] value = Topics.STIMULI.valueSerde().serializer().serialize(topic, frame);
           try {
+            if (f == 0) {
+              producer.send(probeImage(probeId, imageId, img, timestamp), (md, e) -> {
+                if (e != null) {
+                  failure.compareAndSet(null, e);
+                }
+              });
+            }
             producer.send(new ProducerRecord<>(topic, null, timestamp, key, value), (md, e) -> {
               if (e != null) {
                 failure.compareAndSet(null, e);
@@ -241,6 +256,26 @@ public final class StimulusPublisher implements AutoCloseable {
     LOG.info("probe {}: {} frames of {} images sent in {} s{}", probeId, frames, imagesStarted, String.format("%.3f", seconds),
         stopped ? " (stopped)" : "");
     return new PublishSummary(probeId, frames, imagesStarted, seconds, stopped);
+  }
+
+  /**
+   * The {@code Topics.PROBE_IMAGES} record of one image of a probe: its pixels before any tag
+   * modulation and its label, key {@code Topics.probeImageKey(probeId, imageId)}.
+   *
+   * @param probeId the probe
+   * @param imageId the image id its frames carry ({@code StimulusFrame.imageId}, with the cycle prefix of a continuous probe)
+   * @param image the source image, uint8 {@code [C,H,W]}
+   * @param timestamp record timestamp: the stimulus time of the image's first frame, ms
+   * @return the record, key and value serialised with the topic's serdes
+   */
+  static ProducerRecord<byte[], byte[]> probeImage(String probeId, String imageId, Image image, long timestamp) {
+    String topic = Topics.PROBE_IMAGES.name();
+    ProbeImage value = ProbeImage.newBuilder().setProbeId(probeId).setImageId(imageId).setLabel(image.label())
+        .setChannels(image.channels()).setHeight(image.height()).setWidth(image.width())
+        .setPixels(java.nio.ByteBuffer.wrap(image.pixels())).build();
+    return new ProducerRecord<>(topic, null, timestamp,
+        Topics.PROBE_IMAGES.keySerde().serializer().serialize(topic, Topics.probeImageKey(probeId, imageId)),
+        Topics.PROBE_IMAGES.valueSerde().serializer().serialize(topic, value));
   }
 
   /**

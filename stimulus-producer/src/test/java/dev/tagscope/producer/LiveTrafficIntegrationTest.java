@@ -2,6 +2,7 @@ package dev.tagscope.producer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.DeadLetters;
+import dev.tagscope.schemas.ProbeImage;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.StimulusFrame;
 import dev.tagscope.schemas.Topics;
@@ -19,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -211,6 +214,18 @@ class LiveTrafficIntegrationTest {
         } else if (f.getImageFrame() % 31 == 0) {
           assertArrayEquals(synth.render(new Image("x", null, 1, H, W, source), f.getFrameIndex()), px);
         }
+      }
+
+      // Each probed request's ProbeImage, committed with its frames: the decoded pixels and the label header.
+      Map<String, ProbeImage> probeImages = new HashMap<>();
+      TopicReads.readCommitted(broker.bootstrapServers(), Topics.PROBE_IMAGES, Duration.ofSeconds(30), got -> got.size() >= 3)
+          .forEach(r -> probeImages.put(r.key(), r.value()));
+      for (int k = 0; k < 3; k++) {
+        ProbeImage pi = probeImages.get(Topics.probeImageKey(probeId, ids.get(k)));
+        assertNotNull(pi, "ProbeImage of " + ids.get(k) + " in " + probeImages.keySet());
+        assertEquals(labels[k], pi.getLabel(), "label of " + ids.get(k));
+        assertEquals(List.of(1, H, W), List.of(pi.getChannels(), pi.getHeight(), pi.getWidth()));
+        assertArrayEquals(expected.get(ids.get(k)), bytes(pi.getPixels()), "unmodulated pixels of " + ids.get(k));
       }
 
       // The spec: continuous, of the declared shape.

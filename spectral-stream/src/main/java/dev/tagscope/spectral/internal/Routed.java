@@ -2,13 +2,14 @@ package dev.tagscope.spectral.internal;
 
 import dev.tagscope.schemas.DeadLetter;
 import dev.tagscope.schemas.LayerImportance;
+import dev.tagscope.schemas.TopExamples;
 
 /**
- * What the window processor emits for one input record: one analysed window or one dead letter,
- * and nothing in between. Lives only inside the topology (never serialised); the topology
+ * What the window processor emits for one input record: analysed windows, completed images (for
+ * the top examples) or one dead letter. Lives only inside the topology (never serialised); the topology
  * branches on the type.
  */
-public sealed interface Routed permits Routed.Window, Routed.Dead {
+public sealed interface Routed permits Routed.Window, Routed.Examples, Routed.Dead {
 
   /**
    * One analysed window.
@@ -21,6 +22,14 @@ public sealed interface Routed permits Routed.Window, Routed.Dead {
    * @param importance the window's one-window importance
    */
   record Window(String tagKey, byte[] tag, int tagBytes, String importanceKey, LayerImportance importance) implements Routed {}
+
+  /**
+   * One completed image of a (probe, layer), for the top examples.
+   *
+   * @param key model@version/layer ({@code Topics.importanceKey}), the top examples' key
+   * @param examples the image's contribution ({@link TopExamplesMath#ofImage}), one example per filter
+   */
+  record Examples(String key, TopExamples examples) implements Routed {}
 
   /**
    * One refused record.

@@ -8,6 +8,7 @@ import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.ProbeSpec;
 import dev.tagscope.schemas.TagResponse;
 import dev.tagscope.schemas.TopicSpec;
+import dev.tagscope.schemas.TopExamples;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.spectral.SpectralSettings;
 import dev.tagscope.tagging.WindowGeometry;
@@ -72,6 +73,16 @@ import org.slf4j.LoggerFactory;
  * importance carry the version, and importance is keyed {@code model@version/layer}
  * ({@link Topics#importanceKey}).
  *
+ * <p><b>Top examples.</b> Every frame the processor accepts (a frame of a run counts on its own; a
+ * duplicate or a frame too late is not accepted, a late frame that fills a gap is) is added to its
+ * image segment's running sum ({@link ImageMeans}). A segment ends at its image's last frame
+ * ({@code imageFrame = framesPerImage - 1}, so a probe's last image ends with the probe's last
+ * frame), or, when that frame never came, when the next segment (the next image, or the next model
+ * version) of the (probe, layer) starts; then the per-filter means over its accepted frames go out
+ * as one {@link Routed.Examples}, stamped with its last accepted frame's stimulus time, to be folded
+ * into the layer's top examples downstream. A probe published again with another spec drops the
+ * unfinished sum of its earlier publication.
+ *
  * <p><b>Order.</b> The stimulus producer numbers frames with {@code frameIndex} counted over the
  * whole probe and {@code imageFrame} counted from 0 within an image, and image ids are unique
  * within a publication of a probe (a continuous probe prefixes them with its cycle,
@@ -132,6 +143,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private final String probeStoreName;
   private final String frameStoreName;
   private final String layerStoreName;
+  private final String imageStoreName;
   private final Analysis analysis;
   private final Counter records;
   private final Counter frames;
@@ -150,15 +162,18 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   /** The largest record the application's producer sends ({@code max.request.size}), bytes. */
   private int maxRecordBytes;
   private final Serializer<TagResponse> tagSerializer = Topics.TAG_RESPONSES.valueSerde().serializer();
+  private ImageMeans means;
 
   /**
    * @param settings meters and the plan cache size
    * @param probeStoreName global store of raw probe specs
    * @param frameStoreName frame buffer store
    * @param layerStoreName per (probe, layer) state store
+   * @param imageStoreName per (probe, layer) running sum of the current image ({@link ImageMeans})
    */
-  public WindowProcessor(SpectralSettings settings, String probeStoreName, String frameStoreName, String layerStoreName) {
-    this(settings, probeStoreName, frameStoreName, layerStoreName, WindowAnalyzer::analyze);
+  public WindowProcessor(SpectralSettings settings, String probeStoreName, String frameStoreName, String layerStoreName,
+                         String imageStoreName) {
+    this(settings, probeStoreName, frameStoreName, layerStoreName, imageStoreName, WindowAnalyzer::analyze);
   }
 
   /**
@@ -166,14 +181,16 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
    * @param probeStoreName global store of raw probe specs
    * @param frameStoreName frame buffer store
    * @param layerStoreName per (probe, layer) state store
+   * @param imageStoreName per (probe, layer) running sum of the current image ({@link ImageMeans})
    * @param analysis how a complete window is analysed
    */
   public WindowProcessor(SpectralSettings settings, String probeStoreName, String frameStoreName, String layerStoreName,
-                         Analysis analysis) {
+                         String imageStoreName, Analysis analysis) {
     this.settings = settings;
     this.probeStoreName = probeStoreName;
     this.frameStoreName = frameStoreName;
     this.layerStoreName = layerStoreName;
+    this.imageStoreName = imageStoreName;
     this.analysis = analysis;
     MeterRegistry registry = settings.registry();
     this.records = Counter.builder(RECORDS_METER).description("activation records consumed").register(registry);
@@ -211,6 +228,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.buffer = new FrameBuffer(context.getStateStore(frameStoreName), context.getStateStore(layerStoreName));
     this.maxRecordBytes = DeadLetterFitter.producerRecordLimit(
         new StreamsConfig(context.appConfigs()).getProducerConfigs("spectral-window-processor"));
+    this.means = new ImageMeans(context.getStateStore(imageStoreName));
     // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
     this.plansCached = Gauge.builder(PLANS_CACHED_METER, plans, Map::size)
         .tag("task", context.taskId().toString())
@@ -311,6 +329,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       // frameIndex 0 and may use another window or model, so nothing of the earlier one applies.
       LOG.info("probe {} was published again: dropping the buffered frames of image {} of {}", probeId, state.imageId(), layerKey);
       buffer.purge(FrameKeys.prefix(layerKey, state.imageId()), state.filters());
+      means.drop(layerKey);
       state = null;
     }
     if (state != null && state.filters() != c) {
@@ -341,11 +360,14 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       int resumeAt = sameImage ? f0 : 0;
       countSkipped(geometry.windowEndsBetween(state.lastFrame(), sameImage ? f0 : geometry.framesPerImage()));
       buffer.purge(FrameKeys.prefix(layerKey, state.imageId()), state.filters());
+      emitImage(record, plan, frame, means.end(layerKey)); // its last frame never came (else it ended there)
       state = new FrameKeys.LayerState(c, imageId, resumeAt - 1, state.lastFrameIndex(), plan.fingerprint);
     }
     byte[] prefix = FrameKeys.prefix(layerKey, imageId);
     FrameRun run = new FrameRun(c, runFrames);
     Refusals refused = new Refusals();
+    String version = frame.getModelVersion() == null ? "" : frame.getModelVersion();
+    ImageMeans.Sum sum = means.current(layerKey, frame.getImageId(), version, c);
     int openedAt = state.lastFrame(); // frames up to here came before this record: late, duplicate or gap fillers
     int lastFrame = state.lastFrame();
     long lastFrameIndex = state.lastFrameIndex();
@@ -366,6 +388,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
           lateBuffered.increment();
           LOG.debug("late frame {} of {} image {} buffered (last frame {})", f, layerKey, imageId, openedAt);
           addToRun(prefix, run, f, values, t);
+          sum.add(values, t, frameTimestamp(record, geometry, frameIndex, runFrames, t));
         }
         continue;
       }
@@ -376,23 +399,42 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
       if (geometry.inSomeWindow(f)) {
         addToRun(prefix, run, f, values, t);
       }
+      long timestamp = frameTimestamp(record, geometry, frameIndex, runFrames, t);
+      sum.add(values, t, timestamp);
       if (geometry.isWindowEnd(f)) {
         flushRun(prefix, run);
-        long timestamp = record.timestamp()
-            - (geometry.stimulusOffsetMs(frameIndex + runFrames - 1) - geometry.stimulusOffsetMs(frameIndex + t));
         analyseWindow(record, plan, frame, prefix, f, c, timestamp);
       }
       if (f == geometry.framesPerImage() - 1) {
         run.clear();
         buffer.purge(prefix, c);
+        emitImage(record, plan, frame, sum.take());
       }
     }
     flushRun(prefix, run);
+    means.save(layerKey, sum);
     buffer.putState(layerKey, new FrameKeys.LayerState(c, imageId, lastFrame, lastFrameIndex, plan.fingerprint));
     if (!refused.isEmpty()) {
       dead(record, refused.reason(runFrames, "image '" + imageId + "' of layer '" + frame.getLayer() + "' of probe '" + probeId + "'",
           openedAt));
     }
+  }
+
+  /** Stimulus time of frame {@code t} of a record stamped with its last frame's. */
+  private static long frameTimestamp(Record<byte[], byte[]> record, WindowGeometry geometry, long frameIndex, int runFrames, int t) {
+    return record.timestamp() - (geometry.stimulusOffsetMs(frameIndex + runFrames - 1) - geometry.stimulusOffsetMs(frameIndex + t));
+  }
+
+  /** Sends a completed image's means on to the top examples; nothing when no frame of it was accepted. */
+  private void emitImage(Record<byte[], byte[]> record, ResolvedProbe plan, ActivationFrame frame, ImageMeans.Image image) {
+    if (image == null) {
+      return;
+    }
+    String model = plan.spec.getModel();
+    TopExamples one = TopExamplesMath.ofImage(model, image.version(), frame.getLayer(), settings.topExamples(), frame.getProbeId(),
+        image.imageId(), image.frames(), image.means());
+    context.forward(new Record<>(record.key(), new Routed.Examples(Topics.importanceKey(model, image.version(), frame.getLayer()), one),
+        image.timestamp(), new RecordHeaders()));
   }
 
   /** Between an image id and the model version in a buffer segment's name. */
