@@ -128,7 +128,11 @@ public final class DjlActivationModel implements ActivationModel {
     }
     Model model = newModel(d.name(), config);
     try {
+      // trainParam: DJL otherwise loads the weights as inference tensors, through which autograd cannot
+      // differentiate even with respect to the input (feature visualisation needs that); the weights
+      // themselves need no gradient, so backward computes the input's only.
       model.load(path, null, Map.of("trainParam", "true"));
+      model.getBlock().getParameters().values().forEach(p -> p.getArray().setRequiresGradient(false));
     } catch (IOException | MalformedModelException | EngineException e) {
       model.close();
       throw new IllegalArgumentException("DJL's PyTorch engine cannot load " + path + ": " + e.getMessage(), e);

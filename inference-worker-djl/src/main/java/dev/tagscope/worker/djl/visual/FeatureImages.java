@@ -90,6 +90,8 @@ public final class FeatureImages {
         int x0 = GAP + (i % cols) * cw;
         int y0 = GAP + (i / cols) * ch;
         g.drawImage(images.get(i), x0, y0, w * zoom, h * zoom, null);
+        g.setColor(Color.LIGHT_GRAY); // a frame, so that a white visualisation still shows its cell
+        g.drawRect(x0 - 1, y0 - 1, w * zoom + 1, h * zoom + 1);
         g.setColor(Color.BLACK);
         String caption = captions.get(i);
         g.drawString(caption, x0 + (w * zoom - fm.stringWidth(caption)) / 2, y0 + h * zoom + fm.getAscent() + 1);
