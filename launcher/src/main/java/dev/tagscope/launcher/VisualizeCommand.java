@@ -138,8 +138,7 @@ final class VisualizeCommand implements Callable<Integer> {
           layers.stream().mapToInt(l -> l.filters().size()).sum(), layers.size(), m.name(), settings.steps(), importanceSource);
       long t0 = System.nanoTime();
       Visualizer.Result r;
-      try (ProgressBar bar = new ProgressBarBuilder().setTaskName("visualize").setInitialMax(request.totalFilterSteps())
-          .setUnit(" filter-steps", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).showSpeed().build()) {
+      try (ProgressBar bar = bar("visualize", request.totalFilterSteps(), "filter-steps")) {
         r = Visualizer.run(request, bar::stepBy);
       }
       for (Visualizer.IndexLayer l : r.index().layers()) {
@@ -153,6 +152,12 @@ final class VisualizeCommand implements Callable<Integer> {
           (System.nanoTime() - t0) / 1e9);
     }
     return 0;
+  }
+
+  /** A console progress bar with rate and ETA (me.tongfei progressbar), as validate's. */
+  private static ProgressBar bar(String task, long total, String unit) {
+    return new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setUnit(" " + unit, 1)
+        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).showSpeed().build();
   }
 
   /** The TorchScript file: {@code --model} when it is one, the {@code .pt} beside an {@code .onnx}, else refused. */
@@ -198,8 +203,7 @@ final class VisualizeCommand implements Callable<Integer> {
     ProbePlan p = plan.planBuilder().model(m.name()).layers(m.tappedLayers().stream().map(TappedLayer::name).toList())
         .imageShape(first.channels(), first.height(), first.width()).imageCount(probeImages.size()).build();
     Map<String, List<FilterImportance>> out = new LinkedHashMap<>();
-    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("tag probe").setInitialMax((long) probeImages.size() * p.framesPerImage())
-        .setUnit(" frames", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).showSpeed().build()) {
+    try (ProgressBar bar = bar("tag probe", (long) probeImages.size() * p.framesPerImage(), "frames")) {
       Map<String, LayerAccumulator> acc = new TagProbe(m, p, List.of(p.spec().getReduction()))
           .run(probeImages, List.of(), bar::stepTo).get(probeImages.size()).get(p.spec().getReduction());
       acc.forEach((layer, a) -> out.put(layer, a.importance()));

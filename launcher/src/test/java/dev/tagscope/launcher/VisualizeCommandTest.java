@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.testsupport.ProjectFiles;
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,26 +17,16 @@ import java.util.Set;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import dev.tagscope.launcher.CommandLineTest.Run;
 
 /** {@code tagscope visualize} end to end on the bundled model (few steps, few filters), and its refusals. */
 class VisualizeCommandTest {
   private static final String PT = ProjectFiles.bundledModel().resolveSibling("fmnist-resnet32.pt").toString();
 
-  private record Run(int rc, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter err = new StringWriter();
-    CommandLine cl = TagscopeCommand.commandLine();
-    cl.setErr(new PrintWriter(err));
-    cl.setOut(new PrintWriter(new StringWriter()));
-    return new Run(cl.execute(args), err.toString());
-  }
-
   @Test
   void writesIndexJsonAsTheContractSaysWithPngsOfTheInputSize(@TempDir Path tmp) throws Exception {
     Path out = tmp.resolve("vis");
-    Run r = run("visualize", "--model", PT, "--images", ProjectFiles.samples().toString(), "--layers", "conv1,layer3.4",
+    Run r = CommandLineTest.run("visualize", "--model", PT, "--images", ProjectFiles.samples().toString(), "--layers", "conv1,layer3.4",
         "--filters", "top:3", "--steps", "4", "--probe-count", "1", "--sample-count", "16", "--seed", "3", "--out", out.toString());
     assertEquals(0, r.rc(), r.err());
     JsonNode index = new ObjectMapper().readTree(out.resolve("index.json").toFile());
@@ -94,11 +82,11 @@ class VisualizeCommandTest {
         {"--engine", "onnx", "--engine: visualize needs gradients"},
     };
     for (String[] c : cases) {
-      Run r = run("visualize", "--model", PT, "--out", tmp.resolve("x").toString(), c[0], c[1]);
+      Run r = CommandLineTest.run("visualize", "--model", PT, "--out", tmp.resolve("x").toString(), c[0], c[1]);
       assertEquals(2, r.rc(), c[0] + " " + c[1] + ": " + r.err());
       assertTrue(r.err().contains(c[2]), c[0] + " " + c[1] + ": " + r.err());
     }
-    Run r = run("visualize", "--model", PT, "--layers", "conv1", "--filters", "0,16", "--probe-count", "1", "--sample-count", "4",
+    Run r = CommandLineTest.run("visualize", "--model", PT, "--layers", "conv1", "--filters", "0,16", "--probe-count", "1", "--sample-count", "4",
         "--out", tmp.resolve("y").toString());
     assertEquals(2, r.rc(), r.err());
     assertTrue(r.err().contains("--filters: filter 16 is not in layer conv1, which has 16 filters (0..15)"), r.err());
