@@ -13,7 +13,7 @@ import picocli.CommandLine;
 @Command(name = "tagscope", mixinStandardHelpOptions = true, versionProvider = TagscopeCommand.Version.class,
     description = "Frequency tagging of convolutional networks, streamed on Kafka.",
     subcommands = {DemoCommand.class, ProducerCommand.class, WorkerCommand.class, SpectralCommand.class,
-        DashboardCommand.class, AnalyzeCommand.class, ValidateCommand.class, TopicsCommand.class, BenchCommand.class,
+        DashboardCommand.class, AnalyzeCommand.class, ValidateCommand.class, VisualizeCommand.class, TopicsCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class TagscopeCommand implements Runnable {
 

@@ -21,9 +21,11 @@ import picocli.CommandLine;
 /** The {@code tagscope} command line, without a broker. */
 class CommandLineTest {
 
-  private record Run(int rc, String err) {}
+  /** A command's exit code and standard error. */
+  record Run(int rc, String err) {}
 
-  private static Run run(String... args) {
+  /** Runs the command line as {@code tagscope args...}; shared with the other command tests. */
+  static Run run(String... args) {
     StringWriter err = new StringWriter();
     CommandLine cl = TagscopeCommand.commandLine();
     cl.setErr(new PrintWriter(err));

@@ -128,7 +128,11 @@ public final class DjlActivationModel implements ActivationModel {
     }
     Model model = newModel(d.name(), config);
     try {
-      model.load(path);
+      // trainParam: DJL otherwise loads the weights as inference tensors, through which autograd cannot
+      // differentiate even with respect to the input (feature visualisation needs that); the weights
+      // themselves need no gradient, so backward computes the input's only.
+      model.load(path, null, Map.of("trainParam", "true"));
+      model.getBlock().getParameters().values().forEach(p -> p.getArray().setRequiresGradient(false));
     } catch (IOException | MalformedModelException | EngineException e) {
       model.close();
       throw new IllegalArgumentException("DJL's PyTorch engine cannot load " + path + ": " + e.getMessage(), e);
@@ -297,6 +301,32 @@ public final class DjlActivationModel implements ActivationModel {
     }
     return new FloatTensor(s, a.toFloatArray());
   }
+
+  /**
+   * The loaded TorchScript module and where a tapped layer is among its {@code forward} outputs,
+   * for gradient-based tools that run the module themselves with autograd on (feature visualisation,
+   * {@code dev.tagscope.worker.djl.visual}); public because a subpackage cannot see package-private
+   * members. Inference goes through {@link #run} and {@link #forward}.
+   *
+   * @param layer a tapped layer's label, as in {@link #tappedLayers()}
+   * @return the DJL model (owned by this object: do not close it) and the layer's output index
+   * @throws IllegalArgumentException when the layer is not tapped
+   */
+  public Module module(String layer) {
+    for (int i = 0; i < taps.size(); i++) {
+      if (taps.get(i).name().equals(layer)) {
+        return new Module(model, tapIndex[i]);
+      }
+    }
+    throw new IllegalArgumentException("layer " + layer + " is not tapped by model " + description.name()
+        + "; tapped: " + taps.stream().map(TappedLayer::name).collect(Collectors.toList()));
+  }
+
+  /**
+   * @param model the loaded DJL model
+   * @param outputIndex the layer's index in the tuple {@code forward(input)} returns
+   */
+  public record Module(Model model, int outputIndex) {}
 
   @Override
   public void close() {
