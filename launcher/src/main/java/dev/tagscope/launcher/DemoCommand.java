@@ -1,6 +1,7 @@
 package dev.tagscope.launcher;
 
 import dev.tagscope.dashboard.DashboardService;
+import dev.tagscope.dashboard.DashboardSettings;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.LiveTraffic;
@@ -19,6 +20,7 @@ import dev.tagscope.worker.InferenceWorker;
 import dev.tagscope.worker.TappedLayer;
 import dev.tagscope.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,6 +90,15 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--validate-out", defaultValue = "tagscope-validation", description = "Report folder of --validate (default ${DEFAULT-VALUE}).")
   Path validateOut;
 
+  @Option(names = "--visualize", description = "After the report, draw the top 8 filters of each tapped layer by the"
+      + " report's ranking (as `tagscope visualize --report`, with the model's TorchScript twin) into --visualizations"
+      + " (default " + DashboardSettings.DEFAULT_VISUALIZATIONS + "), so the dashboard's filter panel shows them.")
+  boolean visualize;
+
+  @Option(names = "--visualize-steps", defaultValue = "256",
+      description = "Gradient steps per filter for --visualize (default ${DEFAULT-VALUE}, as tagscope visualize).")
+  int visualizeSteps;
+
   @Option(names = "--partitions", defaultValue = "1", description = "Partitions of each topic the demo creates (default"
       + " ${DEFAULT-VALUE}: one worker and one Streams instance run here; topics that exist keep theirs).")
   int partitions;
@@ -122,6 +133,13 @@ final class DemoCommand implements Callable<Integer> {
 
     // 1. Everything that can be refused, before any service starts.
     SpectralSettings spectralSettings = topExamples.apply(SpectralSettings.of(registry).withHistory(history.settings()));
+    if (visualize) {
+      // The dashboard reads the folder as the visualiser fills it; it must exist when the dashboard starts.
+      if (dashboard.visualizations == null) {
+        dashboard.visualizations = Path.of(DashboardSettings.DEFAULT_VISUALIZATIONS);
+      }
+      Files.createDirectories(dashboard.visualizations);
+    }
     if (!noDashboard) {
       dashboard.settings(clientOverrides, List.of()); // host, port, --visualizations: refused now, not after the broker starts
     }
@@ -257,6 +275,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.printf("wall time %.1f s; report: %s%n", wallSeconds, output.report.toAbsolutePath());
 
+        if (visualize) {
+          visualize(settings.modelPath(), layerNames);
+        }
         if (validate) {
           validateAndPublish(bootstrap, clientOverrides, settings, images);
         }
@@ -279,6 +300,22 @@ final class DemoCommand implements Callable<Integer> {
         broker.close();
       }
       metrics.close();
+    }
+  }
+
+  /**
+   * {@code --visualize}: {@code tagscope visualize} on the report just written, its layers and the
+   * model's TorchScript twin, into the dashboard's visualisations folder (one place for the
+   * command's logic and its checks).
+   *
+   * @throws IllegalStateException when the visualiser fails (it printed why)
+   */
+  private void visualize(Path modelPath, List<String> layerNames) {
+    int rc = new picocli.CommandLine(new VisualizeCommand()).execute("--report", output.report.toString(),
+        "--model", modelPath.toString(), "--layers", String.join(",", layerNames),
+        "--out", dashboard.visualizations.toString(), "--steps", Integer.toString(visualizeSteps));
+    if (rc != 0) {
+      throw new IllegalStateException("--visualize: tagscope visualize failed (exit " + rc + ", reason above)");
     }
   }
 
