@@ -10,7 +10,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.AutogradMethods;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.tagscope.worker.GateGradients;
 import dev.tagscope.worker.LayerInfo;
@@ -38,7 +38,7 @@ import java.util.function.Function;
  * (a leaf): hence gates as an input rather than hooks on the layers.
  *
  * <p>One batch: gates of ones that require a gradient, {@code gated} through
- * {@link IValueUtils#runMethod}, the summed cross-entropy {@code sum_n (logsumexp(z_n) - z_n[label_n])}
+ * {@link AutogradMethods#run} (DJL's own {@code IValueUtils.runMethod} runs without autograd), the summed cross-entropy {@code sum_n (logsumexp(z_n) - z_n[label_n])}
  * (so that each image's gates receive the gradient of its own loss), backward, and the gates'
  * gradient copied out. Autograd is on for the calling thread only during the call and turned off
  * again afterwards (PyTorch's grad mode is thread-local; {@link DjlActivationModel} keeps it off
@@ -98,7 +98,8 @@ public final class DjlGateGradients implements GateGradients {
     }
     Model model = DjlActivationModel.newModel(d.name(), config);
     try {
-      model.load(path);
+      // trainParam: not loaded under InferenceMode, whose weights autograd could not save for backward.
+      model.load(path, null, Map.of("trainParam", "true"));
     } catch (IOException | MalformedModelException | EngineException e) {
       model.close();
       throw new IllegalArgumentException("DJL's PyTorch engine cannot load " + path + ": " + e.getMessage(), e);
@@ -218,7 +219,7 @@ public final class DjlGateGradients implements GateGradients {
       IValue gi = IValue.from((PtNDArray) g);
       IValue out = null;
       try {
-        out = IValueUtils.runMethod((PtSymbolBlock) model.getBlock(), GATED, xi, gi);
+        out = AutogradMethods.run((PtSymbolBlock) model.getBlock(), GATED, xi, gi);
         if (!out.isTensor()) {
           throw new IllegalStateException(GATED + " of " + model.getName() + " returned " + out.getType() + ", not the"
               + " tensor " + archive.gatedOutput() + "; export it again with tools/torchscript_export.py");
