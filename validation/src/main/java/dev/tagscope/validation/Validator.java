@@ -597,7 +597,7 @@ public final class Validator {
    * @param label the true class
    * @return the loss
    */
-  static double crossEntropy(float[] z, int label) {
+  public static double crossEntropy(float[] z, int label) {
     double max = Double.NEGATIVE_INFINITY;
     for (float v : z) {
       max = Math.max(max, v);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tagscope.producer.Image;
 import dev.tagscope.producer.ImageLoader;
 import dev.tagscope.testsupport.ProjectFiles;
+import dev.tagscope.validation.Validator;
 import dev.tagscope.worker.AblationModel;
 import dev.tagscope.worker.ActivationEngine;
 import dev.tagscope.worker.ActivationModel;
@@ -161,7 +162,7 @@ class DjlGateGradientsTest {
     double[] ce = new double[IMAGES];
     for (int i = 0; i < IMAGES; i++) {
       order[i] = i;
-      ce[i] = crossEntropy(z[i], labels[i]);
+      ce[i] = Validator.crossEntropy(z[i], labels[i]);
     }
     Arrays.sort(order, (a, b) -> Double.compare(ce[b], ce[a]));
     return Arrays.stream(order).limit(k).mapToInt(Integer::intValue).toArray();
@@ -264,21 +265,8 @@ class DjlGateGradientsTest {
     float[][] z = gates.logits(x, n, g);
     double sum = 0;
     for (int i = 0; i < n; i++) {
-      sum += crossEntropy(z[i], y[i]);
+      sum += Validator.crossEntropy(z[i], y[i]);
     }
     return sum;
-  }
-
-  /** {@code logsumexp(z) - z[label]} in double, the maximum subtracted first. */
-  private static double crossEntropy(float[] z, int label) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : z) {
-      max = Math.max(max, v);
-    }
-    double s = 0;
-    for (float v : z) {
-      s += Math.exp(v - max);
-    }
-    return Math.log(s) + max - z[label];
   }
 }
