@@ -4,10 +4,20 @@
 The ONNX graph is rebuilt as PyTorch modules from its own weights (`OnnxNet`, one module per ONNX node), so the
 TorchScript file computes exactly what the ONNX file does, node by node, with no retraining. Its `forward(input)`
 returns a tuple of every node output of the ONNX graph, in graph order (the ONNX model's own outputs, such as
-`logits`, among them). Two extra files ride inside the TorchScript archive (`torch.jit.save(_extra_files=...)`,
-stored as `<archive>/extra/<name>`):
+`logits`, among them).
+
+A second traced method, `gated(input, gates)`, serves gradients (the Taylor criterion of `tagscope validate`):
+`gates` is float32 `[N, G]`; every 4-D float node output `a` (`[N, C, H, W]`) is multiplied by its slice
+`gates[:, offset:offset + C]` reshaped `[N, C, 1, 1]` before any node reads it, and the method returns the graph's
+first output (the logits). With all gates 1 it computes what `forward` does; the gradient of a per-image loss with
+respect to `gates[n, offset + c]` at 1 is `sum_{h,w} a[n,c,h,w] * dL_n/da[n,c,h,w]` (Molchanov et al., CVPR 2019,
+section 3), which DJL can read although it cannot read the gradients of intermediate tensors.
+
+Two extra files ride inside the TorchScript archive (`torch.jit.save(_extra_files=...)`, stored as
+`<archive>/extra/<name>`):
 
   tagscope.json       {"format": 1, "outputs": [ONNX tensor name of forward()'s output i, ...],
+                       "gates": [{"tensor": name, "offset": o, "channels": C}, ...], "gatedOutput": "logits",
                        "source": "<file>.onnx", "sourceSha256": "...", "torch": "<version>"}
   tagscope-graph.onnx the ONNX graph without its weights (initializers keep name, type and dims, no data):
                       the Java side reads layer labels, default taps and the input shape from it with the same
@@ -108,11 +118,17 @@ class OnnxNet(torch.nn.Module):
         self.input = [i.name for i in model.graph.input if i.name not in self.weights][0]
         self.output = model.graph.output[0].name
 
-    def values(self, x):
-        """Every node output, by ONNX tensor name."""
+    def values(self, x, gates=None, layout=()):
+        """Every node output, by ONNX tensor name; with gates [N, G], each tensor of layout (name, offset, C) is
+        multiplied by gates[:, offset:offset + C] as [N, C, 1, 1] before any node reads it."""
         values = {self.input: x}
+        slices = {name: (off, c) for name, off, c in layout}
         for n, m in zip(self.graph.node, self.nodes):
-            values[n.output[0]] = m(*[values[i] for i in n.input if i not in self.weights])
+            out = m(*[values[i] for i in n.input if i not in self.weights])
+            if gates is not None and n.output[0] in slices:
+                off, c = slices[n.output[0]]
+                out = out * gates[:, off:off + c].reshape(-1, c, 1, 1)
+            values[n.output[0]] = out
         return values
 
     def forward(self, x):
@@ -131,16 +147,35 @@ class OnnxNet(torch.nn.Module):
 
 
 class AllOutputs(torch.nn.Module):
-    """forward(input) -> a tuple of every node output of the ONNX graph, in graph order (see the module doc)."""
+    """forward(input) -> a tuple of every node output of the ONNX graph, in graph order; gated(input, gates) -> the
+    graph's first output with every tensor of the gate layout multiplied by its gates (see the module doc)."""
 
-    def __init__(self, net):
+    def __init__(self, net, layout=()):
         super().__init__()
         self.net = net
         self.names = [n.output[0] for n in net.graph.node]
+        self.layout = list(layout)
+        self.gate_count = sum(c for _, _, c in self.layout)
 
     def forward(self, x):
         values = self.net.values(x)
         return tuple(values[n] for n in self.names)
+
+    def gated(self, x, gates):
+        return self.net.values(x, gates, self.layout)[self.net.output]
+
+
+def gate_layout(net, x):
+    """(tensor name, offset, channels) of every 4-D float node output, in graph order: the gated method's gates."""
+    with torch.no_grad():
+        values = net.values(x)
+    layout, off = [], 0
+    for n in net.graph.node:
+        v = values[n.output[0]]
+        if v.dim() == 4 and v.dtype == torch.float32:
+            layout.append((n.output[0], off, int(v.shape[1])))
+            off += int(v.shape[1])
+    return layout
 
 
 def read_idx(path, count):
@@ -163,7 +198,6 @@ def export(onnx_path, out_path, images=None, reference=None, threads=2):
     """Exports onnx_path to out_path (see the module doc); returns a dict of the checks' figures."""
     torch.set_num_threads(threads)
     net = OnnxNet(onnx_path).eval()
-    wrapped = AllOutputs(net).eval()
     sidecar_path = os.path.splitext(onnx_path)[0] + ".json"
     pre = json.load(open(sidecar_path)).get("preprocessing", {}) if os.path.exists(sidecar_path) else {}
     scale, mean, std = pre.get("scale", 1 / 255), pre.get("mean", [0.0])[0], pre.get("std", [1.0])[0]
@@ -172,13 +206,22 @@ def export(onnx_path, out_path, images=None, reference=None, threads=2):
     else:
         u8 = np.random.default_rng(0).integers(0, 256, size=(8, 1, 28, 28), dtype=np.uint8)
     x = torch.from_numpy(((u8.astype(np.float32) * scale - mean) / std).astype(np.float32))
+    wrapped = AllOutputs(net, gate_layout(net, x[:1])).eval()
+    g = wrapped.gate_count
     with torch.no_grad():
-        traced = torch.jit.trace(wrapped, x[:2])
+        traced = torch.jit.trace_module(wrapped, {"forward": x[:2], "gated": (x[:2], torch.ones(2, g))})
         want = wrapped(x)
         got = traced(x)
-    checks = {"outputs": len(wrapped.names), "tracedVsModules": max(float((a - b).abs().max()) for a, b in zip(want, got))}
-    if checks["tracedVsModules"] > 1e-5:
-        raise SystemExit(f"traced module differs from the node-by-node module by {checks['tracedVsModules']}")
+        # Gates at random values, so that every slice is exercised; at 1 the gated logits are forward's.
+        gates = torch.rand(len(x), g, generator=torch.Generator().manual_seed(0))
+        gated_diff = float((traced.gated(x, gates) - wrapped.gated(x, gates)).abs().max())
+        ones_diff = float((traced.gated(x, torch.ones(len(x), g)) - net(x)).abs().max())
+    checks = {"outputs": len(wrapped.names), "gates": g,
+              "tracedVsModules": max(float((a - b).abs().max()) for a, b in zip(want, got)),
+              "gatedTracedVsModules": gated_diff, "gatedOnesVsForward": ones_diff}
+    for k in ("tracedVsModules", "gatedTracedVsModules", "gatedOnesVsForward"):
+        if checks[k] > 1e-5:
+            raise SystemExit(f"{k}: the traced module differs from the node-by-node module by {checks[k]}")
     if reference:
         ref = json.load(open(reference))
         n = len(ref["imageIndices"])
@@ -193,7 +236,9 @@ def export(onnx_path, out_path, images=None, reference=None, threads=2):
         checks["defaultTapsVsReference"] = worst
         if worst > 1e-4:
             raise SystemExit(f"default taps differ from {reference} by {worst} (more than 1e-4)")
-    meta = {"format": 1, "outputs": wrapped.names, "source": os.path.basename(onnx_path),
+    meta = {"format": 1, "outputs": wrapped.names,
+            "gates": [{"tensor": t, "offset": o, "channels": c} for t, o, c in wrapped.layout],
+            "gatedOutput": net.output, "source": os.path.basename(onnx_path),
             "sourceSha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(), "torch": torch.__version__}
     torch.jit.save(traced, out_path, _extra_files={"tagscope.json": json.dumps(meta),
                                                    "tagscope-graph.onnx": weightless_graph(onnx_path)})

@@ -44,6 +44,20 @@ public interface ActivationEngine {
   List<LayerInfo> listLayers(Path modelPath);
 
   /**
+   * Opens a model for gate gradients ({@link GateGradients}), for the Taylor criterion of
+   * {@code tagscope validate}. Engines that cannot differentiate their models keep this default.
+   *
+   * @param config model file and layers, as for {@link #load(ModelConfig)}
+   * @return gradients of the selected layers' gates
+   * @throws UnsupportedOperationException when this engine computes no gradients (the default)
+   * @throws IllegalArgumentException when the file is not a model of this engine or lacks what gradients need
+   */
+  default GateGradients gateGradients(ModelConfig config) {
+    throw new UnsupportedOperationException("engine " + name() + " computes no gradients; the Taylor criterion needs"
+        + " engine " + ModelConfig.DJL + " and a TorchScript export written by tools/torchscript_export.py");
+  }
+
+  /**
    * The engine of a name: ONNX Runtime directly, any other through {@link ServiceLoader}.
    *
    * @param name {@value ModelConfig#ONNX} or {@value ModelConfig#DJL}

@@ -65,6 +65,17 @@ public final class ModelVersion {
    * @throws IllegalArgumentException when the file cannot be read, naming it
    */
   public static String digest(Path file) {
+    return DIGEST_PREFIX + sha256(file).substring(0, DIGEST_HEX_DIGITS);
+  }
+
+  /**
+   * The SHA-256 of a file, read as a stream.
+   *
+   * @param file the file
+   * @return 64 lower-case hex digits
+   * @throws IllegalArgumentException when the file cannot be read, naming it
+   */
+  public static String sha256(Path file) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
@@ -77,9 +88,9 @@ public final class ModelVersion {
         sha.update(buf, 0, n);
       }
     } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read model file " + file.toAbsolutePath() + " for its version digest: "
+      throw new IllegalArgumentException("cannot read model file " + file.toAbsolutePath() + " for its SHA-256: "
           + e.getMessage(), e);
     }
-    return DIGEST_PREFIX + HexFormat.of().formatHex(sha.digest()).substring(0, DIGEST_HEX_DIGITS);
+    return HexFormat.of().formatHex(sha.digest());
   }
 }

@@ -332,7 +332,7 @@ final class DemoCommand implements Callable<Integer> {
         .withImages(Math.min(validateCount, labelled.size())).withProbe(probeImages.size(), List.of());
     System.out.println();
     dev.tagscope.validation.ValidationResult r = ValidateCommand.run(settings.modelConfig().withIntraOpSpinning(true),
-        probeImages, labelled, source, vs, probe.plan.planBuilder(), validateOut, System.out);
+        probeImages, labelled, source, vs, probe.plan.planBuilder(), true, validateOut, System.out);
     int n = ValidateCommand.publish(r, bootstrap, clientOverrides);
     System.out.printf("validation report: %s; %d records on %s%n", validateOut.toAbsolutePath(), n, Topics.VALIDATION.name());
   }

@@ -6,6 +6,7 @@ import dev.tagscope.tagging.ProbePlan;
 import dev.tagscope.validation.Agreement;
 import dev.tagscope.validation.Criteria;
 import dev.tagscope.validation.PruningCurve;
+import dev.tagscope.validation.TaylorCriterion;
 import dev.tagscope.validation.ValidationRecords;
 import dev.tagscope.validation.ValidationReport;
 import dev.tagscope.validation.ValidationResult;
@@ -33,7 +34,8 @@ import picocli.CommandLine.Option;
  * {@code tagscope validate}: does the tag ranking predict what matters? Ablates every filter of
  * every tapped layer on labelled images (Morcos et al., ICLR 2018), probes the same model offline
  * with the tag plan, and reports per layer the Spearman rho of each criterion against the damage
- * with a bootstrap interval, and pruning curves (see {@link Validator}). Writes the report folder
+ * with a bootstrap interval, and pruning curves (see {@link Validator}), the Taylor criterion among
+ * them when the model's TorchScript twin is at hand ({@link TaylorCriterion}). Writes the report folder
  * and, with {@code --bootstrap-servers}, publishes to {@code tagscope.validation} for the dashboard.
  */
 @Command(name = "validate", mixinStandardHelpOptions = true,
@@ -66,6 +68,12 @@ final class ValidateCommand implements Callable<Integer> {
   @Option(names = "--random-seeds", defaultValue = "5", description = "Random orders averaged in the pruning curves (default ${DEFAULT-VALUE}).")
   int randomSeeds;
 
+  @Option(names = "--no-taylor",
+      description = "Skip the Taylor first-order criterion (Molchanov et al. 2019: squared gate gradients of the loss,"
+          + " through DJL autograd on the TorchScript twin <model>.pt beside the .onnx). Computed by default; skipped,"
+          + " with the reason in the report, when the twin is missing or holds other weights.")
+  boolean noTaylor;
+
   @Option(names = "--out", defaultValue = "tagscope-validation", description = "Folder for validation.json, CSV files and PNG charts (default ${DEFAULT-VALUE}).")
   Path out;
 
@@ -85,7 +93,7 @@ final class ValidateCommand implements Callable<Integer> {
         .withProbe(Math.min(probeCount, set.size()), probeSnapshots)
         .withStatistics(randomSeeds, bootstrap);
     PrintStream o = System.out;
-    ValidationResult r = run(config, set, set, source, settings, plan.planBuilder(), out, o);
+    ValidationResult r = run(config, set, set, source, settings, plan.planBuilder(), !noTaylor, out, o);
     if (kafka.bootstrapServers != null) {
       int n = publish(r, kafka.bootstrapServers, clientOverrides);
       o.printf("published %d records to tagscope.validation%n", n);
@@ -103,6 +111,7 @@ final class ValidateCommand implements Callable<Integer> {
    * @param source where they came from, for the report
    * @param settings counts and statistics
    * @param planBuilder the probe plan's options; model, layers and image shape are added here
+   * @param taylor whether to compute the Taylor criterion ({@link TaylorCriterion#open}); skipped with the reason otherwise
    * @param out the report folder
    * @param o where the summary goes
    * @return the result
@@ -111,8 +120,10 @@ final class ValidateCommand implements Callable<Integer> {
    */
   static ValidationResult run(dev.tagscope.worker.ModelConfig config, List<Image> probeImages, List<Image> set, Path source,
                               ValidationSettings settings,
-                              ProbePlan.Builder planBuilder, Path out, PrintStream o) throws java.io.IOException {
-    try (AblationModel m = AblationModel.load(config)) {
+                              ProbePlan.Builder planBuilder, boolean taylor, Path out, PrintStream o)
+      throws java.io.IOException {
+    try (AblationModel m = AblationModel.load(config);
+         TaylorCriterion t = taylor ? TaylorCriterion.open(config) : TaylorCriterion.skipped("--no-taylor")) {
       List<String> layerNames = m.tappedLayers().stream().map(TappedLayer::name).collect(Collectors.toList());
       Image first = set.get(0);
       ProbePlan probePlan = planBuilder.model(m.activations().name()).layers(layerNames)
@@ -121,9 +132,10 @@ final class ValidateCommand implements Callable<Integer> {
       o.printf("validating %s: %d layers, %d filters; ablation on %d images from %s, curves on %d, tag probe on %d%n",
           m.activations().name(), layerNames.size(), filters, settings.images(), source, settings.curveImages(),
           settings.probeImages());
+      o.printf("Taylor criterion: %s%n", t.note());
       ValidationResult r;
       try (BarProgress progress = new BarProgress()) {
-        r = new Validator(m, probePlan, settings, progress).run(probeImages, set, source.toString());
+        r = new Validator(m, probePlan, settings, progress, t).run(probeImages, set, source.toString());
       }
       List<Path> files = ValidationReport.write(r, out);
       print(o, r);
@@ -154,32 +166,40 @@ final class ValidateCommand implements Callable<Integer> {
     o.printf(Locale.ROOT, "%nunablated accuracy %.4f, mean cross-entropy %.4f nats on %d images%n", r.baseAccuracy(),
         r.baseCrossEntropy(), r.images());
     o.printf(Locale.ROOT, "Spearman rho with the cross-entropy increase of ablating each filter [95 %% bootstrap interval]%n");
-    List<String> cols = List.of(Criteria.TAG, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1, Criteria.CLASS_SELECTIVITY, Criteria.RANDOM);
+    List<String> cols = List.of(Criteria.TAG, Criteria.TAYLOR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1,
+        Criteria.CLASS_SELECTIVITY, Criteria.RANDOM);
     o.printf("%-10s", "layer");
     cols.forEach(c -> o.printf(" %-21s", c));
-    o.printf(" %s%n", "pruning AUC tag / random / damage");
+    o.printf(" %-9s %s%n", "tag~taylor", "pruning AUC tag / taylor / random / damage");
     for (ValidationResult.LayerResult l : r.layers()) {
       o.printf("%-10s", l.layer());
       for (String c : cols) {
         Agreement a = l.agreement().get(c);
         o.printf(" %-21s", a == null ? "n/a" : String.format(Locale.ROOT, "%+.2f [%+.2f,%+.2f]", a.rho(), a.low(), a.high()));
       }
-      o.printf(" %s%n", aucs(l.curves()));
+      double tt = ValidationReport.tagVsTaylor(l);
+      o.printf(" %-9s %s%n", Double.isNaN(tt) ? "n/a" : String.format(Locale.ROOT, "%+.2f", tt), aucs(l.curves()));
     }
     Map<String, Double> mean = ValidationReport.meanRho(r);
     o.printf("%-10s", "mean");
     cols.forEach(c -> o.printf(" %-21s", mean.containsKey(c) ? String.format(Locale.ROOT, "%+.2f", mean.get(c)) : "n/a"));
-    o.printf(" %s%n", "network: " + aucs(r.network()));
+    double tagTaylor = r.layers().stream().mapToDouble(ValidationReport::tagVsTaylor).filter(v -> !Double.isNaN(v))
+        .average().orElse(Double.NaN);
+    o.printf(" %-9s %s%n", Double.isNaN(tagTaylor) ? "n/a" : String.format(Locale.ROOT, "%+.2f", tagTaylor),
+        "network: " + aucs(r.network()));
     List<String> beats = ValidationReport.layersWhereTagBeatsCheap(r);
     o.printf("tag importance beats every cheap criterion in %d of %d layers%n", beats.size(), r.layers().size());
     o.printf(Locale.ROOT, "ablation rate %.0f filter-evaluations/s (filters x images per second); wall time %.0f s%n",
         r.filterEvaluationsPerSecond(), r.seconds().get("total"));
+    o.printf(Locale.ROOT, "Taylor criterion: %s%s%n", r.taylor(), r.seconds().containsKey("taylor")
+        ? String.format(Locale.ROOT, " (%.1f s for %d images)", r.seconds().get("taylor"), r.images()) : "");
   }
 
   private static String aucs(List<PruningCurve> curves) {
     Map<String, Double> a = curves.stream().collect(Collectors.toMap(PruningCurve::criterion, PruningCurve::auc, (x, y) -> x, LinkedHashMap::new));
-    return String.format(Locale.ROOT, "%.3f / %.3f / %.3f", a.getOrDefault(Criteria.TAG, Double.NaN),
-        a.getOrDefault(Criteria.RANDOM, Double.NaN), a.getOrDefault(Criteria.DAMAGE, Double.NaN));
+    return String.format(Locale.ROOT, "%.3f / %.3f / %.3f / %.3f", a.getOrDefault(Criteria.TAG, Double.NaN),
+        a.getOrDefault(Criteria.TAYLOR, Double.NaN), a.getOrDefault(Criteria.RANDOM, Double.NaN),
+        a.getOrDefault(Criteria.DAMAGE, Double.NaN));
   }
 
   /** A console progress bar per phase, with rate and ETA (me.tongfei progressbar). */

@@ -21,6 +21,8 @@ import java.util.Random;
  *   <li>Cheap criteria a user would try instead: {@value #MEAN_ACTIVATION} (spatial mean of the map,
  *       mean over the labelled images), {@value #WEIGHT_L1} (Li et al. 2017), {@value #CLASS_SELECTIVITY}
  *       (Morcos et al. 2018) and {@value #RANDOM}.</li>
+ *   <li>{@value #TAYLOR}: the Taylor first-order criterion (Molchanov et al., CVPR 2019), which needs
+ *       labels and gradients ({@link TaylorCriterion}): the strongest criterion to compare with, not a cheap one.</li>
  * </ul>
  */
 public final class Criteria {
@@ -42,6 +44,8 @@ public final class Criteria {
   public static final String WEIGHT_L1 = "weight-l1";
   /** Class selectivity index. */
   public static final String CLASS_SELECTIVITY = "class-selectivity";
+  /** Taylor first-order: mean over images of the squared gradient of the loss with respect to a gate on the filter. */
+  public static final String TAYLOR = "taylor";
   /** Uniform random scores (chance). */
   public static final String RANDOM = "random";
   /** Single-filter ablation damage itself: the best possible order for a pruning curve (an oracle, not a criterion). */

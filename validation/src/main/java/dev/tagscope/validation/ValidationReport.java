@@ -40,7 +40,7 @@ public final class ValidationReport {
 
   /** Criteria shown in the rho chart and the summary, in order. */
   public static final List<String> HEADLINE = List.of(Criteria.TAG, Criteria.TAG_FUNDAMENTAL, Criteria.TAG_HARMONIC,
-      Criteria.TAG_IM, Criteria.PAPER_SNR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1, Criteria.CLASS_SELECTIVITY,
+      Criteria.TAG_IM, Criteria.PAPER_SNR, Criteria.TAYLOR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1, Criteria.CLASS_SELECTIVITY,
       Criteria.RANDOM);
 
   private ValidationReport() {}
@@ -119,6 +119,18 @@ public final class ValidationReport {
   }
 
   /**
+   * Spearman rho between tag importance and the Taylor criterion over a layer's filters: how far
+   * the label-free ranking agrees with the gradient-based one.
+   *
+   * @param l the layer
+   * @return rho, or NaN when the Taylor criterion was not computed (or rho is undefined)
+   */
+  public static double tagVsTaylor(ValidationResult.LayerResult l) {
+    double[] taylor = l.criteria().get(Criteria.TAYLOR);
+    return taylor == null ? Double.NaN : Agreement.spearman(l.criteria().get(Criteria.TAG), taylor);
+  }
+
+  /**
    * The report as a JSON tree.
    *
    * @param r the result
@@ -143,6 +155,7 @@ public final class ValidationReport {
     stats.put("seed", r.settings().seed());
     stats.put("randomSeeds", r.settings().randomSeeds());
     root.put("defaultCriterion", r.defaultCriterion());
+    root.put("taylor", r.taylor());
     root.put("baseAccuracy", r.baseAccuracy());
     root.put("baseCrossEntropy", r.baseCrossEntropy());
     root.put("curveBaseAccuracy", r.curveBaseAccuracy());
@@ -160,6 +173,7 @@ public final class ValidationReport {
       ln.put("layer", l.layer());
       ln.put("filters", l.filters());
       ln.put("weightL1Source", l.weightL1Source());
+      putNumber(ln, "rhoTagTaylor", tagVsTaylor(l));
       ArrayNode cr = ln.putArray("criteria");
       l.agreement().forEach((name, a) -> {
         ObjectNode c = cr.addObject();
@@ -281,8 +295,11 @@ public final class ValidationReport {
 
   private static Path rhoChart(ValidationResult r, Path file) throws IOException {
     YIntervalSeriesCollection data = new YIntervalSeriesCollection();
-    for (String name : List.of(Criteria.TAG, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1, Criteria.CLASS_SELECTIVITY,
-        Criteria.RANDOM)) {
+    for (String name : List.of(Criteria.TAG, Criteria.TAYLOR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1,
+        Criteria.CLASS_SELECTIVITY, Criteria.RANDOM)) {
+      if (r.layers().stream().noneMatch(l -> l.agreement().containsKey(name))) {
+        continue; // taylor when skipped
+      }
       YIntervalSeries s = new YIntervalSeries(name);
       for (int i = 0; i < r.layers().size(); i++) {
         Agreement a = r.layers().get(i).agreement().get(name);

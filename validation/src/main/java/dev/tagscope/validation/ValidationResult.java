@@ -20,13 +20,15 @@ import java.util.Map;
  * @param curveBaseAccuracy unablated accuracy on the first {@code curveImages}
  * @param layers per tapped layer, in graph order
  * @param network whole-network pruning curves (filters of every tapped layer ranked together)
- * @param seconds wall time per phase, seconds ({@code probe}, {@code ablation}, {@code curves}, {@code network}, {@code total})
+ * @param seconds wall time per phase, seconds ({@code probe}, {@code ablation}, {@code taylor} when computed, {@code curves}, {@code network}, {@code total})
  * @param filterEvaluationsPerSecond single-filter ablations times images, per second of the ablation phase
+ * @param taylor whether the Taylor criterion was computed and how, or why it was skipped ({@link TaylorCriterion#note()})
  */
 public record ValidationResult(String model, List<String> classes, ValidationSettings settings, String imagesSource,
                                int images, int curveImages, int probeImages, String defaultCriterion, double baseAccuracy,
                                double baseCrossEntropy, double curveBaseAccuracy, List<LayerResult> layers,
-                               List<PruningCurve> network, Map<String, Double> seconds, double filterEvaluationsPerSecond) {
+                               List<PruningCurve> network, Map<String, Double> seconds, double filterEvaluationsPerSecond,
+                               String taylor) {
 
   /**
    * One layer's ground truth and how each criterion predicts it.

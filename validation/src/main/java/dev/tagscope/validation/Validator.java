@@ -20,6 +20,7 @@ import java.util.TreeSet;
  * Validates a model's tag ranking against ground truth (DESIGN.md section 1b): for every filter
  * of every tapped layer, the damage of ablating it (accuracy drop and mean cross-entropy
  * increase, Morcos et al., ICLR 2018), the tag scores from an offline probe ({@link TagProbe}),
+ * the Taylor first-order criterion when its gradients are at hand ({@link TaylorCriterion}),
  * the cheap criteria (mean activation, weight L1, class selectivity, random), Spearman rho of each
  * criterion against the damage with a bootstrap interval ({@link Agreement}), and cumulative
  * ablation curves per layer and for the whole network ({@link PruningCurve}).
@@ -35,6 +36,7 @@ public final class Validator {
   private final ProbePlan plan;
   private final ValidationSettings settings;
   private final Progress progress;
+  private final TaylorCriterion taylor;
 
   /**
    * Progress of a validation, for a bar with an ETA.
@@ -73,10 +75,24 @@ public final class Validator {
    * @param progress progress sink
    */
   public Validator(AblationModel model, ProbePlan plan, ValidationSettings settings, Progress progress) {
+    this(model, plan, settings, progress, TaylorCriterion.skipped("not requested"));
+  }
+
+  /**
+   * @param model the model to validate, with its taps
+   * @param plan the probe plan for the tag scores (its reduction is the default criterion's)
+   * @param settings counts and statistics
+   * @param progress progress sink
+   * @param taylor the Taylor criterion's gradients over the same taps, or a skipped one (the
+   *     report says why); the caller closes it
+   */
+  public Validator(AblationModel model, ProbePlan plan, ValidationSettings settings, Progress progress,
+                   TaylorCriterion taylor) {
     this.model = model;
     this.plan = plan;
     this.settings = settings;
     this.progress = progress;
+    this.taylor = taylor;
   }
 
   /**
@@ -87,6 +103,7 @@ public final class Validator {
    * @param imagesSource where they came from, for the report
    * @return the measurements
    * @throws IllegalArgumentException when an image has no label or a label is outside the model's classes
+   * @throws IllegalStateException when the Taylor criterion's gradients lack a tapped layer
    */
   public ValidationResult run(List<Image> probeImages, List<Image> labelled, String imagesSource) {
     long t0 = System.nanoTime();
@@ -183,6 +200,9 @@ public final class Validator {
     double baseAccuracy = (double) baseCorrect / count;
     double baseCrossEntropy = baseCe / count;
 
+    // 2b. Taylor (Molchanov et al. 2019): squared gate gradients through DJL autograd, same images.
+    Map<String, double[]> taylorSums = taylor.available() ? taylorSums(images, labels, pre, taps, seconds) : Map.of();
+
     // 3. Cheap criteria and agreement.
     Map<String, double[]> damageCe = new LinkedHashMap<>();
     Map<String, double[]> damageAcc = new LinkedHashMap<>();
@@ -207,6 +227,9 @@ public final class Validator {
         weightSource.put(t.name(), String.join(" + ", w.get().convolutions()));
       } else {
         weightSource.put(t.name(), "unavailable: " + model.producingWeightsReason(t.name()));
+      }
+      if (taylorSums.containsKey(t.name())) {
+        cr.put(Criteria.TAYLOR, Arrays.stream(taylorSums.get(t.name())).map(v -> v / count).toArray());
       }
       cr.put(Criteria.CLASS_SELECTIVITY, selectivity(classRectified.get(t.name()), classCount, c));
       cr.put(Criteria.RANDOM, Criteria.random(c, settings.seed() + t.name().hashCode()));
@@ -273,7 +296,32 @@ public final class Validator {
     seconds.put("total", (System.nanoTime() - t0) / 1e9);
     return new ValidationResult(model.activations().name(), model.activations().classes(), settings, imagesSource, count,
         curveCount, probe.size(), Criteria.TAG, baseAccuracy, baseCrossEntropy, curveBase, layers, network, seconds,
-        total / ablationSeconds);
+        total / ablationSeconds, taylor.note());
+  }
+
+  /** Per layer, {@code [C]} sums over the images of the squared gate gradients (phase {@code taylor}). */
+  private Map<String, double[]> taylorSums(List<Image> images, int[] labels, Preprocessor pre, List<TappedLayer> taps,
+                                           Map<String, Double> seconds) {
+    long t0 = System.nanoTime();
+    Map<String, double[]> sums = new LinkedHashMap<>();
+    taps.forEach(t -> sums.put(t.name(), new double[t.channels()]));
+    progress.phase("taylor", images.size(), "images");
+    for (int start = 0; start < images.size(); start += settings.chunkImages()) {
+      int n = Math.min(settings.chunkImages(), images.size() - start);
+      Map<String, float[][]> grads = taylor.gradients(preprocess(pre, images, start, n), n,
+          Arrays.copyOfRange(labels, start, start + n));
+      for (TappedLayer t : taps) {
+        float[][] g = grads.get(t.name());
+        if (g == null || g[0].length != t.channels()) {
+          throw new IllegalStateException("the Taylor criterion's gradients have no " + t.channels() + " gates for layer "
+              + t.name() + " (they cover " + grads.keySet() + "); open them with the same --layers as the ONNX model");
+        }
+        TaylorCriterion.accumulate(g, sums.get(t.name()));
+      }
+      progress.advance(n);
+    }
+    seconds.put("taylor", (System.nanoTime() - t0) / 1e9);
+    return sums;
   }
 
   /**
@@ -349,14 +397,14 @@ public final class Validator {
   }
 
   /**
-   * The orders whose pruning curves are measured: tag, mean activation, weight L1, the damage
+   * The orders whose pruning curves are measured: tag, Taylor (when computed), mean activation, weight L1, the damage
    * oracle, and each random seed (class selectivity gets a rho but no curve: curves are the
    * costly part, and Morcos et al. already found it a poor predictor).
    */
   private Map<String, int[]> curveOrders(Map<String, double[]> cr, double[] damage, long salt) {
     Map<String, int[]> o = new LinkedHashMap<>();
     o.put(Criteria.TAG, PruningCurve.ascendingOrder(cr.get(Criteria.TAG)));
-    for (String name : List.of(Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1)) {
+    for (String name : List.of(Criteria.TAYLOR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1)) {
       if (cr.containsKey(name)) {
         o.put(name, PruningCurve.ascendingOrder(cr.get(name)));
       }
@@ -399,9 +447,11 @@ public final class Validator {
    */
   private List<PruningCurve> networkCurves(List<ValidationResult.LayerResult> layers, List<Image> images, int curveCount,
                                            int[] labels, Preprocessor pre, double base) {
-    List<String> names = new ArrayList<>(List.of(Criteria.TAG, Criteria.MEAN_ACTIVATION));
-    if (layers.stream().allMatch(l -> l.criteria().containsKey(Criteria.WEIGHT_L1))) {
-      names.add(Criteria.WEIGHT_L1);
+    List<String> names = new ArrayList<>(List.of(Criteria.TAG));
+    for (String optional : List.of(Criteria.TAYLOR, Criteria.MEAN_ACTIVATION, Criteria.WEIGHT_L1)) {
+      if (layers.stream().allMatch(l -> l.criteria().containsKey(optional))) {
+        names.add(optional);
+      }
     }
     names.add(Criteria.DAMAGE);
     int totalFilters = layers.stream().mapToInt(ValidationResult.LayerResult::filters).sum();
@@ -547,7 +597,7 @@ public final class Validator {
    * @param label the true class
    * @return the loss
    */
-  static double crossEntropy(float[] z, int label) {
+  public static double crossEntropy(float[] z, int label) {
     double max = Double.NEGATIVE_INFINITY;
     for (float v : z) {
       max = Math.max(max, v);

@@ -152,7 +152,7 @@ public final class DjlActivationModel implements ActivationModel {
   }
 
   /** A model on the PyTorch engine, which is started here on first use: offline, with the configured threads. */
-  private static Model newModel(String name, ModelConfig config) {
+  static Model newModel(String name, ModelConfig config) {
     if (System.getProperty("ai.djl.offline") == null) {
       System.setProperty("ai.djl.offline", "true");
     }
@@ -221,7 +221,7 @@ public final class DjlActivationModel implements ActivationModel {
    * alternating between batches of 32 and 16 frames (as the worker's polls and a probe's last batch
    * of an image give) took about 280 ms each with it and 30 ms without.
    */
-  private static void inferenceModesForThisThread() {
+  static void inferenceModesForThisThread() {
     if (!INFERENCE_MODES.get()) {
       JniUtils.setGraphExecutorOptimize(false);
       JniUtils.setGradMode(false);

@@ -2,6 +2,7 @@ package dev.tagscope.worker.djl;
 
 import dev.tagscope.worker.ActivationEngine;
 import dev.tagscope.worker.ActivationModel;
+import dev.tagscope.worker.GateGradients;
 import dev.tagscope.worker.LayerInfo;
 import dev.tagscope.worker.ModelConfig;
 import dev.tagscope.worker.ModelDescription;
@@ -26,6 +27,18 @@ public final class DjlEngine implements ActivationEngine {
   @Override
   public ActivationModel load(ModelConfig config) {
     return DjlActivationModel.load(config);
+  }
+
+  /**
+   * Gate gradients through PyTorch's autograd on the export's {@code gated} method ({@link DjlGateGradients}).
+   *
+   * @param config the {@code .pt} file and layers
+   * @return the gradients
+   * @throws IllegalArgumentException as {@link DjlGateGradients#load}
+   */
+  @Override
+  public GateGradients gateGradients(ModelConfig config) {
+    return DjlGateGradients.load(config);
   }
 
   /**

@@ -23,7 +23,10 @@ import java.util.zip.ZipFile;
  *   <li>{@value #META}: {@code {"format": 1, "outputs": [...], "source": "x.onnx", "sourceSha256": "..."}},
  *       where {@code outputs[i]} is the ONNX tensor name of element {@code i} of the tuple that the
  *       module's {@code forward(input)} returns (every node output of the ONNX graph, in graph order,
- *       the graph's own outputs such as {@code logits} among them);
+ *       the graph's own outputs such as {@code logits} among them); and, in exports that have the
+ *       {@code gated(input, gates)} method, {@code "gates": [{"tensor", "offset", "channels"}, ...]} (which
+ *       columns of the {@code [N,G]} gates multiply which tensor's channels) and {@code "gatedOutput"}
+ *       (the tensor that method returns, e.g. {@code logits});
  *   <li>{@value #GRAPH}: the ONNX graph the module was built from, without its weights, from which
  *       layer labels, default taps and the input shape are read exactly as for the {@code .onnx} file.
  * </ul>
@@ -34,8 +37,11 @@ import java.util.zip.ZipFile;
  * @param graph the weightless ONNX graph, serialised {@code ModelProto}
  * @param source the ONNX file it was exported from, e.g. {@code fmnist-resnet32.onnx}
  * @param sourceSha256 that file's SHA-256, hex
+ * @param gates the gate layout of the {@code gated} method, in graph order; empty for an export without it
+ * @param gatedOutput the tensor {@code gated} returns, or {@code null} for an export without it
  */
-public record TorchScriptArchive(List<String> outputs, byte[] graph, String source, String sourceSha256) {
+public record TorchScriptArchive(List<String> outputs, byte[] graph, String source, String sourceSha256,
+                                 List<Gate> gates, String gatedOutput) {
   /** Name of the extra file with the output names. */
   public static final String META = "tagscope.json";
   /** Name of the extra file with the weightless ONNX graph. */
@@ -45,9 +51,19 @@ public record TorchScriptArchive(List<String> outputs, byte[] graph, String sour
   /** At most this many bytes are read from either extra file (the bundled model's are 3 KB and 15 KB). */
   private static final long MAX_EXTRA_BYTES = 64L << 20;
 
-  /** Copies the list. */
+  /**
+   * One gated tensor: {@code gates[:, offset:offset + channels]} multiplies its channels.
+   *
+   * @param tensor ONNX tensor name
+   * @param offset first column of its gates
+   * @param channels C, its number of gates
+   */
+  public record Gate(String tensor, int offset, int channels) {}
+
+  /** Copies the lists. */
   public TorchScriptArchive {
     outputs = List.copyOf(outputs);
+    gates = List.copyOf(gates);
   }
 
   /**
@@ -86,7 +102,8 @@ public record TorchScriptArchive(List<String> outputs, byte[] graph, String sour
           + (meta == null ? META : GRAPH) + "; export it from the .onnx model with tools/torchscript_export.py, which"
           + " records which ONNX tensor each output of forward() is");
     }
-    return new TorchScriptArchive(outputs(meta, path), graph, text(meta, path, "source"), text(meta, path, "sourceSha256"));
+    return new TorchScriptArchive(outputs(meta, path), graph, text(meta, path, "source"), text(meta, path, "sourceSha256"),
+        gates(meta, path), text(meta, path, "gatedOutput"));
   }
 
   private static byte[] read(ZipFile zip, ZipEntry e, Path path) throws IOException {
@@ -118,6 +135,35 @@ public record TorchScriptArchive(List<String> outputs, byte[] graph, String sour
         throw new IllegalArgumentException(path + ": " + META + " outputs must be distinct non-empty tensor names, got " + n);
       }
       out.add(n.asText());
+    }
+    return out;
+  }
+
+  /** The gate layout: contiguous from 0, each with a name and at least one channel; empty when absent. */
+  private static List<Gate> gates(byte[] meta, Path path) {
+    JsonNode g;
+    try {
+      g = new ObjectMapper().readTree(meta).get("gates");
+    } catch (IOException e) {
+      throw new IllegalArgumentException(path + ": extra file " + META + " is not JSON: " + e.getMessage(), e);
+    }
+    List<Gate> out = new ArrayList<>();
+    if (g == null || g.isNull()) {
+      return out;
+    }
+    if (!g.isArray()) {
+      throw new IllegalArgumentException(path + ": " + META + " gates must be an array, got " + g
+          + "; export the model again with tools/torchscript_export.py");
+    }
+    int next = 0;
+    for (JsonNode n : g) {
+      Gate gate = new Gate(n.path("tensor").asText(""), n.path("offset").asInt(-1), n.path("channels").asInt(0));
+      if (gate.tensor().isEmpty() || gate.offset() != next || gate.channels() < 1) {
+        throw new IllegalArgumentException(path + ": " + META + " gates must be {\"tensor\", \"offset\", \"channels\"}"
+            + " objects with contiguous offsets from 0, got " + n + "; export the model again with tools/torchscript_export.py");
+      }
+      next += gate.channels();
+      out.add(gate);
     }
     return out;
   }
