@@ -44,6 +44,14 @@ public record ModelDescription(String name, String inputName, Preprocessing prep
   }
 
   /**
+   * @param newVersion the version to report instead (e.g. {@link ModelVersion#ofExport} for an exported twin)
+   * @return this description with that version
+   */
+  public ModelDescription withVersion(String newVersion) {
+    return new ModelDescription(name, inputName, preprocessing, fixedBatch, classes, layers, selected, outputNames, newVersion);
+  }
+
+  /**
    * Resolves a model from the bytes of its ONNX graph (weights may be left out: only names, types
    * and dims of the initializers are read).
    *

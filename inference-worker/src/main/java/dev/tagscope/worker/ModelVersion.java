@@ -57,6 +57,30 @@ public final class ModelVersion {
   }
 
   /**
+   * The version of a model file exported from another, as the TorchScript twin of an ONNX model
+   * ({@code tools/torchscript_export.py}): its card's {@code version}, else the digest of the file it
+   * was exported from. The twin holds the same weights, so the engines report one version for them:
+   * a worker moved from one engine to the other, or the visualisations drawn with the twin, stay
+   * with the ONNX model's version.
+   *
+   * @param modelFile the exported file (its card is {@link Sidecar#pathFor(Path)})
+   * @param sourceSha256 the SHA-256 of the file it was exported from, 64 hex digits
+   * @return the version, never blank
+   * @throws IllegalArgumentException when the card is invalid or {@code sourceSha256} is not 64 hex digits
+   */
+  public static String ofExport(Path modelFile, String sourceSha256) {
+    Sidecar card = Sidecar.readFor(modelFile);
+    if (card.version() != null) {
+      return card.version();
+    }
+    if (sourceSha256 == null || !sourceSha256.matches("[0-9a-fA-F]{64}")) {
+      throw new IllegalArgumentException(modelFile + ": its export records sourceSha256 '" + sourceSha256 + "', not 64 hex"
+          + " digits; export it again with tools/torchscript_export.py");
+    }
+    return DIGEST_PREFIX + sourceSha256.substring(0, DIGEST_HEX_DIGITS).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /**
    * {@value #DIGEST_PREFIX} and the first {@value #DIGEST_HEX_DIGITS} lower-case hex digits of the
    * SHA-256 of a file, read as a stream (a model of hundreds of MB is not held in memory for it).
    *

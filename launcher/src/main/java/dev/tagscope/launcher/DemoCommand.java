@@ -311,9 +311,13 @@ final class DemoCommand implements Callable<Integer> {
    * @throws IllegalStateException when the visualiser fails (it printed why)
    */
   private void visualize(Path modelPath, List<String> layerNames) {
-    int rc = new picocli.CommandLine(new VisualizeCommand()).execute("--report", output.report.toString(),
+    List<String> args = new java.util.ArrayList<>(List.of("--report", output.report.toString(),
         "--model", modelPath.toString(), "--layers", String.join(",", layerNames),
-        "--out", dashboard.visualizations.toString(), "--steps", Integer.toString(visualizeSteps));
+        "--out", dashboard.visualizations.toString(), "--steps", Integer.toString(visualizeSteps)));
+    if (probe.images != null) {
+      args.addAll(List.of("--images", probe.images.toString())); // the labelled images for the mean activations too
+    }
+    int rc = new picocli.CommandLine(new VisualizeCommand()).execute(args.toArray(String[]::new));
     if (rc != 0) {
       throw new IllegalStateException("--visualize: tagscope visualize failed (exit " + rc + ", reason above)");
     }

@@ -18,6 +18,7 @@ import dev.tagscope.worker.FloatTensor;
 import dev.tagscope.worker.LayerInfo;
 import dev.tagscope.worker.ModelConfig;
 import dev.tagscope.worker.ModelDescription;
+import dev.tagscope.worker.ModelVersion;
 import dev.tagscope.worker.Preprocessing;
 import dev.tagscope.worker.Reductions;
 import dev.tagscope.worker.TappedLayer;
@@ -108,7 +109,9 @@ public final class DjlActivationModel implements ActivationModel {
     }
     Path path = config.modelPath();
     TorchScriptArchive archive = TorchScriptArchive.read(path);
-    ModelDescription d = ModelDescription.of(archive.graph(), config);
+    // The twin holds the ONNX model's weights: it reports that model's version (unless its card names one).
+    ModelDescription d = ModelDescription.of(archive.graph(), config)
+        .withVersion(ModelVersion.ofExport(path, archive.sourceSha256()));
     int[] tapIndex = new int[d.selected().size()];
     for (int i = 0; i < tapIndex.length; i++) {
       LayerInfo l = d.selected().get(i);

@@ -19,6 +19,7 @@ import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.FloatTensor;
 import dev.tagscope.worker.LayerInfo;
 import dev.tagscope.worker.ModelConfig;
+import dev.tagscope.worker.ModelVersion;
 import dev.tagscope.worker.OnnxActivationModel;
 import dev.tagscope.worker.Preprocessor;
 import dev.tagscope.worker.TappedLayer;
@@ -87,6 +88,9 @@ class DjlActivationModelTest {
     assertEquals(16, djl.tappedLayers().size());
     assertEquals("conv1", djl.tappedLayers().get(0).name());
     assertEquals("layer3.4", djl.tappedLayers().get(15).name());
+    // The same weights, one version: the digest of the ONNX file the twin was exported from (its card has none).
+    assertEquals(ModelVersion.digest(ONNX), djl.version());
+    assertEquals(onnx.version(), djl.version());
   }
 
   /**
