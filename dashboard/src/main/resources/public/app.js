@@ -1231,7 +1231,7 @@
       if (c && sameLayer(c, l)) {
         if (!l.probes.includes(c.probe)) state.dirty.layers = true;
         if (c.probe === state.probe) state.dirty.spectrum = true;
-        state.dirty.filter = state.filter !== null; // the map is of the latest window
+        if (state.filter !== null) state.dirty.filter = true; // the map is of the latest window; never undo a pending clear
         schedule(false);
       }
     });

@@ -37,7 +37,8 @@ public record SpectralSettings(MeterRegistry registry, int maxCachedPlans, Histo
   public static final int MIN_TOP_EXAMPLES = 1;
   /**
    * Most {@link #topExamples()}: 64 examples of each of 64 filters with ids of 40 characters are a
-   * TopExamples record of about 0.4 MB, under Kafka's default 1 MB {@code max.message.bytes}.
+   * TopExamples record of about 0.4 MB, under the 8 MiB of {@code TopicSpec.MAX_MESSAGE_BYTES}; a set of
+   * a wider layer that would not fit keeps fewer examples per filter ({@code TopExamplesProcessor}).
    */
   public static final int MAX_TOP_EXAMPLES = 64;
 

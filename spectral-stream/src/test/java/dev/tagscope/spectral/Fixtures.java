@@ -85,12 +85,19 @@ final class Fixtures {
    * @param stateDir where the persistent stores live
    */
   static TopologyTestDriver driver(SpectralSettings settings, WindowProcessor.Analysis analysis, Path stateDir) {
+    return driver(settings, analysis, stateDir, java.util.Map.of());
+  }
+
+  /** As {@link #driver(SpectralSettings, WindowProcessor.Analysis, Path)} with more application settings. */
+  static TopologyTestDriver driver(SpectralSettings settings, WindowProcessor.Analysis analysis, Path stateDir,
+                                   java.util.Map<String, Object> more) {
     StreamsBuilder b = new StreamsBuilder();
     SpectralTopology.build(b, settings, analysis);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "spectral-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1");
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    p.putAll(more);
     return new TopologyTestDriver(b.build(), p);
   }
 

@@ -8,12 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.schemas.ActivationFrame;
 import dev.tagscope.schemas.DeadLetter;
+import dev.tagscope.schemas.DeadLetterFitter;
 import dev.tagscope.schemas.FilterExamples;
 import dev.tagscope.schemas.TopExample;
 import dev.tagscope.schemas.TopExamples;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.tagging.spectral.WindowAnalyzer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,8 +23,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -125,6 +129,52 @@ class TopExamplesTopologyTest {
     all.sort(Comparator.comparing((TopExample e) -> -e.getActivation()).thenComparing(TopExample::getProbeId)
         .thenComparing(TopExample::getImageId));
     return all.subList(0, Math.min(K, all.size()));
+  }
+
+  /**
+   * A producer that sends less than the kept set: the set keeps fewer examples per filter (the best
+   * ones) and says so in {@code k}, so its record fits; the dead letters of the tag responses, which do
+   * not fit either, are cut to the limit too. Without both, the application would retry its transaction
+   * for ever (under exactly-once a record the producer refuses aborts it).
+   */
+  @Test
+  void aSetLargerThanTheProducerSendsKeepsItsBestExamplesAndFits() {
+    driver.close();
+    int limit = 1000; // below both 20 examples x 3 filters and a window's tag response with its key
+    driver = Fixtures.driver(SpectralSettings.of(new SimpleMeterRegistry()).withTopExamples(32), WindowAnalyzer::analyze,
+        stateDir.resolve("small"), Map.of(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), limit));
+    TestInputTopic<String, dev.tagscope.schemas.ProbeSpec> probes =
+        driver.createInputTopic(Topics.PROBES.name(), Topics.PROBES.keySerde().serializer(), Topics.PROBES.valueSerde().serializer());
+    probes.pipeInput("pA", probe("pA", "m", F, F, F));
+    activations = driver.createInputTopic(Topics.ACTIVATIONS.name(), new StringSerializer(), new ByteArraySerializer());
+    top = driver.createOutputTopic(Topics.TOP_EXAMPLES.name(), Topics.TOP_EXAMPLES.keySerde().deserializer(),
+        Topics.TOP_EXAMPLES.valueSerde().deserializer());
+    dlq = Fixtures.deadLetters(driver);
+    for (int i = 0; i < 20; i++) {
+      send("pA", "v1", "a" + i, i, 0, F, 40);
+    }
+    List<TestRecord<String, TopExamples>> out = top.readRecordsToList();
+    assertEquals(20, out.size(), "one record per image");
+    TopExamples last = out.get(19).value();
+    assertTrue(last.getK() < 20 && last.getK() >= 1, "k cut below the 20 images: " + last.getK());
+    for (TestRecord<String, TopExamples> r : out) {
+      byte[] value = Topics.TOP_EXAMPLES.valueSerde().serializer().serialize(Topics.TOP_EXAMPLES.name(), r.value());
+      assertTrue(DeadLetterFitter.recordSizeUpperBound(r.key().getBytes(StandardCharsets.UTF_8), value, null) <= limit,
+          value.length + " bytes");
+    }
+    for (int c = 0; c < C; c++) {
+      List<TopExample> want = expected("m@v1/conv", c).subList(0, 1); // expected() gives K = 2; the best one must stay
+      assertEquals(want.get(0).getImageId(), last.getFilters().get(c).getExamples().get(0).getImageId(), "filter " + c);
+      assertEquals(last.getK(), last.getFilters().get(c).getExamples().size(), "filter " + c);
+    }
+    assertEquals(20, last.getImagesSeen());
+    List<TestRecord<byte[], DeadLetter>> dead = dlq.readRecordsToList();
+    assertEquals(20, dead.size(), "no window's tag response fits either");
+    for (TestRecord<byte[], DeadLetter> d : dead) {
+      byte[] value = Topics.DLQ.valueSerde().serializer().serialize(Topics.DLQ.name(), d.value());
+      assertTrue(DeadLetterFitter.recordSizeUpperBound(d.key(), value, d.headers()) <= limit, "dead letter of " + value.length
+          + " bytes: " + d.value().getError());
+    }
   }
 
   @Test

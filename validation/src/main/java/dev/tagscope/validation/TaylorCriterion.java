@@ -66,7 +66,13 @@ public final class TaylorCriterion implements AutoCloseable {
     } catch (IllegalArgumentException | UnsupportedOperationException e) {
       return skipped(e.getMessage());
     }
-    String want = ModelVersion.sha256(model);
+    String want;
+    try {
+      want = ModelVersion.sha256(model);
+    } catch (RuntimeException e) {
+      g.close();
+      throw e;
+    }
     if (!want.equals(g.sourceSha256())) {
       g.close();
       return skipped(twin + " was exported from other weights (sourceSha256 " + g.sourceSha256() + ", " + file + " has "

@@ -131,11 +131,7 @@ public final class DjlActivationModel implements ActivationModel {
     }
     Model model = newModel(d.name(), config);
     try {
-      // trainParam: DJL otherwise loads the weights as inference tensors, through which autograd cannot
-      // differentiate even with respect to the input (feature visualisation needs that); the weights
-      // themselves need no gradient, so backward computes the input's only.
-      model.load(path, null, Map.of("trainParam", "true"));
-      model.getBlock().getParameters().values().forEach(p -> p.getArray().setRequiresGradient(false));
+      loadForAutograd(model, path);
     } catch (IOException | MalformedModelException | EngineException e) {
       model.close();
       throw new IllegalArgumentException("DJL's PyTorch engine cannot load " + path + ": " + e.getMessage(), e);
@@ -152,6 +148,23 @@ public final class DjlActivationModel implements ActivationModel {
       model.close();
       throw e;
     }
+  }
+
+  /**
+   * Loads a TorchScript file so that autograd can run through it, with frozen weights.
+   * {@code trainParam}: DJL otherwise loads the weights as inference tensors, through which autograd
+   * cannot differentiate even with respect to an input (feature visualisation and the gate gradients
+   * need that); DJL then marks every weight as needing a gradient, which nothing here uses, so they are
+   * set off again: a backward pass computes only the gradients of the input or the gates.
+   *
+   * @param model a new model on the PyTorch engine ({@link #newModel})
+   * @param path the {@code .pt} file
+   * @throws IOException when the file cannot be read
+   * @throws MalformedModelException when PyTorch cannot read it as TorchScript
+   */
+  static void loadForAutograd(Model model, Path path) throws IOException, MalformedModelException {
+    model.load(path, null, Map.of("trainParam", "true"));
+    model.getBlock().getParameters().values().forEach(p -> p.getArray().setRequiresGradient(false));
   }
 
   /** A model on the PyTorch engine, which is started here on first use: offline, with the configured threads. */

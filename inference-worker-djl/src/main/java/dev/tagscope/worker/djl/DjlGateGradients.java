@@ -98,8 +98,7 @@ public final class DjlGateGradients implements GateGradients {
     }
     Model model = DjlActivationModel.newModel(d.name(), config);
     try {
-      // trainParam: not loaded under InferenceMode, whose weights autograd could not save for backward.
-      model.load(path, null, Map.of("trainParam", "true"));
+      DjlActivationModel.loadForAutograd(model, path);
     } catch (IOException | MalformedModelException | EngineException e) {
       model.close();
       throw new IllegalArgumentException("DJL's PyTorch engine cannot load " + path + ": " + e.getMessage(), e);

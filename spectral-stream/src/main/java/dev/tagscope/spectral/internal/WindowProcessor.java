@@ -162,6 +162,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   /** The largest record the application's producer sends ({@code max.request.size}), bytes. */
   private int maxRecordBytes;
   private final Serializer<TagResponse> tagSerializer = Topics.TAG_RESPONSES.valueSerde().serializer();
+  private final Serializer<DeadLetter> letterSerializer = Topics.DLQ.valueSerde().serializer();
   private ImageMeans means;
 
   /**
@@ -540,11 +541,15 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     String topic = md == null ? Topics.ACTIVATIONS.name() : md.topic();
     int partition = md == null ? -1 : md.partition();
     long offset = md == null ? -1 : md.offset();
-    DeadLetter letter = DeadLetters.of(SpectralSettings.STAGE, reason, topic, partition, offset, record.key(), record.value());
+    DeadLetter whole = DeadLetters.of(SpectralSettings.STAGE, reason, topic, partition, offset, record.key(), record.value());
+    // Cut to what the producer sends: a refused record near the limit, with the reason added, would not fit,
+    // and under exactly-once a record the producer refuses aborts the transaction for ever.
+    DeadLetterFitter.Fitted fitted = DeadLetterFitter.fit(whole, l -> letterSerializer.serialize(Topics.DLQ.name(), l),
+        maxRecordBytes);
     dlq.increment();
-    LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), letter.getError(), topic, partition, offset);
-    context.forward(new Record<>(record.key(), new Routed.Dead(record.key(), letter), record.timestamp(),
-        DeadLetters.headers(letter)));
+    LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), fitted.letter().getError(), topic, partition, offset);
+    context.forward(new Record<>(fitted.key(), new Routed.Dead(fitted.key(), fitted.letter()), record.timestamp(),
+        fitted.headers()));
   }
 
   /** The frames of one record that were refused as duplicates or as too late, for its one dead letter. */

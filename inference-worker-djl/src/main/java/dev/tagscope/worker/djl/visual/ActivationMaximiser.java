@@ -22,8 +22,12 @@ import java.util.function.LongConsumer;
  * of the layer's output {@code [N,C,H,W]} ({@code [N,C]} taps: the value itself), the quantity the
  * tag probe's default {@code MEAN} reduction follows. Several filters of a layer are optimised as
  * one batch, image {@code b} for filter {@code c_b}: the batch objective {@code sum_b obj_{c_b}(x_b)}
- * has {@code d/dx_b = d obj_{c_b}(x_b)/dx_b} because the images do not interact (inference mode, no
- * batch statistics), so one forward and backward call serves a whole layer.
+ * has {@code d/dx_b = d obj_{c_b}(x_b)/dx_b} because the images do not interact (the export is traced
+ * with batch normalisation folded or in eval form, so no batch statistics are used even though the
+ * forward call passes {@code training = true}, which DJL needs to record autograd; that call also
+ * switches the module's train flag, so a model being optimised must not serve inference on another
+ * thread at the same time: {@code tagscope visualize} and {@code demo --visualize} load a model of
+ * their own), so one forward and backward call serves a whole layer.
  *
  * <p><b>Update</b> (Yosinski et al. 2015, section 3; jitter after Olah et al. 2017), per step and image:
  * shift the image circularly by a seeded random offset in {@code [-J, J]^2}; take the gradient there
