@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
+import dev.tagscope.testsupport.HeadlessChromium;
 import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.RankAlert;
 import dev.tagscope.schemas.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.File;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -34,8 +34,6 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -53,8 +51,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code target/filter-view.png}.
  */
 class DashboardBrowserIntegrationTest {
-  private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
-  private static final Path CHROMEDRIVER = Path.of(System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver"));
   private static final String MODEL = "fmnist-resnet32";
   private static final String LAYER = "layer2.0";
   /** A version name a user could choose: must show as text, never as an element. */
@@ -80,8 +76,7 @@ class DashboardBrowserIntegrationTest {
 
   @BeforeAll
   static void start(@TempDir Path profile, @TempDir Path vis) throws Exception {
-    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "needs Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER + "); skipped");
+    Assumptions.assumeTrue(HeadlessChromium.available(), HeadlessChromium.missing());
     broker = EmbeddedKafkaBroker.start();
     broker.createTopics(1);
     visualizations = vis;
@@ -93,14 +88,7 @@ class DashboardBrowserIntegrationTest {
     publish();
     dashboard = startDashboard();
 
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,3200",
-        "--user-data-dir=" + profile.toAbsolutePath());
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
+    driver = HeadlessChromium.start(profile);
   }
 
   @AfterAll

@@ -9,10 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tagscope.dashboard.DashboardService;
 import dev.tagscope.dashboard.DashboardSettings;
 import dev.tagscope.embedded.EmbeddedKafkaBroker;
+import dev.tagscope.testsupport.HeadlessChromium;
 import dev.tagscope.testsupport.ProjectFiles;
 import dev.tagscope.worker.ModelDescription;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.File;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -31,8 +31,6 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -45,8 +43,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * {@code launcher/target/filter-panel-end-to-end.png}.
  */
 class FilterPanelEndToEndIntegrationTest {
-  private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
-  private static final Path CHROMEDRIVER = Path.of(System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver"));
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final String LAYER = "layer2.4";
   private static final int IMAGES = 3;
@@ -54,8 +50,7 @@ class FilterPanelEndToEndIntegrationTest {
 
   @Test
   void theDemosVisualisationTopExamplesAndSpatialMapShowInTheFilterPanel(@TempDir Path tmp) throws Exception {
-    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "needs Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER + "); skipped");
+    Assumptions.assumeTrue(HeadlessChromium.available(), HeadlessChromium.missing());
     Path vis = tmp.resolve("vis");
     Path report = tmp.resolve("report.json");
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
@@ -92,7 +87,7 @@ class FilterPanelEndToEndIntegrationTest {
             HttpResponse.BodyHandlers.ofByteArray()).body();
         assertArrayEquals(Files.readAllBytes(vis.resolve(best.get("image").asText())), served, "the visualiser's own PNG");
 
-        ChromeDriver driver = browser(tmp.resolve("profile"));
+        ChromeDriver driver = HeadlessChromium.start(tmp.resolve("profile"));
         try {
           driver.get(dashboard.url() + "#model=" + enc(model) + "&version=" + enc(version) + "&layer=" + enc(LAYER));
           await(driver, "the ranked filters listed", "document.querySelector('#filters-table tbody tr[data-filter=\"" + filter + "\"]')");
@@ -121,17 +116,6 @@ class FilterPanelEndToEndIntegrationTest {
         }
       }
     }
-  }
-
-  private static ChromeDriver browser(Path profile) {
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1400,3200",
-        "--user-data-dir=" + profile.toAbsolutePath());
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    return new ChromeDriver(service, options);
   }
 
   private static Object js(ChromeDriver driver, String script, Object... args) {
