@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Kafka: one plain consumer, assigned to every partition of {@code tagscope.importance},
  * {@code tagscope.probes}, {@code tagscope.validation}, {@code tagscope.top-examples} and
- * {@code tagscope.probe-images} (compacted, read from the beginning), of
+ * {@code tagscope.probe-images} (kept 30 days, read from the beginning), of
  * {@code tagscope.importance-history} and {@code tagscope.alerts} (read from the beginning, so
  * the history survives a restart; the latest {@link DashboardSettings#historyBuckets()} buckets
  * per layer and {@link DashboardView#MAX_ALERTS} alerts are held) and of {@code tagscope.tag-responses} (read from {@code max(beginning, end - tagResponseReplay)}), with

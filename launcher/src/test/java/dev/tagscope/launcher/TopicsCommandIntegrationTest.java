@@ -36,7 +36,7 @@ class TopicsCommandIntegrationTest {
       assertEquals("tagscope.probes: 3 partitions, compacted", lines.get(0));
       assertTrue(lines.get(1).startsWith("tagscope.stimuli: 1 partition; it existed with fewer than --partitions 3"
           + " (kafka-topics.sh --alter --topic tagscope.stimuli --partitions 3 adds them"), lines.get(1));
-      assertEquals("tagscope.probe-images: 3 partitions, compacted", lines.get(2));
+      assertEquals("tagscope.probe-images: 3 partitions", lines.get(2));
       assertEquals("tagscope.activations: 3 partitions", lines.get(3));
       assertEquals(3, admin.describeTopics(List.of(Topics.DLQ.name())).allTopicNames().get().get(Topics.DLQ.name())
           .partitions().size());

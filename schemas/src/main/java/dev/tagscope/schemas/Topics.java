@@ -49,10 +49,13 @@ public final class Topics {
           java.time.Duration.ofDays(ALERTS_RETENTION_DAYS).toMillis());
   /**
    * One unmodulated source image per probe image, key {@code probeId + "/" + imageId} ({@link #probeImageKey});
-   * compacted: the dashboard shows top examples, with their labels, from it.
+   * the dashboard shows top examples, with their labels, from it. Kept {@value #HISTORY_RETENTION_DAYS} days, not
+   * compacted: nearly every key is new (a continuous probe's cycles, every sampled live request), so compaction
+   * would keep every image for ever.
    */
   public static final TopicSpec<String, ProbeImage> PROBE_IMAGES =
-      new TopicSpec<>("tagscope.probe-images", Serdes.String(), AvroSerde.of(ProbeImage.class), true);
+      new TopicSpec<>("tagscope.probe-images", Serdes.String(), AvroSerde.of(ProbeImage.class), false,
+          java.time.Duration.ofDays(HISTORY_RETENTION_DAYS).toMillis());
 
   /** Per filter the probed images that excite it most, key {@link #importanceKey}; compacted (the latest set wins). */
   public static final TopicSpec<String, TopExamples> TOP_EXAMPLES =
