@@ -100,6 +100,22 @@ public record ModelConfig(Path modelPath, String layers, ModelOverrides override
   }
 
   /**
+   * The TorchScript twin of a model file ({@code tools/torchscript_export.py}): a {@code .pt} is its
+   * own; for {@code x.onnx} (or any other name) the {@code x.pt} beside it, which may not exist.
+   * Gradients (the Taylor criterion, feature visualisation) come from the twin.
+   *
+   * @param model a model file
+   * @return the path of its {@code .pt} twin
+   */
+  public static Path torchScriptTwin(Path model) {
+    String file = model.getFileName().toString();
+    if (file.endsWith(".pt")) {
+      return model;
+    }
+    return model.resolveSibling((file.endsWith(".onnx") ? file.substring(0, file.length() - ".onnx".length()) : file) + ".pt");
+  }
+
+  /**
    * Default taps, no overrides, ONNX Runtime's thread count without spinning, CPU.
    *
    * @param modelPath the model file

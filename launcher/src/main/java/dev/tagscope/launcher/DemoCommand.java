@@ -17,6 +17,7 @@ import dev.tagscope.tagging.spectral.LayerAccumulator;
 import dev.tagscope.tagging.spectral.SpectralReport;
 import dev.tagscope.worker.ActivationModel;
 import dev.tagscope.worker.InferenceWorker;
+import dev.tagscope.worker.ModelConfig;
 import dev.tagscope.worker.TappedLayer;
 import dev.tagscope.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -133,6 +134,10 @@ final class DemoCommand implements Callable<Integer> {
 
     // 1. Everything that can be refused, before any service starts.
     SpectralSettings spectralSettings = topExamples.apply(SpectralSettings.of(registry).withHistory(history.settings()));
+    if (visualize && visualizeSteps < 1) {
+      throw new IllegalArgumentException("--visualize-steps must be at least 1 gradient step per filter (default 256), got "
+          + visualizeSteps);
+    }
     if (visualize) {
       // The dashboard reads the folder as the visualiser fills it; it must exist when the dashboard starts.
       if (dashboard.visualizations == null) {
@@ -146,6 +151,11 @@ final class DemoCommand implements Callable<Integer> {
     LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
     WorkerSettings settings = watch.apply(model.settings(home, clientOverrides));
+    Path twin = ModelConfig.torchScriptTwin(settings.modelPath());
+    if (visualize && !Files.isRegularFile(twin)) {
+      throw new IllegalArgumentException("--visualize needs the TorchScript twin " + twin + " of " + settings.modelPath()
+          + " for DJL's autograd; write it with tools/torchscript_export.py, or leave --visualize out");
+    }
     ActivationModel activationModel = ActivationModel.load(settings.modelConfig());
     List<String> layerNames = activationModel.tappedLayers().stream().map(TappedLayer::name).toList();
     Image first = images.get(0);

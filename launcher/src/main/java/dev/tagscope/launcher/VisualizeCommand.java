@@ -169,12 +169,8 @@ final class VisualizeCommand implements Callable<Integer> {
     if (model.model == null) {
       return home.resolve(DEFAULT_TORCHSCRIPT);
     }
-    String name = model.model.getFileName().toString();
-    if (name.endsWith(".pt")) {
-      return model.model;
-    }
-    Path twin = model.model.resolveSibling(name.replaceFirst("\\.onnx$", "") + ".pt");
-    if (name.endsWith(".onnx") && Files.isRegularFile(twin)) {
+    Path twin = ModelConfig.torchScriptTwin(model.model);
+    if (Files.isRegularFile(twin)) {
       return twin;
     }
     throw new ParameterException(spec.commandLine(), "--model: visualize needs the TorchScript export (.pt) of " + model.model

@@ -179,6 +179,16 @@ class CommandLineTest {
     assertRefused("tagscope: --top-examples: keep 1..64 images per filter (default 8), got 65", spectral, "--top-examples", "65");
   }
 
+  @Test
+  void demoVisualizeIsRefusedAtOnceWithoutStepsOrATorchScriptTwin(@TempDir Path tmp) throws Exception {
+    String[] demo = {"demo", "--no-dashboard", "--visualize"};
+    assertRefused("tagscope: --visualize-steps must be at least 1 gradient step per filter (default 256), got 0", demo,
+        "--visualize-steps", "0");
+    // an ONNX model with no .pt beside it: refused before the broker starts, not after the probe
+    Path onnx = Files.copy(ProjectFiles.bundledModel(), tmp.resolve("alone.onnx"));
+    assertRefused("tagscope: --visualize needs the TorchScript twin " + tmp.resolve("alone.pt"), demo, "--model", onnx.toString());
+  }
+
   /** The command line {@code base + more} exits 2 with {@code expected} in its error output. */
   private static void assertRefused(String expected, String[] base, String... more) {
     String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(more)).toArray(String[]::new);

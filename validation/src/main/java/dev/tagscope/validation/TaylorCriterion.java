@@ -56,7 +56,7 @@ public final class TaylorCriterion implements AutoCloseable {
   public static TaylorCriterion open(ModelConfig onnx) {
     Path model = onnx.modelPath();
     String file = model.getFileName().toString();
-    Path twin = model.resolveSibling((file.endsWith(".onnx") ? file.substring(0, file.length() - 5) : file) + ".pt");
+    Path twin = ModelConfig.torchScriptTwin(model);
     if (!Files.isRegularFile(twin)) {
       return skipped("no TorchScript twin " + twin + " beside the ONNX model; write one with tools/torchscript_export.py");
     }
