@@ -59,6 +59,9 @@ class FilterViewIntegrationTest {
   private static String base;
   private static KafkaProducer<byte[], byte[]> producer;
 
+  private static Path visFolder;
+  private static Path secret;
+
   @BeforeAll
   static void start(@TempDir Path tmp) throws Exception {
     broker = EmbeddedKafkaBroker.start();
@@ -87,8 +90,10 @@ class FilterViewIntegrationTest {
     Files.write(vis.resolve("not-a-png.txt"), new byte[] {1});
     Files.createSymbolicLink(vis.resolve("link.png"), tmp.resolve("secret.png"));
     // Filter 0 has a real PNG; 1 names a file outside the folder, 2 a link to it (neither may be served).
-    Fixtures.visualizations(vis, MODEL, VERSION, LAYER, List.of(0),
+    Fixtures.visualizations(vis, MODEL, VERSION, LAYER, List.of(0, 3),
         List.of(Map.of("filter", 1, "image", "../secret.png"), Map.of("filter", 2, "image", "link.png")));
+    visFolder = vis;
+    secret = tmp.resolve("secret.png");
 
     dashboard = new DashboardService(broker.bootstrapServers(), DashboardSettings.defaults().withPort(0)
         .withEventCoalescing(Duration.ofMillis(50)).withClasses(CLASSES).withVisualizations(vis), new SimpleMeterRegistry()).start();
@@ -210,6 +215,15 @@ class FilterViewIntegrationTest {
     assertEquals(404, getBytes(visPath("../secret.png", 0)).statusCode());
     assertEquals(404, getBytes("/api/visualization?model=" + MODEL + "&version=other&layer=" + LAYER + "&filter=0").statusCode());
     assertEquals(400, getBytes("/api/visualization?model=" + MODEL + "&layer=" + LAYER + "&filter=..%2Fsecret").statusCode());
+  }
+
+  @Test
+  void aFileReplacedByALinkAfterTheIndexWasReadIsNotServed() throws Exception {
+    assertEquals(200, getBytes(visPath(LAYER, 3)).statusCode(), "a real PNG, and the index is read");
+    Path png = visFolder.resolve(LAYER.replaceAll("[^A-Za-z0-9._-]", "_")).resolve("filter-3.png");
+    Files.delete(png);
+    Files.createSymbolicLink(png, secret);
+    assertEquals(404, getBytes(visPath(LAYER, 3)).statusCode(), "the link leads outside the folder");
   }
 
   @Test

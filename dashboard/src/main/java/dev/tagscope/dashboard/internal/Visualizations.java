@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * <p>Safety: the file served is always one that {@code index.json} names, found by model, version,
  * layer and filter; a request never supplies a path. A named path must lie inside the folder
  * after symbolic links are resolved, be a regular {@code .png} file and at most
- * {@value #MAX_PNG_BYTES} bytes; anything else is treated as absent.
+ * {@value #MAX_PNG_BYTES} bytes, checked when the index is read and again when the file is served
+ * (opened without following a link); anything else is treated as absent.
  *
  * <p>The index is read again when its size or modification time changes, so a
  * {@code tagscope visualize} run while the dashboard serves is picked up at the next request. An
@@ -80,11 +81,13 @@ final class Visualizations {
    * @return the PNG's bytes, or empty when the file went away or grew past {@value #MAX_PNG_BYTES} bytes
    */
   Optional<byte[]> read(Entry e) {
-    try {
-      if (Files.size(e.image()) > MAX_PNG_BYTES) {
+    // Checked again when served, not only when the index was read: a file or folder replaced by a link
+    // since then must not lead outside the folder. The file itself is opened without following a link.
+    try (java.io.InputStream in = Files.newInputStream(e.image(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (!e.image().toRealPath().startsWith(folder.toRealPath()) || Files.size(e.image()) > MAX_PNG_BYTES) {
         return Optional.empty();
       }
-      return Optional.of(Files.readAllBytes(e.image()));
+      return Optional.of(in.readNBytes((int) MAX_PNG_BYTES + 1)).filter(b -> b.length <= MAX_PNG_BYTES);
     } catch (IOException ex) {
       return Optional.empty();
     }
