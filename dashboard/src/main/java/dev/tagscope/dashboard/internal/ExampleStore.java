@@ -19,8 +19,8 @@ import javax.imageio.ImageIO;
 
 /**
  * The top examples of each layer (the compacted {@code tagscope.top-examples}: the latest
- * {@link TopExamples} per model, version and layer) and the probe images they show (the
- * compacted {@code tagscope.probe-images}), with their labels.
+ * {@link TopExamples} per model, version and layer) and the probe images they show
+ * ({@code tagscope.probe-images}, kept 30 days), with their labels.
  *
  * <p>Memory is bounded. A probe image is written once, before its probe's first frame, so it
  * usually arrives before any top example names it; the store keeps it then, but only within a
@@ -28,6 +28,9 @@ import javax.imageio.ImageIO;
  * layer), and of the images no one names, the most recently arrived ones up to
  * {@code unreferencedBytes} of pixels (the oldest go first). An image dropped that way and named
  * later is shown without its picture ({@code imageUrl} null), until its probe publishes it again.
+ * A record with more than {@value #MAX_FILTERS} filters or {@value #MAX_EXAMPLES} examples per filter
+ * (the spectral stream keeps at most 64) is refused, so one record cannot make the store hold more
+ * than {@value #MAX_FILTERS} x {@value #MAX_EXAMPLES} images for its layer.
  *
  * <p>Thread-safe: one writer (the reader thread), many readers; every method holds the store's lock
  * briefly.
@@ -35,6 +38,10 @@ import javax.imageio.ImageIO;
 final class ExampleStore {
   /** Pixel bytes of unreferenced probe images kept by default: 32 MiB (42,000 Fashion-MNIST images, 220 of 3x224x224). */
   static final long DEFAULT_UNREFERENCED_BYTES = 32L << 20;
+  /** Most filters a held record may list. */
+  static final int MAX_FILTERS = 4096;
+  /** Most examples per filter a held record may list: the spectral stream's largest k. */
+  static final int MAX_EXAMPLES = 64;
   /** Largest side of a probe image taken in, pixels (as the producer's image readers allow). */
   static final int MAX_SIDE = 4096;
 
@@ -63,7 +70,8 @@ final class ExampleStore {
    * @param key the record key ({@link Topics#importanceKey})
    * @param value the examples, or null for a tombstone
    * @return the layer changed, or empty for a tombstone of a key never held
-   * @throws IllegalArgumentException when the record names no model or layer, or lists a filter twice
+   * @throws IllegalArgumentException when the record names no model or layer, lists a filter twice, or
+   *     lists more than {@value #MAX_FILTERS} filters or {@value #MAX_EXAMPLES} examples for one
    */
   synchronized Optional<LayerId> acceptTopExamples(String key, TopExamples value) {
     if (value == null) {
@@ -75,8 +83,17 @@ final class ExampleStore {
       return Optional.of(gone);
     }
     LayerId id = LayerId.of(value.getModel(), value.getModelVersion(), value.getLayer(), "top-examples");
+    if (value.getFilters().size() > MAX_FILTERS) {
+      throw new IllegalArgumentException("top examples of " + Topics.importanceKey(id.model(), id.version(), id.layer())
+          + " list " + value.getFilters().size() + " filters, more than the " + MAX_FILTERS + " the dashboard holds");
+    }
     java.util.Set<Integer> seen = new java.util.HashSet<>();
     for (FilterExamples f : value.getFilters()) {
+      if (f.getExamples().size() > MAX_EXAMPLES) {
+        throw new IllegalArgumentException("top examples of " + Topics.importanceKey(id.model(), id.version(), id.layer())
+            + " list " + f.getExamples().size() + " examples for filter " + f.getFilter() + ", more than the " + MAX_EXAMPLES
+            + " the spectral stream keeps");
+      }
       if (!seen.add(f.getFilter())) {
         throw new IllegalArgumentException("top examples of " + Topics.importanceKey(id.model(), id.version(), id.layer())
             + " list filter " + f.getFilter() + " twice");

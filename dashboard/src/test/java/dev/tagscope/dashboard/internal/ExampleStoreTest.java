@@ -68,4 +68,17 @@ class ExampleStoreTest {
     assertTrue(e.getMessage().contains("16 pixel bytes for C*H*W = 1*5*4"), e.getMessage());
     assertEquals(0, s.imagesHeld());
   }
+
+  @Test
+  void aRecordOfMoreFiltersOrExamplesThanTheStreamKeepsIsRefused() {
+    ExampleStore s = new ExampleStore(BYTES);
+    s.acceptTopExamples("k", Fixtures.topExamples("m", "v", "l", "p", 2, ExampleStore.MAX_EXAMPLES, List.of("a")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.acceptTopExamples("k",
+        Fixtures.topExamples("m", "v", "l", "p", 1, ExampleStore.MAX_EXAMPLES + 1, List.of("a"))));
+    assertTrue(e.getMessage().contains("list 65 examples for filter 0, more than the 64"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> s.acceptTopExamples("k",
+        Fixtures.topExamples("m", "v", "l", "p", ExampleStore.MAX_FILTERS + 1, 1, List.of("a"))));
+    assertTrue(e.getMessage().contains("list 4097 filters, more than the 4096"), e.getMessage());
+    assertEquals(2, s.topExamples(new LayerId("m", "v", "l")).orElseThrow().getFilters().size(), "the held record stays");
+  }
 }
