@@ -15,6 +15,8 @@ import dev.tagscope.schemas.ImportanceBucket;
 import dev.tagscope.schemas.LayerImportance;
 import dev.tagscope.schemas.SignalBin;
 import dev.tagscope.schemas.TagResponse;
+import dev.tagscope.schemas.TopExample;
+import dev.tagscope.schemas.TopExamples;
 import dev.tagscope.schemas.Topics;
 import dev.tagscope.testsupport.TopicReads;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -134,6 +136,56 @@ class SpectralServiceIntegrationTest {
         assertTrue(TopicReads.readBytes(bs, Topics.TAG_RESPONSES.name(), true, Duration.ofSeconds(2), r -> false).isEmpty(),
             "the oversized tag response is not on its topic");
         assertEquals(1, registry.get(DeadLetters.RECORDS_METER).tag("stage", SpectralSettings.STAGE).counter().count());
+      }
+    }
+  }
+
+  /**
+   * The running per-image sums of the top examples survive a restart: half an image's frames go to one
+   * instance, which is closed; a second instance with an empty state folder (so it restores from the
+   * changelog) gets the other half, and the image's activations are the means over all 240 frames.
+   */
+  @Test
+  void topExamplesOfAnImageSplitAcrossARestartAreTheMeansOverAllItsFrames(@TempDir Path second) throws Exception {
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      broker.createTopics();
+      String bs = broker.bootstrapServers();
+      IntFunction<List<Float>> values = Fixtures.threeFilters();
+      try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bs),
+          new StringSerializer(), new ByteArraySerializer())) {
+        p.send(new ProducerRecord<>(Topics.PROBES.name(), null, Fixtures.START_MS, "rs",
+            Topics.PROBES.valueSerde().serializer().serialize(Topics.PROBES.name(), probe("rs", "fmnist", 240, 240, 240)))).get();
+        try (SpectralService first = new SpectralService(bs, Map.of(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString()),
+            SpectralSettings.of(new SimpleMeterRegistry())).start()) {
+          assertTrue(first.awaitRunning(Duration.ofSeconds(60)), "RUNNING in time, state " + first.state());
+          for (int i = 0; i < 120; i++) {
+            p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(i), "rs/conv1",
+                bytes(frame("rs", "img0", "conv1", i, i, values.apply(i))))).get();
+          }
+          // After the first half, a record the processor dead-letters: once its letter is committed, so are the sums.
+          p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(120), "rs/conv1",
+              "garbage".getBytes(StandardCharsets.UTF_8))).get();
+          readOne(bs, Topics.DLQ.name(), Topics.DLQ.valueSerde().deserializer());
+        }
+        try (SpectralService again = new SpectralService(bs, Map.of(StreamsConfig.STATE_DIR_CONFIG, second.toString()),
+            SpectralSettings.of(new SimpleMeterRegistry())).start()) {
+          assertTrue(again.awaitRunning(Duration.ofSeconds(60)), "RUNNING in time, state " + again.state());
+          for (int i = 120; i < 240; i++) {
+            p.send(new ProducerRecord<>(Topics.ACTIVATIONS.name(), null, timestamp(i), "rs/conv1",
+                bytes(frame("rs", "img0", "conv1", i, i, values.apply(i))))).get();
+          }
+          TopExamples top = readOne(bs, Topics.TOP_EXAMPLES.name(), Topics.TOP_EXAMPLES.valueSerde().deserializer());
+          for (int c = 0; c < 3; c++) {
+            double sum = 0;
+            for (int i = 0; i < 240; i++) {
+              sum += values.apply(i).get(c);
+            }
+            TopExample e = top.getFilters().get(c).getExamples().get(0);
+            assertEquals("img0", e.getImageId());
+            assertEquals(240, e.getFrames(), "filter " + c + ": every frame, both halves");
+            assertEquals(sum / 240, e.getActivation(), 1e-6, "filter " + c);
+          }
+        }
       }
     }
   }
