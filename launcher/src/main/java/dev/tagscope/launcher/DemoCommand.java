@@ -151,10 +151,9 @@ final class DemoCommand implements Callable<Integer> {
     LiveTraffic traffic = liveTraffic();
     List<Image> images = probe.loadImages(home);
     WorkerSettings settings = watch.apply(model.settings(home, clientOverrides));
-    Path twin = ModelConfig.torchScriptTwin(settings.modelPath());
-    if (visualize && !Files.isRegularFile(twin)) {
-      throw new IllegalArgumentException("--visualize needs the TorchScript twin " + twin + " of " + settings.modelPath()
-          + " for DJL's autograd; write it with tools/torchscript_export.py, or leave --visualize out");
+    if (visualize && !Files.isRegularFile(ModelConfig.torchScriptTwin(settings.modelPath()))) {
+      throw new IllegalArgumentException("--visualize needs the TorchScript twin " + ModelConfig.torchScriptTwin(settings.modelPath())
+          + " of " + settings.modelPath() + " for DJL's autograd; write it with tools/torchscript_export.py, or leave --visualize out");
     }
     ActivationModel activationModel = ActivationModel.load(settings.modelConfig());
     List<String> layerNames = activationModel.tappedLayers().stream().map(TappedLayer::name).toList();

@@ -1,11 +1,8 @@
 package dev.tagscope.spectral.internal;
 
-import dev.tagscope.schemas.DeadLetterFitter;
 import dev.tagscope.schemas.TopExamples;
 import dev.tagscope.schemas.Topics;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.serialization.Serializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -28,8 +25,7 @@ public final class TopExamplesProcessor implements Processor<String, TopExamples
   private final int k;
   private ProcessorContext<String, TopExamples> context;
   private KeyValueStore<String, TopExamples> store;
-  /** The largest record the application's producer sends ({@code max.request.size}), bytes. */
-  private int maxRecordBytes;
+  private RecordLimit limit;
   private final Serializer<TopExamples> serializer = Topics.TOP_EXAMPLES.valueSerde().serializer();
 
   /**
@@ -45,8 +41,7 @@ public final class TopExamplesProcessor implements Processor<String, TopExamples
   public void init(ProcessorContext<String, TopExamples> context) {
     this.context = context;
     this.store = context.getStateStore(storeName);
-    this.maxRecordBytes = DeadLetterFitter.producerRecordLimit(
-        new StreamsConfig(context.appConfigs()).getProducerConfigs("spectral-top-examples-processor"));
+    this.limit = RecordLimit.of(context, "spectral-top-examples-processor");
   }
 
   @Override
@@ -66,17 +61,18 @@ public final class TopExamplesProcessor implements Processor<String, TopExamples
    * get here (8 MiB hold about 100,000 examples); the record's {@code k} then says how many were kept.
    */
   private TopExamples fitted(String key, TopExamples set) {
-    int size = DeadLetterFitter.recordSizeUpperBound(key.getBytes(StandardCharsets.UTF_8),
-        serializer.serialize(Topics.TOP_EXAMPLES.name(), set), null);
+    int size = limit.size(key, serializer.serialize(Topics.TOP_EXAMPLES.name(), set));
     int kept = set.getK();
-    while (size > maxRecordBytes && kept > 1) {
-      kept = Math.max(1, Math.min(kept - 1, (int) (kept * 0.95 * maxRecordBytes / size)));
+    while (size > limit.maxBytes() && kept > 1) {
+      kept = Math.max(1, Math.min(kept - 1, (int) (kept * 0.95 * limit.maxBytes() / size)));
       set = TopExamplesMath.merge(null, set, kept);
-      size = DeadLetterFitter.recordSizeUpperBound(key.getBytes(StandardCharsets.UTF_8),
-          serializer.serialize(Topics.TOP_EXAMPLES.name(), set), null);
-      LOG.warn("top examples of {} keep {} of {} per filter: {} would exceed the producer's max.request.size of {} bytes",
-          key, kept, k, Topics.TOP_EXAMPLES.name(), maxRecordBytes);
+      size = limit.size(key, serializer.serialize(Topics.TOP_EXAMPLES.name(), set));
+    }
+    if (kept < k) {
+      LOG.warn("top examples of {} keep {} of {} per filter: more would exceed the producer's max.request.size of {} bytes",
+          key, kept, k, limit.maxBytes());
     }
     return set;
   }
+
 }

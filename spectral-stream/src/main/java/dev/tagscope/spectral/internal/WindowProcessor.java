@@ -20,7 +20,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -33,7 +32,6 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -159,8 +157,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
   private ProcessorContext<byte[], Routed> context;
   private KeyValueStore<String, byte[]> probes;
   private FrameBuffer buffer;
-  /** The largest record the application's producer sends ({@code max.request.size}), bytes. */
-  private int maxRecordBytes;
+  private RecordLimit limit;
   private final Serializer<TagResponse> tagSerializer = Topics.TAG_RESPONSES.valueSerde().serializer();
   private final Serializer<DeadLetter> letterSerializer = Topics.DLQ.valueSerde().serializer();
   private ImageMeans means;
@@ -227,8 +224,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     this.context = context;
     this.probes = context.getStateStore(probeStoreName);
     this.buffer = new FrameBuffer(context.getStateStore(frameStoreName), context.getStateStore(layerStoreName));
-    this.maxRecordBytes = DeadLetterFitter.producerRecordLimit(
-        new StreamsConfig(context.appConfigs()).getProducerConfigs("spectral-window-processor"));
+    this.limit = RecordLimit.of(context, "spectral-window-processor");
     this.means = new ImageMeans(context.getStateStore(imageStoreName));
     // Read from a metrics thread without a lock: a stale size is harmless for a gauge.
     this.plansCached = Gauge.builder(PLANS_CACHED_METER, plans, Map::size)
@@ -490,7 +486,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
         if (window.tag() == null) {
           dead(record, "the tag response of the window at imageFrame " + start + ".." + end + " of image '" + frame.getImageId()
               + "' of layer '" + frame.getLayer() + "' of probe '" + frame.getProbeId() + "' is " + window.tagBytes()
-              + " bytes, more than the producer's max.request.size of " + maxRecordBytes + " bytes, so it is not written"
+              + " bytes, more than the producer's max.request.size of " + limit.maxBytes() + " bytes, so it is not written"
               + " to " + Topics.TAG_RESPONSES.name() + " (the window's importance is). Fix: tap fewer filters (--layers),"
               + " lower the plan's signal bins (maxHarmonic, maxImOrder, fewer regions), or raise the topic's"
               + " max.message.bytes and --kafka producer.max.request.size together (Tagscope creates its topics with "
@@ -525,8 +521,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     // Serialised here, not at the sink: a tag response larger than the producer takes must become a dead letter
     // before it reaches the producer, whose refusal would abort the exactly-once transaction (Kafka 4.3).
     byte[] tagValue = tagSerializer.serialize(Topics.TAG_RESPONSES.name(), tag);
-    int size = DeadLetterFitter.recordSizeUpperBound(tagKey.getBytes(StandardCharsets.UTF_8), tagValue, null);
-    return new Routed.Window(tagKey, size <= maxRecordBytes ? tagValue : null, tagValue.length,
+    return new Routed.Window(tagKey, limit.size(tagKey, tagValue) <= limit.maxBytes() ? tagValue : null, tagValue.length,
         Topics.importanceKey(model, version, frame.getLayer()), imp);
   }
 
@@ -545,7 +540,7 @@ public final class WindowProcessor implements Processor<byte[], byte[], byte[], 
     // Cut to what the producer sends: a refused record near the limit, with the reason added, would not fit,
     // and under exactly-once a record the producer refuses aborts the transaction for ever.
     DeadLetterFitter.Fitted fitted = DeadLetterFitter.fit(whole, l -> letterSerializer.serialize(Topics.DLQ.name(), l),
-        maxRecordBytes);
+        limit.maxBytes());
     dlq.increment();
     LOG.warn("to {}: {} ({}-{}@{})", Topics.DLQ.name(), fitted.letter().getError(), topic, partition, offset);
     context.forward(new Record<>(fitted.key(), new Routed.Dead(fitted.key(), fitted.letter()), record.timestamp(),
